@@ -1,0 +1,202 @@
+"""The one place that opens database connections, sessions and migrations.
+
+Every connection gets the shop's time zone as its session TimeZone, so `created_at::DATE`
+(and the `order_reports` view) means the shop's calendar day, exactly as in psql after
+`SET TIME ZONE`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+from sqlalchemy.orm import Session
+
+from orderreport.config import Settings, mask_url
+from orderreport.embedded import EmbeddedServer
+from orderreport.errors import DatabaseUnavailable, LockBusy, NotMigrated
+
+# Advisory lock keys (pg_advisory_lock takes a bigint): "ORMIGRAT" and "ORDAILY_" in ASCII.
+MIGRATE_LOCK_KEY = 0x4F524D4947524154
+DAILY_LOCK_KEY = 0x4F524441494C595F
+
+
+def migrations_dir() -> Path:
+    """The Alembic script folder: inside the package when installed, at the repo root in a checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "migrations", here.parent / "migrations"):
+        if (candidate / "env.py").exists():
+            return candidate
+    raise DatabaseUnavailable("orderreport's migrations folder is missing from this installation")
+
+
+def alembic_config(stdout: TextIO | None = None) -> Config:
+    cfg = Config(stdout=stdout) if stdout is not None else Config()
+    cfg.set_main_option("script_location", str(migrations_dir()))
+    return cfg
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    lines = str(orig).strip().splitlines()
+    return lines[0] if lines else type(orig).__name__
+
+
+def make_engine(url: URL, tz: str) -> Engine:
+    return create_engine(
+        url,
+        connect_args={
+            # the shop's calendar: created_at::DATE and date→timestamptz casts use this zone
+            "options": f"-c TimeZone={tz}",
+            "connect_timeout": 10,
+            "application_name": "orderreport",
+        },
+        pool_pre_ping=False,
+        hide_parameters=True,
+    )
+
+
+@contextlib.contextmanager
+def engine(settings: Settings) -> Iterator[Engine]:
+    """An engine for the configured database, starting the embedded server if none is set.
+
+    Raises DatabaseUnavailable (with the password masked) if it cannot connect.
+    """
+    with contextlib.ExitStack() as stack:
+        if settings.database_url is None:
+            url = stack.enter_context(EmbeddedServer(settings.home))
+        else:
+            url = settings.database_url
+        eng = make_engine(url, settings.tz)
+        stack.callback(eng.dispose)
+        try:
+            with eng.connect():
+                pass
+        except OperationalError as exc:
+            raise DatabaseUnavailable(
+                f"cannot connect to {mask_url(url)}: {_first_line(exc)}"
+            ) from None
+        yield eng
+
+
+def schema_revision(conn: Connection) -> str | None:
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def require_schema(conn: Connection) -> None:
+    """Raise NotMigrated unless the database is at the head revision."""
+    current = schema_revision(conn)
+    head = head_revision()
+    if current != head:
+        where = "has no orderreport schema" if current is None else f"is at revision {current}"
+        raise NotMigrated(f"the database {where} (head is {head}): run `orderreport migrate`")
+
+
+@contextlib.contextmanager
+def session(settings: Settings, *, check_schema: bool = True) -> Iterator[Session]:
+    """A session on the configured database; commits on success, rolls back on error.
+
+    Core functions may commit inside it to make their own transaction boundaries.
+    """
+    with engine(settings) as eng, Session(eng) as sess:
+        if check_schema:
+            require_schema(sess.connection())
+            sess.commit()
+        try:
+            yield sess
+            sess.commit()
+        except OperationalError as exc:
+            sess.rollback()
+            raise DatabaseUnavailable(f"database error: {_first_line(exc)}") from None
+        except ProgrammingError as exc:
+            sess.rollback()
+            raise NotMigrated(
+                f"database error ({_first_line(exc)}): is the schema current? "
+                "run `orderreport migrate`"
+            ) from None
+        except BaseException:
+            sess.rollback()
+            raise
+
+
+def try_advisory_lock(conn: Connection, key: int, wait_seconds: float = 0.0) -> None:
+    """Take a session-level advisory lock, polling up to `wait_seconds`; raise LockBusy if not."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar_one()
+        conn.commit()
+        if got:
+            return
+        if time.monotonic() >= deadline:
+            raise LockBusy("another run holds the lock; nothing was written")
+        time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+
+
+def advisory_unlock(conn: Connection, key: int) -> None:
+    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+    conn.commit()
+
+
+@dataclass(frozen=True)
+class MigrationResult:
+    """What `migrate` did: revisions applied in order, from `start` to `end` (None = empty)."""
+
+    start: str | None
+    end: str | None
+    applied: tuple[str, ...]
+
+
+def migrate(settings: Settings) -> MigrationResult:
+    """Upgrade to head under an advisory lock, so concurrent runs apply each revision once."""
+    applied: list[tuple[str | None, str]] = []
+
+    def on_apply(*, step: Any, **_: Any) -> None:
+        downs = step.down_revision_ids
+        applied.append((downs[0] if downs else None, step.up_revision_id))
+
+    with engine(settings) as eng, eng.connect() as conn:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        cfg.attributes["on_version_apply"] = on_apply
+        try:
+            command.upgrade(cfg, "head")
+        except DBAPIError as exc:
+            raise DatabaseUnavailable(f"migration failed: {_first_line(exc)}") from None
+        end = schema_revision(conn)
+    start = applied[0][0] if applied else end
+    return MigrationResult(start=start, end=end, applied=tuple(up for _, up in applied))
+
+
+def migration_sql(out: TextIO) -> None:
+    """Write the DDL of every revision to `out`, touching no database."""
+    cfg = alembic_config(stdout=out)
+    cfg.output_buffer = out
+    command.upgrade(cfg, "head", sql=True)
+
+
+def downgrade(settings: Settings, revision: str) -> None:
+    """Downgrade to `revision` ("base" for nothing). For tests and operators, not the CLI."""
+    with engine(settings) as eng, eng.connect() as conn:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+
+
+OnApply = Callable[..., None]

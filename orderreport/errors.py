@@ -1,0 +1,60 @@
+"""The exceptions orderreport raises, each carrying the exit code the CLI uses for it.
+
+The exit codes live here, in one table, and README.md documents the same table.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILURE = 1  # runtime failure: database unreachable, not migrated, unhealthy, refused
+EXIT_USAGE = 2  # bad input: flag values, dates, time zones, config file
+EXIT_LOCKED = 75  # EX_TEMPFAIL: another run holds the lock; try again later
+EXIT_INTERRUPTED = 130  # SIGINT
+EXIT_TERMINATED = 143  # SIGTERM
+
+EXIT_CODES: dict[int, str] = {
+    EXIT_OK: "success",
+    EXIT_FAILURE: "failure: database unreachable or not migrated, unhealthy status, refused",
+    EXIT_USAGE: "bad input: unknown flag or value, impossible date, unknown time zone, bad config",
+    EXIT_LOCKED: "another run holds the lock (daily); nothing was written",
+    EXIT_INTERRUPTED: "interrupted by SIGINT (Ctrl-C); no partial day is left behind",
+    EXIT_TERMINATED: "terminated by SIGTERM; no partial day is left behind",
+}
+
+
+class OrderReportError(Exception):
+    """Base class: a failure with a one-line message and an exit code."""
+
+    exit_code = EXIT_FAILURE
+
+
+class UsageError(OrderReportError):
+    """Bad input from the user: a flag value, a date, a zone, a config file."""
+
+    exit_code = EXIT_USAGE
+
+
+class DatabaseUnavailable(OrderReportError):
+    """The database cannot be reached or the embedded server cannot start."""
+
+
+class NotMigrated(OrderReportError):
+    """The schema is missing or behind: the user must run `orderreport migrate`."""
+
+
+class Refused(OrderReportError):
+    """The command will not run on this database (e.g. demo on a non-empty shop)."""
+
+
+class LockBusy(OrderReportError):
+    """Another process holds the advisory lock this command needs."""
+
+    exit_code = EXIT_LOCKED
+
+
+class Incomplete(OrderReportError):
+    """Some of the days asked for could not be stored."""
+
+
+class Terminated(BaseException):
+    """Raised from the SIGTERM handler so `finally` blocks and context managers run."""

@@ -1,0 +1,89 @@
+"""The tables orderreport reads and writes, and the `order_reports` view mapped as a table.
+
+The migrations in migrations/versions are the source of truth for the schema; these
+definitions mirror them for queries. The view is in its own MetaData so nothing ever
+emits CREATE TABLE for it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+)
+
+MONEY = Numeric(12, 2)
+AVERAGE = Numeric(14, 2)
+
+metadata = MetaData()
+views_metadata = MetaData()
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("email", Text, nullable=False, unique=True),
+)
+
+products = Table(
+    "products",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("price", MONEY, nullable=False),
+    Column("stock", Integer, nullable=False),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("total_amount", MONEY, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+order_items = Table(
+    "order_items",
+    metadata,
+    Column("id", BigInteger, primary_key=True),
+    Column("order_id", BigInteger, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False),
+    Column("product_id", Integer, ForeignKey("products.id"), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("price", MONEY, nullable=False),
+)
+
+daily_reports = Table(
+    "daily_reports",
+    metadata,
+    Column("report_date", Date, primary_key=True),
+    Column("time_zone", Text, primary_key=True),
+    Column("total_orders", BigInteger, nullable=False),
+    Column("total_products", BigInteger, nullable=False),
+    Column("total_value", Numeric, nullable=False),
+    Column("average_products_per_order", AVERAGE, nullable=False),
+    Column("average_order_value", AVERAGE, nullable=False),
+    Column("generated_at", DateTime(timezone=True), nullable=False),
+)
+
+order_reports = Table(
+    "order_reports",
+    views_metadata,
+    Column("report_at", Date),
+    Column("order_id", BigInteger),
+    Column("count_product", BigInteger),
+    Column("total_amount", MONEY),
+    Column("created_at", DateTime(timezone=True)),
+)
