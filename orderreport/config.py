@@ -41,6 +41,14 @@ class Settings:
         return mask_url(self.database_url)
 
 
+_SECRETS: set[str] = set()
+
+
+def secrets() -> frozenset[str]:
+    """Passwords seen in URLs so far: the CLI scrubs them from any message it prints."""
+    return frozenset(_SECRETS)
+
+
 def mask_url(url: URL | str) -> str:
     """Render a URL with its password replaced by ***."""
     if isinstance(url, str):
@@ -62,6 +70,8 @@ def normalize_url(raw: str) -> URL:
         raise UsageError(
             f"database URL must be postgresql://..., not {url.get_backend_name()}://"
         )
+    if url.password:
+        _SECRETS.add(str(url.password))
     if url.get_driver_name() != "psycopg":
         url = url.set(drivername="postgresql+psycopg")
     return url

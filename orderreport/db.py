@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -115,7 +115,9 @@ def session(settings: Settings, *, check_schema: bool = True) -> Iterator[Sessio
 
     Core functions may commit inside it to make their own transaction boundaries.
     """
-    with engine(settings) as eng, Session(eng) as sess:
+    # Bound to one Connection: every transaction of the session, and any session-level
+    # advisory lock taken in it, use the same server connection.
+    with engine(settings) as eng, eng.connect() as conn, Session(bind=conn) as sess:
         if check_schema:
             require_schema(sess.connection())
             sess.commit()
@@ -136,22 +138,26 @@ def session(settings: Settings, *, check_schema: bool = True) -> Iterator[Sessio
             raise
 
 
-def try_advisory_lock(conn: Connection, key: int, wait_seconds: float = 0.0) -> None:
-    """Take a session-level advisory lock, polling up to `wait_seconds`; raise LockBusy if not."""
+def try_advisory_lock(session: Session, key: int, wait_seconds: float = 0.0) -> None:
+    """Take a session-level advisory lock, polling up to `wait_seconds`; raise LockBusy if not.
+
+    The lock belongs to the session's one connection (see `session`), so it outlives the
+    commits made while holding it and dies with the connection if the process does.
+    """
     deadline = time.monotonic() + wait_seconds
     while True:
-        got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar_one()
-        conn.commit()
+        got = session.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar_one()
+        session.commit()
         if got:
             return
         if time.monotonic() >= deadline:
             raise LockBusy("another run holds the lock; nothing was written")
-        time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+        time.sleep(min(0.2, max(0.01, deadline - time.monotonic())))
 
 
-def advisory_unlock(conn: Connection, key: int) -> None:
-    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-    conn.commit()
+def advisory_unlock(session: Session, key: int) -> None:
+    session.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+    session.commit()
 
 
 @dataclass(frozen=True)
@@ -198,5 +204,3 @@ def downgrade(settings: Settings, revision: str) -> None:
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, revision)
 
-
-OnApply = Callable[..., None]

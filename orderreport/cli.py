@@ -1,0 +1,451 @@
+"""The command line: parse, call the core, render, map errors to exit codes. No SQL here."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy.orm import Session
+from typer._click.exceptions import ClickException  # typer vendors click: its usage errors
+
+from orderreport import __version__, daily, db, demo, output, queries
+from orderreport.config import Settings, load_settings, secrets
+from orderreport.dates import resolve_range, today_in
+from orderreport.errors import (
+    EXIT_CODES,
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    EXIT_USAGE,
+    Incomplete,
+    OrderReportError,
+    Terminated,
+)
+from orderreport.output import Format
+
+EXIT_CODES_HELP = "\n\n".join(f"{code}: {text}" for code, text in EXIT_CODES.items())
+
+app = typer.Typer(
+    name="orderreport",
+    help=(
+        "Exact daily order reports from a shop's PostgreSQL database.\n\n"
+        "With no database configured, orderreport runs its own embedded PostgreSQL.\n\n"
+        "Try: orderreport demo   then   orderreport summary --from 2026-11-01 --to yesterday\n\n"
+        f"Exit codes:\n\n{EXIT_CODES_HELP}"
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+err = Console(stderr=True, highlight=False)
+
+# -- options shared by every command ------------------------------------------------------
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="PostgreSQL URL (postgresql://user:pass@host/db). "
+        "Default: $ORDERREPORT_DATABASE_URL, $DATABASE_URL, the config file, else embedded.",
+        show_default=False,
+    ),
+]
+Tz = Annotated[
+    str | None,
+    typer.Option(
+        "--tz",
+        help="The shop's IANA time zone; a day runs from its local midnight. "
+        "Default: $ORDERREPORT_TZ, config `tz`, else UTC.",
+        show_default=False,
+    ),
+]
+ConfigPath = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="TOML config file (keys database_url, tz). "
+        "Default: $ORDERREPORT_CONFIG, else $XDG_CONFIG_HOME/orderreport/config.toml.",
+        show_default=False,
+        dir_okay=False,
+    ),
+]
+Fmt = Annotated[
+    Format, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Short for --format json.")]
+DateOpt = Annotated[
+    str | None,
+    typer.Option("--date", "-d", help="One day: YYYY-MM-DD, today or yesterday.", show_default=False),
+]
+FromOpt = Annotated[
+    str | None,
+    typer.Option("--from", help="First day of a range (inclusive).", show_default=False),
+]
+ToOpt = Annotated[
+    str | None,
+    typer.Option("--to", help="Last day of a range (inclusive; default yesterday).", show_default=False),
+]
+
+
+def settings_from(database_url: str | None, tz: str | None, config: Path | None) -> Settings:
+    return load_settings(database_url=database_url, tz=tz, config=config)
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def say(message: str) -> None:
+    """A line of talk on stderr (never wrapped: one message, one line)."""
+    err.print(message, markup=False, soft_wrap=True)
+
+
+def stamp(message: str) -> None:
+    """A timestamped progress line on stderr (for cron and Kubernetes logs)."""
+    say(f"{now_utc().isoformat(timespec='seconds')} {message}")
+
+
+def pick_format(fmt: Format, as_json: bool) -> Format:
+    return Format.json if as_json else fmt
+
+
+@contextmanager
+def _session(settings: Settings, check_schema: bool = True) -> Iterator[Session]:
+    with db.session(settings, check_schema=check_schema) as sess:
+        yield sess
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"orderreport {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", "-V", help="Show the version and exit.", is_eager=True,
+                     callback=_version_callback),
+    ] = False,  # fmt: skip
+) -> None:
+    """Exact daily order reports from a shop's PostgreSQL database."""
+
+
+# -- commands ----------------------------------------------------------------------------
+@app.command()
+def migrate(
+    sql: Annotated[bool, typer.Option("--sql", help="Print the DDL; touch no database.")] = False,
+    database_url: DatabaseUrl = None,
+    tz: Tz = None,
+    config: ConfigPath = None,
+) -> None:
+    """Apply the schema (tables, view, indexes) up to the newest revision.
+
+    Safe to run from several processes at once: an advisory lock makes each revision apply once.
+
+    Example: orderreport migrate --database-url postgresql://shop@db/shop
+    """
+    if sql:
+        db.migration_sql(sys.stdout)
+        return
+    settings = settings_from(database_url, tz, config)
+    result = db.migrate(settings)
+    if result.applied:
+        say(f"migrated {settings.describe_database()} from {result.start or 'empty'} "
+            f"to {result.end} ({len(result.applied)} revisions)")  # fmt: skip
+    else:
+        say(f"{settings.describe_database()} is already at {result.end} (head); nothing to do")
+
+
+@app.command(name="demo")
+def demo_cmd(
+    days: Annotated[int, typer.Option(min=1, max=3650, help="Days of orders, ending yesterday.")] = 90,
+    orders_per_day: Annotated[int, typer.Option(min=0, max=1_000_000, help="Orders per day.")] = 200,
+    seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same shop.")] = 42,
+    database_url: DatabaseUrl = None,
+    tz: Tz = None,
+    config: ConfigPath = None,
+    fmt: Fmt = Format.table,
+    as_json: JsonFlag = False,
+) -> None:
+    """Load a deterministic sample shop into an EMPTY database, then store its daily reports.
+
+    Refuses (exit 1) when the database already has orders: sample data never reaches a real shop.
+
+    Example: orderreport demo --days 30 --orders-per-day 500 --tz Europe/Moscow
+    """
+    settings = settings_from(database_url, tz, config)
+    today = today_in(settings.tz, now_utc())
+    db.migrate(settings)
+    with _session(settings) as sess:
+        with Progress(TextColumn("loading {task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=err, transient=True) as bar:  # fmt: skip
+            task = bar.add_task("demo shop", total=days)
+            loaded = demo.load_demo(sess, today=today, days=days, orders_per_day=orders_per_day,
+                                    seed=seed, progress=lambda d: bar.update(task, advance=1,
+                                    description=d.isoformat()))  # fmt: skip
+        sess.commit()
+        say(f"loaded {loaded.orders:,} orders ({loaded.order_items:,} lines) from "
+            f"{loaded.start} to {loaded.end} for {loaded.users} users and {loaded.products} "
+            f"products into {settings.describe_database()}")  # fmt: skip
+        stored = list(daily.store_days(sess, loaded.start, loaded.end))
+        say(f"stored {len(stored)} daily reports ({settings.tz}); yesterday's summary:")
+    output.render([stored[-1]], queries.SUMMARY_FIELDS, pick_format(fmt, as_json), sys.stdout,
+                  single=True, title=f"Summary {stored[-1].date} ({settings.tz})")  # fmt: skip
+
+
+@app.command()
+def report(
+    day: DateOpt = None,
+    start: FromOpt = None,
+    end: ToOpt = None,
+    all_days: Annotated[bool, typer.Option("--all", help="Every order, newest day first.")] = False,
+    database_url: DatabaseUrl = None,
+    tz: Tz = None,
+    config: ConfigPath = None,
+    fmt: Fmt = Format.table,
+    as_json: JsonFlag = False,
+) -> None:
+    """Per-order rows: report_at, order_id, count_product, total_amount (default: yesterday).
+
+    Example: orderreport report --date 2025-12-16 --tz Europe/Moscow --format csv > day.csv
+    """
+    settings = settings_from(database_url, tz, config)
+    fmt = pick_format(fmt, as_json)
+    span = resolve_range(day=day, start=start, end=end, all_days=all_days,
+                         today=today_in(settings.tz, now_utc()))  # fmt: skip
+    with _session(settings) as sess:
+        rows = queries.report_rows(sess, *(span or (None, None)))
+        counted = _counting(rows)
+        output.render(counted, queries.REPORT_FIELDS, fmt, sys.stdout,
+                      title=_title("Orders", span, settings.tz), numeric=("order_id", "count_product"))  # fmt: skip
+    if counted.count == 0:
+        say(f"no orders {_span_text(span)} ({settings.tz})")
+
+
+@app.command()
+def summary(
+    day: DateOpt = None,
+    start: FromOpt = None,
+    end: ToOpt = None,
+    database_url: DatabaseUrl = None,
+    tz: Tz = None,
+    config: ConfigPath = None,
+    fmt: Fmt = Format.table,
+    as_json: JsonFlag = False,
+) -> None:
+    """The day's totals and averages (default: yesterday); with --from/--to one row per day.
+
+    Example: orderreport summary --from 2025-12-01 --to 2025-12-31 --json
+    """
+    settings = settings_from(database_url, tz, config)
+    fmt = pick_format(fmt, as_json)
+    span = resolve_range(day=day, start=start, end=end, today=today_in(settings.tz, now_utc()))
+    assert span is not None
+    single = day is not None or start is None
+    with _session(settings) as sess:
+        days = queries.summaries(sess, *span)
+        total = None if single or fmt is not Format.table else queries.range_total(sess, *span)
+    if single and days[0].total_orders == 0:
+        say(f"no orders on {days[0].date} ({settings.tz})")
+    output.render(days, queries.SUMMARY_FIELDS, fmt, sys.stdout, single=single,
+                  title=_title("Summary", span, settings.tz),
+                  footer=_total_row(total), numeric=("total_orders", "total_products"))  # fmt: skip
+
+
+@app.command(name="daily")
+def daily_cmd(
+    day: DateOpt = None,
+    start: FromOpt = None,
+    end: ToOpt = None,
+    max_catch_up: Annotated[int, typer.Option(min=1, help="Most days one run catches up.")] = (
+        daily.DEFAULT_MAX_CATCH_UP
+    ),
+    wait: Annotated[float, typer.Option(min=0, help="Seconds to wait for a running job's lock (0: don't wait).")] = 0,
+    database_url: DatabaseUrl = None,
+    tz: Tz = None,
+    config: ConfigPath = None,
+    fmt: Fmt = Format.table,
+    as_json: JsonFlag = False,
+) -> None:
+    """Store daily summaries: every day since the newest stored one, up to yesterday.
+
+    Run it just after midnight from cron, a systemd timer or a Kubernetes CronJob. It never
+    overlaps another run (exit 75 if one holds the lock) and reruns replace rows.
+
+    Example: orderreport daily --tz Europe/Moscow   |   orderreport daily --from 2025-12-01 --to 2025-12-31
+    """
+    settings = settings_from(database_url, tz, config)
+    today = today_in(settings.tz, now_utc())
+    explicit = day is not None or start is not None or end is not None
+    span = resolve_range(day=day, start=start, end=end, today=today) if explicit else None
+    fmt = pick_format(fmt, as_json)
+    stored: list[queries.Summary] = []
+    with _session(settings) as sess:
+        daily.acquire_lock(sess, wait)
+        plan = daily.Plan(*span) if span else daily.plan_catch_up(
+            daily.newest_stored(sess, settings.tz), today, max_catch_up)  # fmt: skip
+        if plan.gap:
+            say(f"warning: {plan.gap[0]} to {plan.gap[1]} are missing and older than "
+                f"--max-catch-up {max_catch_up}; store them with "
+                f"`orderreport daily --from {plan.gap[0]} --to {plan.gap[1]}`")  # fmt: skip
+        if plan.start is None or plan.end is None:
+            stamp(f"nothing to do: reports are stored up to yesterday ({settings.tz})")
+        else:
+            stamp(f"storing {plan.days} day(s) {plan.start} to {plan.end} ({settings.tz})")
+            for s in daily.store_days(sess, plan.start, plan.end):
+                stored.append(s)
+                stamp(f"stored {s.date}: {s.total_orders} orders, total {s.total_value}")
+        daily.release_lock(sess)
+    if stored:
+        output.render(stored, queries.SUMMARY_FIELDS, fmt, sys.stdout, title="Stored reports",
+                      numeric=("total_orders", "total_products"))  # fmt: skip
+    if plan.gap:
+        raise Incomplete(f"{(plan.gap[1] - plan.gap[0]).days + 1} older day(s) were not stored")
+
+
+@app.command()
+def history(
+    start: FromOpt = None,
+    end: ToOpt = None,
+    database_url: DatabaseUrl = None,
+    tz: Tz = None,
+    config: ConfigPath = None,
+    fmt: Fmt = Format.table,
+    as_json: JsonFlag = False,
+) -> None:
+    """The stored daily reports of the shop's zone; in a table, with a chart of total value.
+
+    Example: orderreport history --from 2025-12-01 --format csv
+    """
+    settings = settings_from(database_url, tz, config)
+    today = today_in(settings.tz, now_utc())
+    first = resolve_range(day=None, start=start, end=end, today=today) if start else None
+    if end is not None and start is None:
+        first = (date.min, resolve_range(day=end, start=None, end=None, today=today)[1])  # type: ignore[index]
+    fmt = pick_format(fmt, as_json)
+    with _session(settings) as sess:
+        rows = daily.history(sess, *(first or (None, None)))
+    if not rows:
+        say(f"no stored reports ({settings.tz}): run `orderreport daily`")
+    output.render(rows, daily.HISTORY_FIELDS, fmt, sys.stdout, title=f"Stored reports ({settings.tz})",
+                  numeric=("total_orders", "total_products"))  # fmt: skip
+    if fmt is Format.table and rows:
+        output.bar_chart([(r.date, r.total_value) for r in rows], Console(file=sys.stdout),  # type: ignore[misc]
+                         title="Total value per day")  # fmt: skip
+
+
+@app.command()
+def status(
+    max_lag: Annotated[int, typer.Option(min=0, help="Unhealthy when more days than this are missing.")] = 1,
+    database_url: DatabaseUrl = None,
+    tz: Tz = None,
+    config: ConfigPath = None,
+    fmt: Fmt = Format.table,
+    as_json: JsonFlag = False,
+) -> None:
+    """Health: database, schema revision against head, newest stored report, missing days.
+
+    Exit 0 when healthy, 1 when the schema is behind or reports lag more than --max-lag days,
+    so it can serve as a monitoring probe.
+
+    Example: orderreport status --max-lag 1 --json
+    """
+    settings = settings_from(database_url, tz, config)
+    with _session(settings, check_schema=False) as sess:
+        result = daily.status(sess, database=settings.describe_database(), tz=settings.tz,
+                              today=today_in(settings.tz, now_utc()), max_lag=max_lag)  # fmt: skip
+    fmt = pick_format(fmt, as_json)
+    if fmt is Format.table:
+        output.render([result], daily.STATUS_FIELDS, fmt, sys.stdout, single=True, title="orderreport status")
+    else:
+        output.render([result], daily.STATUS_FIELDS, fmt, sys.stdout, single=True)
+    if not result.healthy:
+        say(f"unhealthy: {result.problem}")
+        raise typer.Exit(1)
+
+
+# -- helpers ------------------------------------------------------------------------------
+class _counting:
+    """Wraps an iterator and counts what passed through (for the "no orders" note)."""
+
+    def __init__(self, rows: Iterator[queries.ReportRow]) -> None:
+        self.rows = rows
+        self.count = 0
+
+    def __iter__(self) -> Iterator[queries.ReportRow]:
+        for row in self.rows:
+            self.count += 1
+            yield row
+
+
+def _span_text(span: tuple[date, date] | None) -> str:
+    if span is None:
+        return "at all"
+    if span[0] == span[1]:
+        return f"on {span[0]}"
+    return f"from {span[0]} to {span[1]}"
+
+
+def _title(what: str, span: tuple[date, date] | None, tz: str) -> str:
+    return f"{what} {_span_text(span).removeprefix('on ')} ({tz})"
+
+
+def _total_row(total: queries.Summary | None) -> dict[str, object] | None:
+    if total is None:
+        return None
+    row = {f: getattr(total, f) for f in queries.SUMMARY_FIELDS}
+    row["date"] = "total"
+    return row
+
+
+# -- entry point --------------------------------------------------------------------------
+def _scrub(message: str) -> str:
+    for secret in secrets():
+        message = message.replace(secret, "***")
+    return message
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    say(f"orderreport: error: {_scrub(message)}")
+    raise SystemExit(code)
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise Terminated()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: one line on stderr and a documented exit code for every failure."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=argv, prog_name="orderreport", standalone_mode=False)
+    except OrderReportError as exc:
+        _fail(str(exc), exc.exit_code)
+    except ClickException as exc:
+        _fail(exc.format_message().replace("\n", " "), exc.exit_code or EXIT_USAGE)
+    except (KeyboardInterrupt, typer.Abort):
+        _fail("interrupted", EXIT_INTERRUPTED)
+    except Terminated:
+        _fail("terminated by SIGTERM", EXIT_TERMINATED)
+    except BrokenPipeError:
+        # a reader like `head` went away: not an error of ours
+        sys.stderr.close()
+        raise SystemExit(0) from None
+    except Exception as exc:
+        if os.environ.get("ORDERREPORT_DEBUG"):
+            raise
+        _fail(f"unexpected {type(exc).__name__}: {exc} (set ORDERREPORT_DEBUG=1 for a traceback)", 1)
+    sys.exit(code if isinstance(code, int) else 0)

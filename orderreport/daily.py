@@ -1,0 +1,195 @@
+"""The daily job, the stored history and the health status. "today" is always a parameter.
+
+A run stores one row per day and zone in daily_reports. The summaries of all the days it
+covers come from one grouped query (queries.summaries); each day is then upserted in its
+own transaction, so a run that dies leaves only complete days behind and a rerun replaces
+rows (refreshing generated_at) instead of duplicating them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Date, bindparam, func, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.orm import Session
+
+from orderreport import db, queries
+from orderreport.models import daily_reports
+from orderreport.queries import Summary
+
+DEFAULT_MAX_CATCH_UP = 31
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The days a run will store (inclusive), and an older gap it leaves for an explicit range."""
+
+    start: date | None  # None: nothing to do
+    end: date | None
+    gap: tuple[date, date] | None = None
+
+    @property
+    def days(self) -> int:
+        if self.start is None or self.end is None:
+            return 0
+        return (self.end - self.start).days + 1
+
+
+@dataclass(frozen=True)
+class StoredReport:
+    """A row of daily_reports: a Summary plus when it was generated."""
+
+    date: date
+    time_zone: str
+    total_orders: int
+    total_products: int
+    total_value: object
+    average_products_per_order: object
+    average_order_value: object
+    generated_at: datetime
+
+
+HISTORY_FIELDS = (*queries.SUMMARY_FIELDS, "generated_at")
+
+
+def newest_stored(session: Session, tz: str) -> date | None:
+    """The newest report_date stored for zone `tz`, or None."""
+    stmt = select(func.max(daily_reports.c.report_date)).where(daily_reports.c.time_zone == tz)
+    return session.execute(stmt).scalar_one()
+
+
+def plan_catch_up(newest: date | None, today: date, max_catch_up: int) -> Plan:
+    """Days from the one after `newest` up to yesterday, at most `max_catch_up` of the latest.
+
+    With nothing stored: yesterday alone. An older gap is reported, not filled.
+    """
+    yesterday = today - timedelta(days=1)
+    if newest is None:
+        return Plan(yesterday, yesterday)
+    start = newest + timedelta(days=1)
+    if start > yesterday:
+        return Plan(None, None)
+    if (yesterday - start).days + 1 > max_catch_up:
+        bounded = yesterday - timedelta(days=max_catch_up - 1)
+        return Plan(bounded, yesterday, gap=(start, bounded - timedelta(days=1)))
+    return Plan(start, yesterday)
+
+
+def acquire_lock(session: Session, wait_seconds: float) -> None:
+    """Take the daily job's advisory lock (session-level); raise LockBusy if another run has it."""
+    db.try_advisory_lock(session, db.DAILY_LOCK_KEY, wait_seconds)
+
+
+def release_lock(session: Session) -> None:
+    db.advisory_unlock(session, db.DAILY_LOCK_KEY)
+
+
+def store_days(session: Session, start: date, end: date) -> Iterator[Summary]:
+    """Compute start..end in one query, then upsert each day in its own transaction.
+
+    Yields each Summary after its transaction committed.
+    """
+    days = queries.summaries(session, start, end)
+    session.commit()
+    for summary in days:
+        values = {
+            "report_date": summary.date,
+            "time_zone": summary.time_zone,
+            "total_orders": summary.total_orders,
+            "total_products": summary.total_products,
+            "total_value": summary.total_value,
+            "average_products_per_order": summary.average_products_per_order,
+            "average_order_value": summary.average_order_value,
+            "generated_at": func.now(),
+        }
+        stmt = insert(daily_reports).values(values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[daily_reports.c.time_zone, daily_reports.c.report_date],
+            set_={k: stmt.excluded[k] for k in values if k not in ("report_date", "time_zone")},
+        )
+        session.execute(stmt)
+        session.commit()
+        yield summary
+
+
+_HISTORY = text(
+    """
+    SELECT report_date AS date, time_zone, total_orders, total_products,
+           ROUND(total_value, 2) AS total_value,
+           average_products_per_order, average_order_value, generated_at
+    FROM daily_reports
+    WHERE time_zone = current_setting('TimeZone')
+      AND (CAST(:start AS date) IS NULL OR report_date >= CAST(:start AS date))
+      AND (CAST(:end AS date) IS NULL OR report_date <= CAST(:end AS date))
+    ORDER BY report_date
+    """
+).bindparams(bindparam("start", type_=Date), bindparam("end", type_=Date))
+
+
+def history(session: Session, start: date | None, end: date | None) -> list[StoredReport]:
+    """Stored reports of the session's zone between start and end (None: unbounded), by day."""
+    rows = session.execute(_HISTORY, {"start": start, "end": end})
+    return [StoredReport(**row._asdict()) for row in rows]
+
+
+@dataclass(frozen=True)
+class Status:
+    """Health of an installation; `healthy` is what a monitoring probe checks."""
+
+    database: str
+    schema_revision: str | None
+    head_revision: str
+    time_zone: str
+    newest_report: date | None
+    missing_days: int | None  # days before today with no stored report since the newest
+    max_lag: int
+    healthy: bool
+    problem: str | None
+
+
+STATUS_FIELDS = (
+    "database",
+    "schema_revision",
+    "head_revision",
+    "time_zone",
+    "newest_report",
+    "missing_days",
+    "max_lag",
+    "healthy",
+    "problem",
+)
+
+
+def status(session: Session, *, database: str, tz: str, today: date, max_lag: int) -> Status:
+    """Check schema revision against head and how far stored reports lag behind yesterday."""
+    revision = db.schema_revision(session.connection())
+    head = db.head_revision()
+    newest: date | None = None
+    if revision is not None:
+        try:
+            newest = newest_stored(session, tz)
+        except ProgrammingError:  # daily_reports not created yet at this revision
+            session.rollback()
+    missing = None if newest is None else max(0, (today - newest).days - 1)
+    problem: str | None = None
+    if revision != head:
+        problem = f"schema at {revision or 'nothing'}, head is {head}: run `orderreport migrate`"
+    elif newest is None:
+        problem = "no stored reports yet: run `orderreport daily`"
+    elif missing is not None and missing > max_lag:
+        problem = f"stored reports lag {missing} days (more than --max-lag {max_lag})"
+    return Status(
+        database=database,
+        schema_revision=revision,
+        head_revision=head,
+        time_zone=tz,
+        newest_report=newest,
+        missing_days=missing,
+        max_lag=max_lag,
+        healthy=problem is None,
+        problem=problem,
+    )

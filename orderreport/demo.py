@@ -1,0 +1,159 @@
+"""A deterministic sample shop, generated inside PostgreSQL (no row-by-row inserts).
+
+The same --seed, --days and --orders-per-day on an empty database give the same shop.
+Everything is loaded in one transaction: an interrupted demo leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import Date, bindparam, text
+from sqlalchemy.orm import Session
+
+from orderreport.errors import Refused
+
+USERS = 1000
+PRODUCTS = 200
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """What was loaded: the first and last day and the row counts."""
+
+    start: date
+    end: date
+    users: int
+    products: int
+    orders: int
+    order_items: int
+
+
+def _seed_value(seed: int, salt: int) -> float:
+    # setseed() takes a double in [-1, 1]; derive one per day from the user's seed
+    return ((seed * 1_000_003 + salt * 7_919) % 2_000_000) / 1_000_000 - 1
+
+
+_ORDERS = text(
+    """
+    CREATE TEMP TABLE demo_orders AS
+    SELECT nextval(pg_get_serial_sequence('orders', 'id')) AS id, s.*
+    FROM (
+        SELECT CAST(:day AS date)::timestamptz
+                 + random() * ((CAST(:day AS date) + 1)::timestamptz
+                               - CAST(:day AS date)::timestamptz) AS created_at,
+               :umin + floor(random() * :users)::int AS user_id,
+               (ARRAY['paid','paid','paid','shipped','shipped','pending','cancelled'])
+                 [1 + floor(random() * 7)::int] AS status,
+               (ARRAY[0, 1, 1, 2, 2, 2, 3, 3, 4])[1 + floor(random() * 9)::int] AS lines
+        FROM generate_series(1, :n)
+        ORDER BY 1
+    ) AS s
+    """
+).bindparams(bindparam("day", type_=Date))
+
+_LINES = text(
+    """
+    CREATE TEMP TABLE demo_lines AS
+    SELECT o.id AS order_id,
+           :pmin + floor(random() * :products)::int AS product_id,
+           1 + floor(random() * 3)::int AS quantity
+    FROM demo_orders o, generate_series(1, o.lines)
+    """
+)
+
+_INSERT_ORDERS = text(
+    """
+    INSERT INTO orders (id, user_id, total_amount, status, created_at, updated_at)
+    SELECT o.id, o.user_id, COALESCE(t.total, 0), o.status, o.created_at, o.created_at
+    FROM demo_orders o
+    LEFT JOIN (
+        SELECT l.order_id, SUM(l.quantity * p.price) AS total
+        FROM demo_lines l JOIN products p ON p.id = l.product_id
+        GROUP BY l.order_id
+    ) t ON t.order_id = o.id
+    ORDER BY o.id
+    """
+)
+
+_INSERT_ITEMS = text(
+    """
+    INSERT INTO order_items (order_id, product_id, quantity, price)
+    SELECT l.order_id, l.product_id, l.quantity, p.price
+    FROM demo_lines l JOIN products p ON p.id = l.product_id
+    ORDER BY l.order_id
+    """
+)
+
+
+def load_demo(
+    session: Session,
+    *,
+    today: date,
+    days: int,
+    orders_per_day: int,
+    seed: int,
+    progress: Callable[[date], None] = lambda _day: None,
+) -> DemoResult:
+    """Load `days` days of orders ending yesterday (shop time) into an empty shop.
+
+    Raises Refused if the shop already has users, products or orders. Calls `progress`
+    after each day. The caller commits.
+    """
+    # Lock out concurrent writers for the check-then-load; released at commit.
+    session.execute(text("LOCK TABLE users, products, orders IN EXCLUSIVE MODE"))
+    counts = session.execute(
+        text(
+            "SELECT (SELECT count(*) FROM orders) AS orders, "
+            "(SELECT count(*) FROM users) AS users, (SELECT count(*) FROM products) AS products"
+        )
+    ).one()
+    if counts.orders or counts.users or counts.products:
+        raise Refused(
+            f"the database already has {counts.orders} orders, {counts.users} users and "
+            f"{counts.products} products: demo only loads sample data into an empty shop"
+        )
+    session.execute(text("SELECT setseed(:s)"), {"s": _seed_value(seed, 0)})
+    session.execute(
+        text(
+            "INSERT INTO users (name, email) SELECT 'Customer ' || g, "
+            "'customer' || g || '@example.com' FROM generate_series(1, :n) g"
+        ),
+        {"n": USERS},
+    )
+    session.execute(
+        text(
+            "INSERT INTO products (name, price, stock) SELECT 'Product ' || g, "
+            "round((1 + random() * 499)::numeric, 2), floor(random() * 1000)::int "
+            "FROM generate_series(1, :n) g"
+        ),
+        {"n": PRODUCTS},
+    )
+    umin = session.execute(text("SELECT min(id) FROM users")).scalar_one()
+    pmin = session.execute(text("SELECT min(id) FROM products")).scalar_one()
+    start = today - timedelta(days=days)
+    for i in range(days):
+        day = start + timedelta(days=i)
+        session.execute(text("SELECT setseed(:s)"), {"s": _seed_value(seed, i + 1)})
+        session.execute(
+            _ORDERS, {"day": day, "n": orders_per_day, "umin": umin, "users": USERS}
+        )
+        session.execute(_LINES, {"pmin": pmin, "products": PRODUCTS})
+        session.execute(_INSERT_ORDERS)
+        session.execute(_INSERT_ITEMS)
+        session.execute(text("DROP TABLE demo_orders, demo_lines"))
+        progress(day)
+    session.execute(text("ANALYZE users, products, orders, order_items"))
+    totals = session.execute(
+        text("SELECT (SELECT count(*) FROM orders) AS o, (SELECT count(*) FROM order_items) AS i")
+    ).one()
+    return DemoResult(
+        start=start,
+        end=today - timedelta(days=1),
+        users=USERS,
+        products=PRODUCTS,
+        orders=totals.o,
+        order_items=totals.i,
+    )

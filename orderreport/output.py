@@ -1,0 +1,255 @@
+"""Rendering records as Rich tables, JSON, JSON lines or CSV. No database imports here.
+
+Exact numbers stay exact: Decimal is written with its own digits (`1919.90`), never through
+float. JSON is written by hand for that reason: json.dumps would need a float.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import enum
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from itertools import islice
+from typing import Any, TextIO
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+TABLE_CHUNK = 500  # rows per Rich table: big reports stream instead of building one table
+
+
+class Format(enum.StrEnum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+def _decimal_text(value: Decimal) -> str:
+    return format(value, "f")  # never exponent notation, never float
+
+
+def json_value(value: Any) -> str:
+    """One value as JSON text: Decimal as an exact number, dates as ISO strings."""
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, Decimal):
+        return _decimal_text(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return json.dumps(value.isoformat())
+    if isinstance(value, enum.Enum):
+        return json.dumps(value.value)
+    return json.dumps(value if isinstance(value, str | float) else str(value))
+
+
+def text_value(value: Any) -> str:
+    """One value as CSV text."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return _decimal_text(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    return str(value)
+
+
+def _values(record: Any, fields: Sequence[str]) -> list[Any]:
+    if dataclasses.is_dataclass(record) and not isinstance(record, type):
+        return [getattr(record, f) for f in fields]
+    return [record[f] for f in fields]
+
+
+def json_object(record: Any, fields: Sequence[str]) -> str:
+    pairs = (
+        f"{json.dumps(f)}: {json_value(v)}"
+        for f, v in zip(fields, _values(record, fields), strict=True)
+    )
+    return "{" + ", ".join(pairs) + "}"
+
+
+def write_json_array(records: Iterable[Any], fields: Sequence[str], out: TextIO) -> None:
+    out.write("[")
+    first = True
+    for record in records:
+        out.write("\n  " if first else ",\n  ")
+        out.write(json_object(record, fields))
+        first = False
+    out.write("]\n" if first else "\n]\n")
+
+
+def write_jsonl(records: Iterable[Any], fields: Sequence[str], out: TextIO) -> None:
+    for record in records:
+        out.write(json_object(record, fields) + "\n")
+
+
+def write_csv(records: Iterable[Any], fields: Sequence[str], out: TextIO) -> None:
+    writer = csv.writer(out, lineterminator="\r\n")  # RFC 4180
+    writer.writerow(fields)
+    for record in records:
+        writer.writerow([text_value(v) for v in _values(record, fields)])
+
+
+# Table headers for people; JSON and CSV keep the exact field names.
+HEADERS = {
+    "report_at": "day",
+    "order_id": "order",
+    "count_product": "lines",
+    "total_amount": "total",
+    "time_zone": "zone",
+    "total_orders": "orders",
+    "total_products": "lines",
+    "total_value": "total value",
+    "average_products_per_order": "avg lines/order",
+    "average_order_value": "avg order value",
+    "generated_at": "generated at",
+}
+
+MONEY_FIELDS = frozenset(
+    {"total_amount", "total_value", "average_order_value", "average_products_per_order"}
+)
+
+
+def table_cell(field: str, value: Any) -> str:
+    if isinstance(value, Decimal) and field in MONEY_FIELDS:
+        return f"{value:,.2f}"  # Decimal formatting: thousands separators, still exact
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return text_value(value)
+
+
+def _chunks(records: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    it = iter(records)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def write_table(
+    records: Iterable[Any],
+    fields: Sequence[str],
+    console: Console,
+    *,
+    title: str | None = None,
+    footer: Any | None = None,
+    numeric: Sequence[str] = (),
+) -> int:
+    """Print records as Rich tables of TABLE_CHUNK rows (header on the first); return the count.
+
+    `footer`, if given, is a record printed as a bold last row (e.g. a range's totals).
+    """
+    right = set(numeric) | MONEY_FIELDS
+    widths = {f: len(HEADERS.get(f, f)) for f in fields}
+    count = 0
+    for index, chunk in enumerate(_chunks(records, TABLE_CHUNK)):
+        cells = [[table_cell(f, v) for f, v in zip(fields, _values(r, fields), strict=True)]
+                 for r in chunk]  # fmt: skip
+        for row in cells:
+            for f, c in zip(fields, row, strict=True):
+                widths[f] = max(widths[f], len(c))
+        table = Table(
+            title=title if index == 0 else None,
+            show_header=index == 0,
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+        )
+        for f in fields:
+            table.add_column(HEADERS.get(f, f), justify="right" if f in right else "left",
+                             min_width=widths[f], no_wrap=True)  # fmt: skip
+        for row in cells:
+            table.add_row(*row)
+        count += len(chunk)
+        is_last_chunk = len(chunk) < TABLE_CHUNK
+        if footer is not None and is_last_chunk:
+            table.add_section()
+            table.add_row(
+                *[table_cell(f, v) for f, v in zip(fields, _values(footer, fields), strict=True)],
+                style="bold",
+            )
+            footer = None
+        console.print(table)
+    if footer is not None:  # the last chunk was exactly full, or there were no rows
+        table = Table(show_header=count == 0, box=box.SIMPLE_HEAD, pad_edge=False)
+        for f in fields:
+            table.add_column(HEADERS.get(f, f), justify="right" if f in right else "left",
+                             min_width=widths[f], no_wrap=True)  # fmt: skip
+        table.add_row(
+            *[table_cell(f, v) for f, v in zip(fields, _values(footer, fields), strict=True)],
+            style="bold",
+        )
+        console.print(table)
+    return count
+
+
+def write_record(record: Any, fields: Sequence[str], console: Console, title: str | None) -> None:
+    """One record as a two-column table, one field a line: reads well in 80 columns."""
+    table = Table(title=title, show_header=False, box=box.SIMPLE, pad_edge=False)
+    table.add_column("field", style="bold")
+    table.add_column("value", justify="right")
+    for f, v in zip(fields, _values(record, fields), strict=True):
+        table.add_row(HEADERS.get(f, f), table_cell(f, v))
+    console.print(table)
+
+
+def make_console(out: TextIO) -> Console:
+    # A pipe or file gets whole rows rather than rows cropped to an imaginary 80 columns.
+    return Console(file=out, width=None if out.isatty() else 200, highlight=False)
+
+
+def render(
+    records: Iterable[Any],
+    fields: Sequence[str],
+    fmt: Format,
+    out: TextIO,
+    *,
+    single: bool = False,
+    title: str | None = None,
+    footer: Any | None = None,
+    numeric: Sequence[str] = (),
+) -> None:
+    """Write records to `out` in `fmt`. `single`: JSON is one object, not an array."""
+    if fmt is Format.json:
+        if single:
+            (record,) = list(records)
+            out.write(json_object(record, fields) + "\n")
+        else:
+            write_json_array(records, fields, out)
+    elif fmt is Format.jsonl:
+        write_jsonl(records, fields, out)
+    elif fmt is Format.csv:
+        write_csv(records, fields, out)
+    elif single:
+        (record,) = list(records)
+        write_record(record, fields, make_console(out), title)
+    else:
+        write_table(records, fields, make_console(out), title=title, footer=footer, numeric=numeric)
+
+
+def bar_chart(
+    points: Sequence[tuple[date, Decimal]], console: Console, *, width: int = 80, title: str = ""
+) -> None:
+    """A horizontal bar per day, scaled to the largest value, fitting in `width` columns."""
+    if not points:
+        return
+    labels = [f"{v:,.2f}" for _, v in points]
+    label_width = max(len(label) for label in labels)
+    bar_room = max(10, width - 10 - 2 - label_width - 2)  # "YYYY-MM-DD  bar  label"
+    top = max((v for _, v in points), default=Decimal(0))
+    if title:
+        console.print(title, style="bold")
+    for (day, value), label in zip(points, labels, strict=True):
+        # bar lengths are drawing, not figures: integer division on Decimal is still exact
+        eighths = int(value * bar_room * 8 // top) if top > 0 else 0
+        bar = "█" * (eighths // 8) + ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")[eighths % 8]
+        console.print(
+            f"{day.isoformat()}  {bar:<{bar_room}}  {label:>{label_width}}",
+            highlight=False,
+            markup=False,
+        )

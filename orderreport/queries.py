@@ -1,0 +1,161 @@
+"""Reads: per-order report rows and day summaries. The database does the arithmetic.
+
+A report day is a calendar day in the session's TimeZone (db.py sets it to the shop's
+zone): from local midnight to the next local midnight, so clock-change days have 23 or 25
+hours. Every query selects the days as a half-open range on orders.created_at
+(`date::timestamptz` is local midnight), which ix_orders_created_at serves; the
+`order_reports` view pushes that range down to the orders scan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import Date, bindparam, text
+from sqlalchemy.orm import Session
+
+STREAM_BATCH = 2000  # rows per server-side cursor fetch: memory stays flat for any size
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """One order: its report day, id, number of order lines (not units) and total (exact)."""
+
+    report_at: date
+    order_id: int
+    count_product: int
+    total_amount: Decimal
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One day's totals; money and averages are Decimal with 2 places, averages 0 if no orders."""
+
+    date: date
+    time_zone: str
+    total_orders: int
+    total_products: int
+    total_value: Decimal
+    average_products_per_order: Decimal
+    average_order_value: Decimal
+
+
+REPORT_FIELDS = ("report_at", "order_id", "count_product", "total_amount")
+SUMMARY_FIELDS = (
+    "date",
+    "time_zone",
+    "total_orders",
+    "total_products",
+    "total_value",
+    "average_products_per_order",
+    "average_order_value",
+)
+
+_REPORT_RANGE = text(
+    """
+    SELECT report_at, order_id, count_product, total_amount
+    FROM order_reports
+    WHERE created_at >= CAST(:start AS date)::timestamptz
+      AND created_at < (CAST(:end AS date) + 1)::timestamptz
+    ORDER BY report_at, order_id
+    """
+).bindparams(bindparam("start", type_=Date), bindparam("end", type_=Date))
+
+_REPORT_ALL = text(
+    """
+    SELECT report_at, order_id, count_product, total_amount
+    FROM order_reports
+    ORDER BY report_at DESC, order_id
+    """
+)
+
+# One grouped pass over the range, joined to every day of it so empty days get zeros.
+_SUMMARIES = text(
+    """
+    WITH days AS (
+        SELECT CAST(:start AS date) + i AS day
+        FROM generate_series(0, CAST(:end AS date) - CAST(:start AS date)) AS i
+    ), per_day AS (
+        SELECT report_at,
+               COUNT(*)             AS total_orders,
+               SUM(count_product)   AS total_products,
+               SUM(total_amount)    AS total_value,
+               AVG(count_product)   AS average_products_per_order,
+               AVG(total_amount)    AS average_order_value
+        FROM order_reports
+        WHERE created_at >= CAST(:start AS date)::timestamptz
+          AND created_at < (CAST(:end AS date) + 1)::timestamptz
+        GROUP BY report_at
+    )
+    SELECT days.day                                            AS date,
+           current_setting('TimeZone')                         AS time_zone,
+           COALESCE(per_day.total_orders, 0)::bigint           AS total_orders,
+           COALESCE(per_day.total_products, 0)::bigint         AS total_products,
+           ROUND(COALESCE(per_day.total_value, 0), 2)          AS total_value,
+           ROUND(COALESCE(per_day.average_products_per_order, 0), 2)
+                                                               AS average_products_per_order,
+           ROUND(COALESCE(per_day.average_order_value, 0), 2)  AS average_order_value
+    FROM days
+    LEFT JOIN per_day ON per_day.report_at = days.day
+    ORDER BY days.day
+    """
+).bindparams(bindparam("start", type_=Date), bindparam("end", type_=Date))
+
+# The whole range as one figure (the total row of a table): averages over all its orders.
+_RANGE_TOTAL = text(
+    """
+    SELECT CAST(:start AS date)                     AS date,
+           current_setting('TimeZone')              AS time_zone,
+           COUNT(*)::bigint                         AS total_orders,
+           COALESCE(SUM(count_product), 0)::bigint  AS total_products,
+           ROUND(COALESCE(SUM(total_amount), 0), 2) AS total_value,
+           ROUND(COALESCE(AVG(count_product), 0), 2) AS average_products_per_order,
+           ROUND(COALESCE(AVG(total_amount), 0), 2) AS average_order_value
+    FROM order_reports
+    WHERE created_at >= CAST(:start AS date)::timestamptz
+      AND created_at < (CAST(:end AS date) + 1)::timestamptz
+    """
+).bindparams(bindparam("start", type_=Date), bindparam("end", type_=Date))
+
+
+def report_rows(session: Session, start: date | None, end: date | None) -> Iterator[ReportRow]:
+    """Per-order rows for the days start..end inclusive, by day then order id.
+
+    With start and end both None: every row, newest day first, then order id. Rows stream
+    from a server-side cursor, so the caller must consume them inside the session.
+    """
+    if start is None or end is None:
+        result = session.execute(_REPORT_ALL, execution_options={"yield_per": STREAM_BATCH})
+    else:
+        result = session.execute(
+            _REPORT_RANGE,
+            {"start": start, "end": end},
+            execution_options={"yield_per": STREAM_BATCH},
+        )
+    for row in result:
+        yield ReportRow(row.report_at, row.order_id, row.count_product, row.total_amount)
+
+
+def summaries(session: Session, start: date, end: date) -> list[Summary]:
+    """One Summary per day from start to end inclusive, empty days included (zeros)."""
+    rows = session.execute(_SUMMARIES, {"start": start, "end": end})
+    return [Summary(**row._asdict()) for row in rows]
+
+
+def summary(session: Session, day: date) -> Summary:
+    """The Summary of one day (zeros if it had no orders)."""
+    return summaries(session, day, day)[0]
+
+
+def range_total(session: Session, start: date, end: date) -> Summary:
+    """The range start..end as one Summary (its `date` is `start`)."""
+    row = session.execute(_RANGE_TOTAL, {"start": start, "end": end}).one()
+    return Summary(**row._asdict())
+
+
+def orders_exist(session: Session) -> bool:
+    """True if the shop has at least one order."""
+    return bool(session.execute(text("SELECT EXISTS (SELECT 1 FROM orders)")).scalar_one())
