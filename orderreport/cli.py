@@ -32,15 +32,24 @@ from orderreport.errors import (
 )
 from orderreport.output import Format
 
-EXIT_CODES_HELP = "\n\n".join(f"{code}: {text}" for code, text in EXIT_CODES.items())
+EXIT_CODES_HELP = "\n".join(f"  {code:<4} {text}" for code, text in EXIT_CODES.items())
+EXAMPLES = """\
+  orderreport demo                          sample shop on the embedded database
+  orderreport migrate                       apply the schema to the configured database
+  orderreport report --date 2025-12-16      per-order rows of one day
+  orderreport summary --from 2025-12-01     one summary per day up to yesterday
+  orderreport daily                         store the days since the last run
+  orderreport history --format csv          the stored daily reports
+  orderreport status --max-lag 1            health probe: exit 1 when behind"""
 
 app = typer.Typer(
     name="orderreport",
     help=(
         "Exact daily order reports from a shop's PostgreSQL database.\n\n"
-        "With no database configured, orderreport runs its own embedded PostgreSQL.\n\n"
-        "Try: orderreport demo   then   orderreport summary --from 2026-11-01 --to yesterday\n\n"
-        f"Exit codes:\n\n{EXIT_CODES_HELP}"
+        "Days are calendar days in the shop's time zone (--tz). With no database configured, "
+        "orderreport runs its own embedded PostgreSQL.\n\n"
+        f"\b\nExamples:\n{EXAMPLES}\n\n"
+        f"\b\nExit codes:\n{EXIT_CODES_HELP}"
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -143,7 +152,7 @@ def _root(
 
 
 # -- commands ----------------------------------------------------------------------------
-@app.command()
+@app.command(short_help="Apply the schema (tables, view, indexes) up to head.")
 def migrate(
     sql: Annotated[bool, typer.Option("--sql", help="Print the DDL; touch no database.")] = False,
     database_url: DatabaseUrl = None,
@@ -168,7 +177,7 @@ def migrate(
         say(f"{settings.describe_database()} is already at {result.end} (head); nothing to do")
 
 
-@app.command(name="demo")
+@app.command(name="demo", short_help="Load a sample shop into an empty database.")
 def demo_cmd(
     days: Annotated[int, typer.Option(min=1, max=3650, help="Days of orders, ending yesterday.")] = 90,
     orders_per_day: Annotated[int, typer.Option(min=0, max=1_000_000, help="Orders per day.")] = 200,
@@ -205,7 +214,7 @@ def demo_cmd(
                   single=True, title=f"Summary {stored[-1].date} ({settings.tz})")  # fmt: skip
 
 
-@app.command()
+@app.command(short_help="Per-order rows of a day, a range or all days.")
 def report(
     day: DateOpt = None,
     start: FromOpt = None,
@@ -234,7 +243,7 @@ def report(
         say(f"no orders {_span_text(span)} ({settings.tz})")
 
 
-@app.command()
+@app.command(short_help="A day's totals and averages, or one per day of a range.")
 def summary(
     day: DateOpt = None,
     start: FromOpt = None,
@@ -264,7 +273,7 @@ def summary(
                   footer=_total_row(total), numeric=("total_orders", "total_products"))  # fmt: skip
 
 
-@app.command(name="daily")
+@app.command(name="daily", short_help="Store daily summaries since the last run (cron job).")
 def daily_cmd(
     day: DateOpt = None,
     start: FromOpt = None,
@@ -315,7 +324,7 @@ def daily_cmd(
         raise Incomplete(f"{(plan.gap[1] - plan.gap[0]).days + 1} older day(s) were not stored")
 
 
-@app.command()
+@app.command(short_help="The stored daily reports, with a chart.")
 def history(
     start: FromOpt = None,
     end: ToOpt = None,
@@ -346,7 +355,7 @@ def history(
                          title="Total value per day")  # fmt: skip
 
 
-@app.command()
+@app.command(short_help="Health probe: schema and stored-report lag.")
 def status(
     max_lag: Annotated[int, typer.Option(min=0, help="Unhealthy when more days than this are missing.")] = 1,
     database_url: DatabaseUrl = None,

@@ -1,0 +1,212 @@
+"""The CLI: every format parsed back value by value, bad input, exit codes, stdout vs stderr."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import psycopg
+import pytest
+from sqlalchemy.engine import URL
+
+from orderreport import __version__
+from orderreport.errors import EXIT_CODES
+from tests.conftest import add_order, run_cli, url_text
+
+MSK = ZoneInfo("Europe/Moscow")
+DAY = "2025-12-16"
+
+
+@pytest.fixture
+def example(shop: psycopg.Connection[tuple[object, ...]]) -> list[int]:
+    """The old system's example day in Moscow, plus an order without lines on the next day."""
+    ids = [
+        add_order(shop, datetime(2025, 12, 16, 9, 0, tzinfo=MSK), total, 2)
+        for total in ("1359.97", "299.96", "259.97")
+    ]
+    ids.append(add_order(shop, datetime(2025, 12, 17, 0, 0, tzinfo=MSK), "0.30", 0))
+    return ids
+
+
+def cli(url: URL, *args: str) -> tuple[int, str, str]:
+    r = run_cli(*args, "--database-url", url_text(url), "--tz", "Europe/Moscow")
+    return r.code, r.out, r.err
+
+
+SUMMARY_KEYS = [
+    "date",
+    "time_zone",
+    "total_orders",
+    "total_products",
+    "total_value",
+    "average_products_per_order",
+    "average_order_value",
+]
+
+
+def test_summary_json_is_exact(db_url: URL, example: list[int]) -> None:
+    code, out, err = cli(db_url, "summary", "--date", DAY, "--json")
+    assert code == 0, err
+    assert '"total_value": 1919.90' in out  # two decimals, as a JSON number
+    obj = json.loads(out, parse_float=Decimal)
+    assert list(obj) == SUMMARY_KEYS
+    assert obj == {
+        "date": DAY,
+        "time_zone": "Europe/Moscow",
+        "total_orders": 3,
+        "total_products": 6,
+        "total_value": Decimal("1919.90"),
+        "average_products_per_order": Decimal("2.00"),
+        "average_order_value": Decimal("639.97"),
+    }
+
+
+def test_report_every_format(db_url: URL, example: list[int]) -> None:
+    expected = [
+        {"report_at": DAY, "order_id": oid, "count_product": 2, "total_amount": Decimal(t)}
+        for oid, t in zip(example[:3], ("1359.97", "299.96", "259.97"), strict=True)
+    ]
+    code, out, _ = cli(db_url, "report", "--date", DAY, "--format", "json")
+    assert code == 0
+    assert json.loads(out, parse_float=Decimal) == expected
+
+    code, out, _ = cli(db_url, "report", "--date", DAY, "--format", "jsonl")
+    assert [json.loads(line, parse_float=Decimal) for line in out.splitlines()] == expected
+
+    code, out, _ = cli(db_url, "report", "--date", DAY, "--format", "csv")
+    assert out.startswith("report_at,order_id,count_product,total_amount\r\n")
+    rows = list(csv.DictReader(io.StringIO(out, newline="")))
+    assert [
+        {"report_at": r["report_at"], "order_id": int(r["order_id"]),
+         "count_product": int(r["count_product"]), "total_amount": Decimal(r["total_amount"])}
+        for r in rows
+    ] == expected  # fmt: skip
+    assert [r["total_amount"] for r in rows] == ["1359.97", "299.96", "259.97"]
+
+    code, out, _ = cli(db_url, "report", "--date", DAY)
+    assert code == 0
+    assert "1,359.97" in out and "299.96" in out
+
+
+def test_summary_range_formats(db_url: URL, example: list[int]) -> None:
+    code, out, _ = cli(db_url, "summary", "--from", "2025-12-15", "--to", "2025-12-17", "--json")
+    days = json.loads(out, parse_float=Decimal)
+    assert [d["date"] for d in days] == ["2025-12-15", "2025-12-16", "2025-12-17"]
+    assert days[0]["total_orders"] == 0 and days[0]["total_value"] == Decimal("0.00")
+    assert days[2]["total_products"] == 0 and days[2]["total_value"] == Decimal("0.30")
+
+    code, out, _ = cli(db_url, "summary", "--from", "2025-12-15", "--to", "2025-12-17", "-f", "csv")
+    rows = list(csv.reader(io.StringIO(out, newline="")))
+    assert rows[0] == SUMMARY_KEYS
+    assert rows[2] == ["2025-12-16", "Europe/Moscow", "3", "6", "1919.90", "2.00", "639.97"]
+
+    code, out, _ = cli(db_url, "summary", "--from", "2025-12-15", "--to", "2025-12-17", "-f", "jsonl")
+    assert [json.loads(x)["date"] for x in out.splitlines()] == ["2025-12-15", "2025-12-16", "2025-12-17"]
+
+    code, out, _ = cli(db_url, "summary", "--from", "2025-12-15", "--to", "2025-12-17")
+    assert code == 0
+    total_line = next(line for line in out.splitlines() if line.strip().startswith("total"))
+    assert "1,920.20" in total_line and "4" in total_line
+
+
+def test_empty_results_are_not_errors(db_url: URL) -> None:
+    code, out, err = cli(db_url, "report", "--date", DAY, "--json")
+    assert (code, json.loads(out)) == (0, [])
+    assert "no orders on 2025-12-16" in err
+    code, out, err = cli(db_url, "summary", "--date", DAY, "--json")
+    assert code == 0
+    assert json.loads(out)["total_orders"] == 0 and '"average_order_value": 0.00' in out
+    assert "no orders on 2025-12-16" in err
+
+
+def test_no_date_flag_means_yesterday_in_the_shop_zone(
+    db_url: URL, shop: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    yesterday = datetime.now(MSK).date() - timedelta(days=1)
+    add_order(shop, datetime.combine(yesterday, datetime.min.time(), MSK), "5.00", 1)
+    code, out, _ = cli(db_url, "summary", "--json")
+    assert json.loads(out)["date"] == yesterday.isoformat()
+    assert json.loads(out)["total_orders"] == 1
+    code, out, _ = cli(db_url, "report", "--json")
+    assert len(json.loads(out)) == 1
+    code, out, _ = cli(db_url, "summary", "--date", "yesterday", "--json")
+    assert json.loads(out)["date"] == yesterday.isoformat()
+    code, out, _ = cli(db_url, "summary", "--date", "today", "--json")
+    assert json.loads(out)["date"] == (yesterday + timedelta(days=1)).isoformat()
+
+
+def test_report_all_newest_day_first(db_url: URL, example: list[int]) -> None:
+    code, out, _ = cli(db_url, "report", "--all", "--json")
+    rows = json.loads(out)
+    assert [(r["report_at"], r["order_id"]) for r in rows] == [("2025-12-17", example[3])] + [
+        (DAY, oid) for oid in example[:3]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["summary", "--date", "2025-02-30"], "--date: invalid date '2025-02-30'"),
+        (["report", "--date", "16.12.2025"], "--date: invalid date '16.12.2025'"),
+        (["summary", "--from", "2025-12-17", "--to", "2025-12-16"], "--from 2025-12-17 is after --to"),
+        (["summary", "--date", DAY, "--from", DAY], "--date cannot be combined"),
+        (["report", "--all", "--date", DAY], "--all cannot be combined"),
+        (["report", "--format", "xml"], "'xml' is not one of"),
+        (["summary", "--tz", "Mars/Olympus"], "--tz: unknown time zone 'Mars/Olympus'"),
+        (["report", "--bogus"], "No such option"),
+        (["summary", "--to", DAY], "--to needs --from"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args: list[str], needle: str) -> None:
+    r = run_cli(*args)
+    assert r.code == 2
+    assert r.out == ""
+    assert r.err.count("\n") == 1 and needle in r.err, r.err
+    assert "Traceback" not in r.err
+
+
+def test_unreachable_database_is_exit_1_without_password() -> None:
+    r = run_cli("summary", "--database-url", "postgresql://shop:hunter2@127.0.0.1:9/shop")
+    assert r.code == 1
+    assert "hunter2" not in r.err and "***" in r.err
+    assert r.err.count("\n") == 1 and r.out == ""
+
+
+def test_unmigrated_database_says_run_migrate(empty_url: URL) -> None:
+    for command in ("report", "summary", "daily", "history"):
+        r = run_cli(command, "--database-url", url_text(empty_url))
+        assert r.code == 1, command
+        assert "run `orderreport migrate`" in r.err and r.err.count("\n") == 1
+
+
+def test_version_and_help() -> None:
+    r = run_cli("--version")
+    assert (r.code, r.out.strip()) == (0, f"orderreport {__version__}")
+    r = run_cli("--help")
+    assert r.code == 0
+    for command in ("migrate", "demo", "report", "summary", "daily", "history", "status"):
+        assert f"  {command} " in r.out, command
+        assert f"orderreport {command}" in r.out, f"no example for {command}"
+    for code in EXIT_CODES:
+        assert f"    {code} " in r.out
+    for command in ("report", "summary", "daily"):
+        sub = run_cli(command, "--help")
+        assert sub.code == 0 and "Example:" in sub.out and "--format" in sub.out
+
+
+def test_summary_range_table_includes_dates(db_url: URL, example: list[int]) -> None:
+    code, out, _ = cli(db_url, "summary", "--from", "2025-12-16", "--to", "2025-12-16")
+    assert code == 0 and "2025-12-16" in out
+
+
+def test_today_is_computed_in_zone_not_server() -> None:
+    from orderreport.dates import today_in
+
+    instant = datetime(2025, 12, 15, 21, 30, tzinfo=ZoneInfo("UTC"))  # 00:30 in Moscow
+    assert today_in("Europe/Moscow", instant) == date(2025, 12, 16)
+    assert today_in("UTC", instant) == date(2025, 12, 15)
+    assert today_in("America/New_York", instant) == date(2025, 12, 15)
