@@ -66,14 +66,14 @@ def normalize_url(raw: str) -> URL:
     except ArgumentError:
         # never echo the raw value: it may hold a password
         raise UsageError("database URL is not a valid URL (expected postgresql://...)") from None
-    if url.get_backend_name() != "postgresql":
+    if url.get_backend_name() not in ("postgresql", "postgres"):
         raise UsageError(
             f"database URL must be postgresql://..., not {url.get_backend_name()}://"
         )
     if url.password:
         _SECRETS.add(str(url.password))
-    if url.get_driver_name() != "psycopg":
-        url = url.set(drivername="postgresql+psycopg")
+    # whatever driver was named (or none), orderreport speaks psycopg 3
+    url = url.set(drivername="postgresql+psycopg")
     return url
 
 

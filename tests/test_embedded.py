@@ -1,0 +1,167 @@
+"""The embedded server: shared by concurrent runs, stopped after the last, robust to SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from orderreport.embedded import EmbeddedServer
+from orderreport.errors import DatabaseUnavailable
+from tests.conftest import ORDERREPORT, REPO, make_home, subprocess_env
+
+CLIENT = [sys.executable, str(REPO / "tests" / "embedded_client.py")]
+
+
+@pytest.fixture
+def home() -> Iterator[Path]:
+    path = make_home("orderreport-embedded-")
+    yield path
+    # a test that failed half-way may leave the server up: stop it before deleting
+    pid_file = path / "pgdata" / "postmaster.pid"
+    if pid_file.exists():
+        with EmbeddedServer(path):
+            pass
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def running(home: Path) -> bool:
+    return (home / "pgdata" / "postmaster.pid").exists()
+
+
+def attach(home: Path) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [*CLIENT, str(home)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        cwd=REPO, env=subprocess_env(PYTHONPATH=str(REPO)),
+    )  # fmt: skip
+    assert proc.stdout is not None
+    line = proc.stdout.readline().strip()
+    assert line.startswith("ready "), line
+    return proc, line.removeprefix("ready ")
+
+
+def detach(proc: subprocess.Popen[str]) -> None:
+    out, _ = proc.communicate("\n", timeout=60)
+    assert proc.returncode == 0 and "detached" in out
+
+
+def test_shared_by_two_processes_and_stopped_after_the_last(home: Path) -> None:
+    a, started_a = attach(home)
+    b, started_b = attach(home)
+    assert started_a == started_b  # one server, not two
+    detach(a)
+    assert running(home)
+    c, started_c = attach(home)  # still the same server after the first left
+    assert started_c == started_a
+    detach(b)
+    detach(c)
+    assert not running(home)
+
+
+def test_sigkilled_client_does_not_keep_the_server(home: Path) -> None:
+    a, _ = attach(home)
+    b, _ = attach(home)
+    a.kill()
+    a.wait()
+    detach(b)  # b is the last live client: it stops the server
+    assert not running(home)
+
+
+def test_sigkilled_only_client_then_next_run_uses_and_stops(home: Path) -> None:
+    a, _ = attach(home)
+    a.kill()
+    a.wait()
+    assert running(home)  # nobody left to stop it yet
+    result = subprocess.run(
+        [*ORDERREPORT, "migrate"], capture_output=True, text=True, timeout=120, cwd="/",
+        env=subprocess_env(ORDERREPORT_HOME=str(home)),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert not running(home)
+
+
+def test_killed_server_is_restarted(home: Path) -> None:
+    a, first = attach(home)
+    detach(a)
+    b, _ = attach(home)
+    pid = int((home / "pgdata" / "postmaster.pid").read_text().split()[0])
+    os.kill(pid, signal.SIGKILL)
+    time.sleep(0.5)
+    detach(b)  # stopping a dead server must not fail
+    c, second = attach(home)
+    assert second != first
+    detach(c)
+    assert not running(home)
+
+
+def test_sigterm_stops_cleanly_and_leaves_no_half_data(home: Path) -> None:
+    env = subprocess_env(ORDERREPORT_HOME=str(home))
+    subprocess.run([*ORDERREPORT, "migrate"], check=True, env=env, capture_output=True)
+    proc = subprocess.Popen(
+        [*ORDERREPORT, "demo", "--days", "3000", "--orders-per-day", "300"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not running(home) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(2.0)  # well inside the load
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert err.strip().splitlines()[-1] == "orderreport: error: terminated by SIGTERM"
+    assert "Traceback" not in err and out == ""
+    assert not running(home)
+    # nothing of the interrupted load was kept: demo still sees an empty shop
+    again = subprocess.run(
+        [*ORDERREPORT, "demo", "--days", "2", "--orders-per-day", "10", "--json"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+
+
+def test_locks_live_in_home_not_in_a_shared_folder(home: Path) -> None:
+    a, _ = attach(home)
+    detach(a)
+    assert (home / "state.lock").exists() and (home / "users.lock").exists()
+    assert not (home / "pgdata" / ".handle_pids.json").exists()
+
+
+def test_no_folder_outside_home_changes_permissions(tmp_path: Path) -> None:
+    parent = Path(make_home("orderreport-parent-"))
+    try:
+        parent.chmod(0o711)  # searchable, not listable, by others
+        before = {p: p.stat().st_mode for p in [parent, *parent.parents]}
+        with EmbeddedServer(parent / "home"):
+            pass
+        after = {p: p.stat().st_mode for p in [parent, *parent.parents]}
+        assert before == after
+        if os.geteuid() == 0:  # the server's files belong to its own user, not root
+            info = (parent / "home" / "pgdata").stat()
+            assert info.st_uid != 0 and stat.S_IMODE(info.st_mode) == 0o700
+    finally:
+        shutil.rmtree(parent, ignore_errors=True)
+
+
+def test_unreachable_home_as_root_is_a_clear_error() -> None:
+    parent = Path(make_home("orderreport-closed-"))
+    try:
+        parent.chmod(0o700)
+        server = EmbeddedServer(parent / "home")
+        if os.geteuid() == 0:
+            with pytest.raises(DatabaseUnavailable, match="not searchable by others"):
+                server.start()
+            assert stat.S_IMODE(parent.stat().st_mode) == 0o700  # untouched
+        else:  # as a normal user the server runs as that user: a private parent is fine
+            with server:
+                pass
+            assert stat.S_IMODE(parent.stat().st_mode) == 0o700
+    finally:
+        shutil.rmtree(parent, ignore_errors=True)

@@ -1,0 +1,136 @@
+"""Migrations: up, all the way down, up again; concurrent `migrate`; --sql; alembic CLI; wheel."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy.engine import URL
+
+from orderreport import db
+from tests.conftest import ORDERREPORT, REPO, plain, run_cli, settings_for, subprocess_env, url_text
+
+TABLES = {"users", "products", "orders", "order_items", "daily_reports"}
+
+
+def relations(url: URL) -> set[str]:
+    with psycopg.connect(plain(url)) as conn:
+        rows = conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+        ).fetchall()
+    return {str(r[0]) for r in rows}
+
+
+def columns(url: URL, table: str) -> dict[str, str]:
+    with psycopg.connect(plain(url)) as conn:
+        rows = conn.execute(
+            "SELECT column_name, data_type || coalesce('(' || numeric_precision || ','"
+            " || numeric_scale || ')', '') FROM information_schema.columns"
+            " WHERE table_name = %s",
+            (table,),
+        ).fetchall()
+    return {str(a): str(b) for a, b in rows}
+
+
+def test_up_down_up(empty_url: URL) -> None:
+    settings = settings_for(empty_url)
+    result = db.migrate(settings)
+    assert result.applied == ("0001", "0002", "0003", "0004") and result.start is None
+    assert TABLES | {"order_reports", "alembic_version"} <= relations(empty_url)
+    assert columns(empty_url, "orders")["total_amount"] == "numeric(12,2)"
+    assert columns(empty_url, "orders")["created_at"] == "timestamp with time zone"
+    assert columns(empty_url, "order_items")["price"] == "numeric(12,2)"
+    assert not any("double" in t or "real" in t for t in columns(empty_url, "orders").values())
+    for step in ("0003", "0002", "0001", "base"):
+        db.downgrade(settings, step)
+    assert relations(empty_url) == {"alembic_version"}
+    again = db.migrate(settings)
+    assert again.applied == ("0001", "0002", "0003", "0004")
+    assert db.migrate(settings).applied == ()
+
+
+def test_created_at_defaults_to_the_database_clock(db_url: URL) -> None:
+    with psycopg.connect(plain(db_url), autocommit=True) as conn:
+        conn.execute("INSERT INTO users (name, email) VALUES ('a', 'a@x')")
+        row = conn.execute(
+            "INSERT INTO orders (user_id, total_amount) SELECT id, 1 FROM users "
+            "RETURNING created_at = now(), updated_at = now()"
+        ).fetchone()
+    assert row == (True, True)
+
+
+def test_five_migrate_processes_at_once(empty_url: URL) -> None:
+    env = subprocess_env(ORDERREPORT_DATABASE_URL=url_text(empty_url))
+    procs = [
+        subprocess.Popen([*ORDERREPORT, "migrate"], env=env, cwd="/",
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        for _ in range(5)
+    ]
+    results = [(p.wait(timeout=120), *p.communicate()) for p in procs]
+    assert [code for code, _, _ in results] == [0] * 5, results
+    applied = [err for _, _, err in results if "from empty to 0004" in err]
+    already = [err for _, _, err in results if "already at 0004" in err]
+    assert (len(applied), len(already)) == (1, 4), results
+    with psycopg.connect(plain(empty_url)) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0004",)]
+
+
+def test_migrate_sql_touches_no_database() -> None:
+    r = run_cli("migrate", "--sql", "--database-url", "postgresql://nobody:pw@127.0.0.1:9/none")
+    assert r.code == 0, r.err
+    assert "CREATE TABLE orders" in r.out and "CREATE VIEW order_reports" in r.out
+    assert "NUMERIC(12, 2)" in r.out and "CREATE TABLE daily_reports" in r.out
+
+
+def test_alembic_cli_reads_orderreport_configuration(empty_url: URL) -> None:
+    env = subprocess_env(ORDERREPORT_DATABASE_URL=url_text(empty_url))
+    alembic = [sys.executable, "-m", "alembic"]
+    up = subprocess.run([*alembic, "upgrade", "head"], cwd=REPO, env=env, capture_output=True, text=True)
+    assert up.returncode == 0, up.stderr
+    current = subprocess.run([*alembic, "current"], cwd=REPO, env=env, capture_output=True, text=True)
+    assert "0004 (head)" in current.stdout
+    assert "sqlalchemy.url" not in (REPO / "alembic.ini").read_text().replace("# ", "")
+
+
+def test_status_reports_revision_behind_head(empty_url: URL) -> None:
+    settings = settings_for(empty_url)
+    db.migrate(settings)
+    db.downgrade(settings, "0003")
+    r = run_cli("status", "--database-url", url_text(empty_url), "--json")
+    assert r.code == 1 and '"schema_revision": "0003"' in r.out and "run `orderreport migrate`" in r.err
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(["uv", "build", "--wheel", "--out-dir", str(out)], cwd=REPO, check=True,
+                   capture_output=True)  # fmt: skip
+    (built,) = out.glob("orderreport-*.whl")
+    unpacked = out / "site"
+    with zipfile.ZipFile(built) as zf:
+        names = zf.namelist()
+        assert "orderreport/migrations/env.py" in names
+        assert "orderreport/migrations/versions/0003_order_reports_view.py" in names
+        zf.extractall(unpacked)
+    return unpacked
+
+
+def test_migrate_from_an_installed_wheel_anywhere(wheel: Path, empty_url: URL, tmp_path: Path) -> None:
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); "
+        "import orderreport.db as d; assert d.__file__.startswith(sys.argv[1]), d.__file__; "
+        "from orderreport.cli import main; main(sys.argv[2:])"
+    )
+    env = subprocess_env(ORDERREPORT_DATABASE_URL=url_text(empty_url))
+    result = subprocess.run([sys.executable, "-c", code, str(wheel), "migrate"], cwd=tmp_path,
+                            env=env, capture_output=True, text=True)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "from empty to 0004" in result.stderr
+
+
+def test_schema_head_constant_matches_the_scripts() -> None:
+    assert db.SCHEMA_HEAD == db.head_revision()
