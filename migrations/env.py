@@ -21,7 +21,9 @@ from orderreport.models import metadata
 config = context.config
 
 
-def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
     # views are created by revision 0003; autogenerate must not turn them into tables
     return not (type_ == "table" and reflected and name == "order_reports")
 

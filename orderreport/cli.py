@@ -20,7 +20,7 @@ from typer._click.exceptions import ClickException  # typer vendors click: its u
 
 from orderreport import __version__, daily, db, demo, output, queries
 from orderreport.config import Settings, load_settings, secrets
-from orderreport.dates import resolve_range, today_in
+from orderreport.dates import parse_bounds, resolve_range, today_in
 from orderreport.errors import (
     EXIT_CODES,
     EXIT_INTERRUPTED,
@@ -88,13 +88,13 @@ ConfigPath = Annotated[
         dir_okay=False,
     ),
 ]
-Fmt = Annotated[
-    Format, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
-]
+Fmt = Annotated[Format, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Short for --format json.")]
 DateOpt = Annotated[
     str | None,
-    typer.Option("--date", "-d", help="One day: YYYY-MM-DD, today or yesterday.", show_default=False),
+    typer.Option(
+        "--date", "-d", help="One day: YYYY-MM-DD, today or yesterday.", show_default=False
+    ),
 ]
 FromOpt = Annotated[
     str | None,
@@ -102,7 +102,9 @@ FromOpt = Annotated[
 ]
 ToOpt = Annotated[
     str | None,
-    typer.Option("--to", help="Last day of a range (inclusive; default yesterday).", show_default=False),
+    typer.Option(
+        "--to", help="Last day of a range (inclusive; default yesterday).", show_default=False
+    ),
 ]
 
 
@@ -144,9 +146,14 @@ def _version_callback(value: bool) -> None:
 def _root(
     version: Annotated[
         bool,
-        typer.Option("--version", "-V", help="Show the version and exit.", is_eager=True,
-                     callback=_version_callback),
-    ] = False,  # fmt: skip
+        typer.Option(
+            "--version",
+            "-V",
+            help="Show the version and exit.",
+            is_eager=True,
+            callback=_version_callback,
+        ),
+    ] = False,
 ) -> None:
     """Exact daily order reports from a shop's PostgreSQL database."""
 
@@ -171,16 +178,22 @@ def migrate(
     settings = settings_from(database_url, tz, config)
     result = db.migrate(settings)
     if result.applied:
-        say(f"migrated {settings.describe_database()} from {result.start or 'empty'} "
-            f"to {result.end} ({len(result.applied)} revisions)")  # fmt: skip
+        say(
+            f"migrated {settings.describe_database()} from {result.start or 'empty'} "
+            f"to {result.end} ({len(result.applied)} revisions)"
+        )
     else:
         say(f"{settings.describe_database()} is already at {result.end} (head); nothing to do")
 
 
 @app.command(name="demo", short_help="Load a sample shop into an empty database.")
 def demo_cmd(
-    days: Annotated[int, typer.Option(min=1, max=3650, help="Days of orders, ending yesterday.")] = 90,
-    orders_per_day: Annotated[int, typer.Option(min=0, max=1_000_000, help="Orders per day.")] = 200,
+    days: Annotated[
+        int, typer.Option(min=1, max=3650, help="Days of orders, ending yesterday.")
+    ] = 90,
+    orders_per_day: Annotated[
+        int, typer.Option(min=0, max=1_000_000, help="Orders per day.")
+    ] = 200,
     seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same shop.")] = 42,
     database_url: DatabaseUrl = None,
     tz: Tz = None,
@@ -198,20 +211,39 @@ def demo_cmd(
     today = today_in(settings.tz, now_utc())
     db.migrate(settings)
     with _session(settings) as sess:
-        with Progress(TextColumn("loading {task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=err, transient=True) as bar:  # fmt: skip
+        with Progress(
+            TextColumn("loading {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as bar:
             task = bar.add_task("demo shop", total=days)
-            loaded = demo.load_demo(sess, today=today, days=days, orders_per_day=orders_per_day,
-                                    seed=seed, progress=lambda d: bar.update(task, advance=1,
-                                    description=d.isoformat()))  # fmt: skip
+            loaded = demo.load_demo(
+                sess,
+                today=today,
+                days=days,
+                orders_per_day=orders_per_day,
+                seed=seed,
+                progress=lambda d: bar.update(task, advance=1, description=d.isoformat()),
+            )
         sess.commit()
-        say(f"loaded {loaded.orders:,} orders ({loaded.order_items:,} lines) from "
+        say(
+            f"loaded {loaded.orders:,} orders ({loaded.order_items:,} lines) from "
             f"{loaded.start} to {loaded.end} for {loaded.users} users and {loaded.products} "
-            f"products into {settings.describe_database()}")  # fmt: skip
+            f"products into {settings.describe_database()}"
+        )
         stored = list(daily.store_days(sess, loaded.start, loaded.end))
         say(f"stored {len(stored)} daily reports ({settings.tz}); yesterday's summary:")
-    output.render([stored[-1]], queries.SUMMARY_FIELDS, pick_format(fmt, as_json), sys.stdout,
-                  single=True, title=f"Summary {stored[-1].date} ({settings.tz})")  # fmt: skip
+    output.render(
+        [stored[-1]],
+        queries.SUMMARY_FIELDS,
+        pick_format(fmt, as_json),
+        sys.stdout,
+        single=True,
+        title=f"Summary {stored[-1].date} ({settings.tz})",
+    )
 
 
 @app.command(short_help="Per-order rows of a day, a range or all days.")
@@ -232,13 +264,20 @@ def report(
     """
     settings = settings_from(database_url, tz, config)
     fmt = pick_format(fmt, as_json)
-    span = resolve_range(day=day, start=start, end=end, all_days=all_days,
-                         today=today_in(settings.tz, now_utc()))  # fmt: skip
+    span = resolve_range(
+        day=day, start=start, end=end, all_days=all_days, today=today_in(settings.tz, now_utc())
+    )
     with _session(settings) as sess:
         rows = queries.report_rows(sess, *(span or (None, None)))
         counted = _counting(rows)
-        output.render(counted, queries.REPORT_FIELDS, fmt, sys.stdout,
-                      title=_title("Orders", span, settings.tz), numeric=("order_id", "count_product"))  # fmt: skip
+        output.render(
+            counted,
+            queries.REPORT_FIELDS,
+            fmt,
+            sys.stdout,
+            title=_title("Orders", span, settings.tz),
+            numeric=("order_id", "count_product"),
+        )
     if counted.count == 0:
         say(f"no orders {_span_text(span)} ({settings.tz})")
 
@@ -268,9 +307,16 @@ def summary(
         total = None if single or fmt is not Format.table else queries.range_total(sess, *span)
     if single and days[0].total_orders == 0:
         say(f"no orders on {days[0].date} ({settings.tz})")
-    output.render(days, queries.SUMMARY_FIELDS, fmt, sys.stdout, single=single,
-                  title=_title("Summary", span, settings.tz),
-                  footer=_total_row(total), numeric=("total_orders", "total_products"))  # fmt: skip
+    output.render(
+        days,
+        queries.SUMMARY_FIELDS,
+        fmt,
+        sys.stdout,
+        single=single,
+        title=_title("Summary", span, settings.tz),
+        footer=_total_row(total),
+        numeric=("total_orders", "total_products"),
+    )
 
 
 @app.command(name="daily", short_help="Store daily summaries since the last run (cron job).")
@@ -281,7 +327,9 @@ def daily_cmd(
     max_catch_up: Annotated[int, typer.Option(min=1, help="Most days one run catches up.")] = (
         daily.DEFAULT_MAX_CATCH_UP
     ),
-    wait: Annotated[float, typer.Option(min=0, help="Seconds to wait for a running job's lock (0: don't wait).")] = 0,
+    wait: Annotated[
+        float, typer.Option(min=0, help="Seconds to wait for a running job's lock (0: don't wait).")
+    ] = 0,
     database_url: DatabaseUrl = None,
     tz: Tz = None,
     config: ConfigPath = None,
@@ -293,7 +341,9 @@ def daily_cmd(
     Run it just after midnight from cron, a systemd timer or a Kubernetes CronJob. It never
     overlaps another run (exit 75 if one holds the lock) and reruns replace rows.
 
-    Example: orderreport daily --tz Europe/Moscow   |   orderreport daily --from 2025-12-01 --to 2025-12-31
+    Example: orderreport daily --tz Europe/Moscow
+
+    Example: orderreport daily --from 2025-12-01 --to 2025-12-31
     """
     settings = settings_from(database_url, tz, config)
     today = today_in(settings.tz, now_utc())
@@ -303,12 +353,17 @@ def daily_cmd(
     stored: list[queries.Summary] = []
     with _session(settings) as sess:
         daily.acquire_lock(sess, wait)
-        plan = daily.Plan(*span) if span else daily.plan_catch_up(
-            daily.newest_stored(sess, settings.tz), today, max_catch_up)  # fmt: skip
+        plan = (
+            daily.Plan(*span)
+            if span
+            else daily.plan_catch_up(daily.newest_stored(sess, settings.tz), today, max_catch_up)
+        )
         if plan.gap:
-            say(f"warning: {plan.gap[0]} to {plan.gap[1]} are missing and older than "
+            say(
+                f"warning: {plan.gap[0]} to {plan.gap[1]} are missing and older than "
                 f"--max-catch-up {max_catch_up}; store them with "
-                f"`orderreport daily --from {plan.gap[0]} --to {plan.gap[1]}`")  # fmt: skip
+                f"`orderreport daily --from {plan.gap[0]} --to {plan.gap[1]}`"
+            )
         if plan.start is None or plan.end is None:
             stamp(f"nothing to do: reports are stored up to yesterday ({settings.tz})")
         else:
@@ -318,8 +373,14 @@ def daily_cmd(
                 stamp(f"stored {s.date}: {s.total_orders} orders, total {s.total_value}")
         daily.release_lock(sess)
     if stored:
-        output.render(stored, queries.SUMMARY_FIELDS, fmt, sys.stdout, title="Stored reports",
-                      numeric=("total_orders", "total_products"))  # fmt: skip
+        output.render(
+            stored,
+            queries.SUMMARY_FIELDS,
+            fmt,
+            sys.stdout,
+            title="Stored reports",
+            numeric=("total_orders", "total_products"),
+        )
     if plan.gap:
         raise Incomplete(f"{(plan.gap[1] - plan.gap[0]).days + 1} older day(s) were not stored")
 
@@ -340,24 +401,33 @@ def history(
     """
     settings = settings_from(database_url, tz, config)
     today = today_in(settings.tz, now_utc())
-    first = resolve_range(day=None, start=start, end=end, today=today) if start else None
-    if end is not None and start is None:
-        first = (date.min, resolve_range(day=end, start=None, end=None, today=today)[1])  # type: ignore[index]
+    bounds = parse_bounds(start, end, today)
     fmt = pick_format(fmt, as_json)
     with _session(settings) as sess:
-        rows = daily.history(sess, *(first or (None, None)))
+        rows = daily.history(sess, *bounds)
     if not rows:
         say(f"no stored reports ({settings.tz}): run `orderreport daily`")
-    output.render(rows, daily.HISTORY_FIELDS, fmt, sys.stdout, title=f"Stored reports ({settings.tz})",
-                  numeric=("total_orders", "total_products"))  # fmt: skip
+    output.render(
+        rows,
+        daily.HISTORY_FIELDS,
+        fmt,
+        sys.stdout,
+        title=f"Stored reports ({settings.tz})",
+        numeric=("total_orders", "total_products"),
+    )
     if fmt is Format.table and rows:
-        output.bar_chart([(r.date, r.total_value) for r in rows], Console(file=sys.stdout),  # type: ignore[misc]
-                         title="Total value per day")  # fmt: skip
+        output.bar_chart(
+            [(r.date, r.total_value) for r in rows],
+            output.make_console(sys.stdout),
+            title="Total value per day",
+        )
 
 
 @app.command(short_help="Health probe: schema and stored-report lag.")
 def status(
-    max_lag: Annotated[int, typer.Option(min=0, help="Unhealthy when more days than this are missing.")] = 1,
+    max_lag: Annotated[
+        int, typer.Option(min=0, help="Unhealthy when more days than this are missing.")
+    ] = 1,
     database_url: DatabaseUrl = None,
     tz: Tz = None,
     config: ConfigPath = None,
@@ -373,11 +443,18 @@ def status(
     """
     settings = settings_from(database_url, tz, config)
     with _session(settings, check_schema=False) as sess:
-        result = daily.status(sess, database=settings.describe_database(), tz=settings.tz,
-                              today=today_in(settings.tz, now_utc()), max_lag=max_lag)  # fmt: skip
+        result = daily.status(
+            sess,
+            database=settings.describe_database(),
+            tz=settings.tz,
+            today=today_in(settings.tz, now_utc()),
+            max_lag=max_lag,
+        )
     fmt = pick_format(fmt, as_json)
     if fmt is Format.table:
-        output.render([result], daily.STATUS_FIELDS, fmt, sys.stdout, single=True, title="orderreport status")
+        output.render(
+            [result], daily.STATUS_FIELDS, fmt, sys.stdout, single=True, title="orderreport status"
+        )
     else:
         output.render([result], daily.STATUS_FIELDS, fmt, sys.stdout, single=True)
     if not result.healthy:
@@ -456,5 +533,7 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         if os.environ.get("ORDERREPORT_DEBUG"):
             raise
-        _fail(f"unexpected {type(exc).__name__}: {exc} (set ORDERREPORT_DEBUG=1 for a traceback)", 1)
+        _fail(
+            f"unexpected {type(exc).__name__}: {exc} (set ORDERREPORT_DEBUG=1 for a traceback)", 1
+        )
     sys.exit(code if isinstance(code, int) else 0)

@@ -67,9 +67,7 @@ def normalize_url(raw: str) -> URL:
         # never echo the raw value: it may hold a password
         raise UsageError("database URL is not a valid URL (expected postgresql://...)") from None
     if url.get_backend_name() not in ("postgresql", "postgres"):
-        raise UsageError(
-            f"database URL must be postgresql://..., not {url.get_backend_name()}://"
-        )
+        raise UsageError(f"database URL must be postgresql://..., not {url.get_backend_name()}://")
     if url.password:
         _SECRETS.add(str(url.password))
     # whatever driver was named (or none), orderreport speaks psycopg 3

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import Date, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import insert
@@ -47,9 +48,9 @@ class StoredReport:
     time_zone: str
     total_orders: int
     total_products: int
-    total_value: object
-    average_products_per_order: object
-    average_order_value: object
+    total_value: Decimal
+    average_products_per_order: Decimal
+    average_order_value: Decimal
     generated_at: datetime
 
 
@@ -59,7 +60,8 @@ HISTORY_FIELDS = (*queries.SUMMARY_FIELDS, "generated_at")
 def newest_stored(session: Session, tz: str) -> date | None:
     """The newest report_date stored for zone `tz`, or None."""
     stmt = select(func.max(daily_reports.c.report_date)).where(daily_reports.c.time_zone == tz)
-    return session.execute(stmt).scalar_one()
+    newest: date | None = session.execute(stmt).scalar_one()
+    return newest
 
 
 def plan_catch_up(newest: date | None, today: date, max_catch_up: int) -> Plan:

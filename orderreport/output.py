@@ -149,8 +149,10 @@ def write_table(
     widths = {f: len(HEADERS.get(f, f)) for f in fields}
     count = 0
     for index, chunk in enumerate(_chunks(records, TABLE_CHUNK)):
-        cells = [[table_cell(f, v) for f, v in zip(fields, _values(r, fields), strict=True)]
-                 for r in chunk]  # fmt: skip
+        cells = [
+            [table_cell(f, v) for f, v in zip(fields, _values(r, fields), strict=True)]
+            for r in chunk
+        ]
         for row in cells:
             for f, c in zip(fields, row, strict=True):
                 widths[f] = max(widths[f], len(c))
@@ -161,8 +163,12 @@ def write_table(
             pad_edge=False,
         )
         for f in fields:
-            table.add_column(HEADERS.get(f, f), justify="right" if f in right else "left",
-                             min_width=widths[f], no_wrap=True)  # fmt: skip
+            table.add_column(
+                HEADERS.get(f, f),
+                justify="right" if f in right else "left",
+                min_width=widths[f],
+                no_wrap=True,
+            )
         for row in cells:
             table.add_row(*row)
         count += len(chunk)
@@ -178,8 +184,12 @@ def write_table(
     if footer is not None:  # the last chunk was exactly full, or there were no rows
         table = Table(show_header=count == 0, box=box.SIMPLE_HEAD, pad_edge=False)
         for f in fields:
-            table.add_column(HEADERS.get(f, f), justify="right" if f in right else "left",
-                             min_width=widths[f], no_wrap=True)  # fmt: skip
+            table.add_column(
+                HEADERS.get(f, f),
+                justify="right" if f in right else "left",
+                min_width=widths[f],
+                no_wrap=True,
+            )
         table.add_row(
             *[table_cell(f, v) for f, v in zip(fields, _values(footer, fields), strict=True)],
             style="bold",

@@ -13,7 +13,7 @@ from orderreport.embedded import EmbeddedServer
 def main() -> None:
     home = Path(sys.argv[1])
     with EmbeddedServer(home) as url:
-        conn = psycopg.connect(host=url.query["host"], user=url.username, dbname=url.database)
+        conn = psycopg.connect(host=str(url.query["host"]), user=url.username, dbname=url.database)
         pid = conn.execute("SELECT pg_postmaster_start_time()::text").fetchone()
         conn.close()
         print(f"ready {pid[0] if pid else ''}", flush=True)

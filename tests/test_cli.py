@@ -81,10 +81,14 @@ def test_report_every_format(db_url: URL, example: list[int]) -> None:
     assert out.startswith("report_at,order_id,count_product,total_amount\r\n")
     rows = list(csv.DictReader(io.StringIO(out, newline="")))
     assert [
-        {"report_at": r["report_at"], "order_id": int(r["order_id"]),
-         "count_product": int(r["count_product"]), "total_amount": Decimal(r["total_amount"])}
+        {
+            "report_at": r["report_at"],
+            "order_id": int(r["order_id"]),
+            "count_product": int(r["count_product"]),
+            "total_amount": Decimal(r["total_amount"]),
+        }
         for r in rows
-    ] == expected  # fmt: skip
+    ] == expected
     assert [r["total_amount"] for r in rows] == ["1359.97", "299.96", "259.97"]
 
     code, out, _ = cli(db_url, "report", "--date", DAY)
@@ -104,8 +108,14 @@ def test_summary_range_formats(db_url: URL, example: list[int]) -> None:
     assert rows[0] == SUMMARY_KEYS
     assert rows[2] == ["2025-12-16", "Europe/Moscow", "3", "6", "1919.90", "2.00", "639.97"]
 
-    code, out, _ = cli(db_url, "summary", "--from", "2025-12-15", "--to", "2025-12-17", "-f", "jsonl")
-    assert [json.loads(x)["date"] for x in out.splitlines()] == ["2025-12-15", "2025-12-16", "2025-12-17"]
+    code, out, _ = cli(
+        db_url, "summary", "--from", "2025-12-15", "--to", "2025-12-17", "-f", "jsonl"
+    )
+    assert [json.loads(x)["date"] for x in out.splitlines()] == [
+        "2025-12-15",
+        "2025-12-16",
+        "2025-12-17",
+    ]
 
     code, out, _ = cli(db_url, "summary", "--from", "2025-12-15", "--to", "2025-12-17")
     assert code == 0
@@ -128,19 +138,19 @@ def test_no_date_flag_means_yesterday_in_the_shop_zone(
 ) -> None:
     yesterday = datetime.now(MSK).date() - timedelta(days=1)
     add_order(shop, datetime.combine(yesterday, datetime.min.time(), MSK), "5.00", 1)
-    code, out, _ = cli(db_url, "summary", "--json")
+    _, out, _ = cli(db_url, "summary", "--json")
     assert json.loads(out)["date"] == yesterday.isoformat()
     assert json.loads(out)["total_orders"] == 1
-    code, out, _ = cli(db_url, "report", "--json")
+    _, out, _ = cli(db_url, "report", "--json")
     assert len(json.loads(out)) == 1
-    code, out, _ = cli(db_url, "summary", "--date", "yesterday", "--json")
+    _, out, _ = cli(db_url, "summary", "--date", "yesterday", "--json")
     assert json.loads(out)["date"] == yesterday.isoformat()
-    code, out, _ = cli(db_url, "summary", "--date", "today", "--json")
+    _, out, _ = cli(db_url, "summary", "--date", "today", "--json")
     assert json.loads(out)["date"] == (yesterday + timedelta(days=1)).isoformat()
 
 
 def test_report_all_newest_day_first(db_url: URL, example: list[int]) -> None:
-    code, out, _ = cli(db_url, "report", "--all", "--json")
+    _code, out, _ = cli(db_url, "report", "--all", "--json")
     rows = json.loads(out)
     assert [(r["report_at"], r["order_id"]) for r in rows] == [("2025-12-17", example[3])] + [
         (DAY, oid) for oid in example[:3]
@@ -152,7 +162,10 @@ def test_report_all_newest_day_first(db_url: URL, example: list[int]) -> None:
     [
         (["summary", "--date", "2025-02-30"], "--date: invalid date '2025-02-30'"),
         (["report", "--date", "16.12.2025"], "--date: invalid date '16.12.2025'"),
-        (["summary", "--from", "2025-12-17", "--to", "2025-12-16"], "--from 2025-12-17 is after --to"),
+        (
+            ["summary", "--from", "2025-12-17", "--to", "2025-12-16"],
+            "--from 2025-12-17 is after --to",
+        ),
         (["summary", "--date", DAY, "--from", DAY], "--date cannot be combined"),
         (["report", "--all", "--date", DAY], "--all cannot be combined"),
         (["report", "--format", "xml"], "'xml' is not one of"),

@@ -60,7 +60,9 @@ def test_config_file_precedence(tmp_path: Path, config_file: Path) -> None:
 
 
 def test_no_configuration_means_embedded(tmp_path: Path) -> None:
-    settings = load_settings(env={"XDG_CONFIG_HOME": str(tmp_path), "ORDERREPORT_HOME": str(tmp_path)})
+    settings = load_settings(
+        env={"XDG_CONFIG_HOME": str(tmp_path), "ORDERREPORT_HOME": str(tmp_path)}
+    )
     assert settings.embedded and settings.home == tmp_path and settings.tz == "UTC"
 
 

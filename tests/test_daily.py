@@ -16,7 +16,15 @@ from sqlalchemy.engine import URL
 
 from orderreport import daily, db, queries
 from orderreport.dates import today_in
-from tests.conftest import ORDERREPORT, add_order, plain, run_cli, settings_for, subprocess_env, url_text
+from tests.conftest import (
+    ORDERREPORT,
+    add_order,
+    plain,
+    run_cli,
+    settings_for,
+    subprocess_env,
+    url_text,
+)
 
 
 def cli(url: URL, *args: str, tz: str = "UTC") -> tuple[int, str, str]:
@@ -32,7 +40,7 @@ def stored(url: URL, tz: str | None = None) -> list[tuple[date, str, int, Decima
             "ORDER BY time_zone, report_date",
             (tz, tz),
         ).fetchall()
-    return rows  # type: ignore[return-value]
+    return rows
 
 
 def fill_days(shop: psycopg.Connection[tuple[object, ...]], first: date, days: int) -> None:
@@ -49,13 +57,19 @@ def fill_days(shop: psycopg.Connection[tuple[object, ...]], first: date, days: i
 
 def test_plan_catch_up() -> None:
     today = date(2025, 12, 20)
-    assert daily.plan_catch_up(None, today, 31) == daily.Plan(date(2025, 12, 19), date(2025, 12, 19))
+    assert daily.plan_catch_up(None, today, 31) == daily.Plan(
+        date(2025, 12, 19), date(2025, 12, 19)
+    )
     assert daily.plan_catch_up(date(2025, 12, 19), today, 31).start is None
     assert daily.plan_catch_up(date(2025, 12, 15), today, 31) == daily.Plan(
         date(2025, 12, 16), date(2025, 12, 19)
     )
     bounded = daily.plan_catch_up(date(2025, 10, 1), today, 31)
-    assert (bounded.start, bounded.end, bounded.days) == (date(2025, 11, 19), date(2025, 12, 19), 31)
+    assert (bounded.start, bounded.end, bounded.days) == (
+        date(2025, 11, 19),
+        date(2025, 12, 19),
+        31,
+    )
     assert bounded.gap == (date(2025, 10, 2), date(2025, 11, 18))
 
 
@@ -78,7 +92,9 @@ def test_first_run_stores_yesterday_and_rerun_is_idempotent(
     assert code == 0 and out == "" and "nothing to do" in err
 
 
-def test_catch_up_after_missed_days(db_url: URL, shop: psycopg.Connection[tuple[object, ...]]) -> None:
+def test_catch_up_after_missed_days(
+    db_url: URL, shop: psycopg.Connection[tuple[object, ...]]
+) -> None:
     today = today_in("UTC")
     fill_days(shop, today - timedelta(days=10), 10)
     assert cli(db_url, "daily", "--date", (today - timedelta(days=6)).isoformat())[0] == 0
@@ -106,7 +122,9 @@ def test_catch_up_bound(db_url: URL, shop: psycopg.Connection[tuple[object, ...]
     assert code == 0 and len(stored(db_url)) == 41
 
 
-def test_catch_up_is_one_grouped_query(db_url: URL, shop: psycopg.Connection[tuple[object, ...]]) -> None:
+def test_catch_up_is_one_grouped_query(
+    db_url: URL, shop: psycopg.Connection[tuple[object, ...]]
+) -> None:
     """A 30-day catch-up reads order_reports once, not once per day."""
     first = date(2025, 1, 1)
     fill_days(shop, first, 30)
@@ -122,7 +140,9 @@ def test_catch_up_is_one_grouped_query(db_url: URL, shop: psycopg.Connection[tup
     assert scans is not None and 1 <= int(str(scans[0])) <= 2, scans
 
 
-@pytest.mark.parametrize("tz", ["Europe/Moscow", "Asia/Tokyo", "America/Los_Angeles", "Pacific/Honolulu"])
+@pytest.mark.parametrize(
+    "tz", ["Europe/Moscow", "Asia/Tokyo", "America/Los_Angeles", "Pacific/Honolulu"]
+)
 def test_yesterday_in_zones_east_and_west(
     db_url: URL, shop: psycopg.Connection[tuple[object, ...]], tz: str
 ) -> None:
@@ -136,8 +156,11 @@ def test_yesterday_in_zones_east_and_west(
     assert code == 0, err
     (day,) = json.loads(out, parse_float=Decimal)
     assert (day["date"], day["time_zone"], day["total_orders"], day["total_value"]) == (
-        yesterday.isoformat(), tz, 2, Decimal("3.00"),
-    )  # fmt: skip
+        yesterday.isoformat(),
+        tz,
+        2,
+        Decimal("3.00"),
+    )
     assert stored(db_url, tz)[0][:4] == (yesterday, tz, 2, Decimal("3.00"))
 
 
@@ -154,13 +177,24 @@ def test_lock_busy_is_exit_75_and_writes_nothing(db_url: URL) -> None:
     assert cli(db_url, "daily", "--date", "2025-01-01", "--wait", "1")[0] == 0  # lock free again
 
 
-def test_five_daily_processes_at_once(db_url: URL, shop: psycopg.Connection[tuple[object, ...]]) -> None:
+def test_five_daily_processes_at_once(
+    db_url: URL, shop: psycopg.Connection[tuple[object, ...]]
+) -> None:
     today = today_in("UTC")
     fill_days(shop, today - timedelta(days=60), 60)
     env = subprocess_env(ORDERREPORT_DATABASE_URL=url_text(db_url))
-    args = [*ORDERREPORT, "daily", "--from", (today - timedelta(days=60)).isoformat(), "--to", "yesterday"]
-    procs = [subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(5)]  # fmt: skip
+    args = [
+        *ORDERREPORT,
+        "daily",
+        "--from",
+        (today - timedelta(days=60)).isoformat(),
+        "--to",
+        "yesterday",
+    ]
+    procs = [
+        subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(5)
+    ]
     codes = [p.wait(timeout=180) for p in procs]
     for p in procs:
         p.communicate()
@@ -178,8 +212,19 @@ def test_sigkill_mid_run_leaves_only_complete_days(
     fill_days(shop, first, days)
     last = first + timedelta(days=days - 1)
     env = subprocess_env(ORDERREPORT_DATABASE_URL=url_text(db_url))
-    args = [*ORDERREPORT, "daily", "--from", first.isoformat(), "--to", last.isoformat(), "-f", "jsonl"]
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    args = [
+        *ORDERREPORT,
+        "daily",
+        "--from",
+        first.isoformat(),
+        "--to",
+        last.isoformat(),
+        "-f",
+        "jsonl",
+    ]
+    proc = subprocess.Popen(
+        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     assert proc.stderr is not None
     seen = 0
     for line in proc.stderr:
@@ -224,7 +269,11 @@ def test_status_is_a_probe(db_url: URL, shop: psycopg.Connection[tuple[object, .
     assert cli(db_url, "daily", "--date", (today - timedelta(days=3)).isoformat())[0] == 0
     code, out, _ = cli(db_url, "status", "--json")
     status = json.loads(out)
-    assert code == 1 and status["missing_days"] == 2 and status["newest_report"] == str(today - timedelta(days=3))
+    assert (
+        code == 1
+        and status["missing_days"] == 2
+        and status["newest_report"] == str(today - timedelta(days=3))
+    )
     assert cli(db_url, "status", "--max-lag", "2")[0] == 0
     assert cli(db_url, "daily")[0] == 0
     code, out, _ = cli(db_url, "status", "--json")
@@ -258,7 +307,9 @@ def test_demo_loads_refuses_and_fills_history(db_url: URL) -> None:
 def test_demo_is_deterministic(server_url: URL, db_url: URL, empty_url: URL) -> None:
     outs = []
     for url in (db_url, empty_url):
-        code, out, err = cli(url, "demo", "--days", "3", "--orders-per-day", "40", "--seed", "7", "--json")
+        code, out, err = cli(
+            url, "demo", "--days", "3", "--orders-per-day", "40", "--seed", "7", "--json"
+        )
         assert code == 0, err
         outs.append(json.loads(out))
     assert outs[0] == outs[1]

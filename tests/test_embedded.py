@@ -39,9 +39,13 @@ def running(home: Path) -> bool:
 
 def attach(home: Path) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [*CLIENT, str(home)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        cwd=REPO, env=subprocess_env(PYTHONPATH=str(REPO)),
-    )  # fmt: skip
+        [*CLIENT, str(home)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env=subprocess_env(PYTHONPATH=str(REPO)),
+    )
     assert proc.stdout is not None
     line = proc.stdout.readline().strip()
     assert line.startswith("ready "), line
@@ -81,9 +85,13 @@ def test_sigkilled_only_client_then_next_run_uses_and_stops(home: Path) -> None:
     a.wait()
     assert running(home)  # nobody left to stop it yet
     result = subprocess.run(
-        [*ORDERREPORT, "migrate"], capture_output=True, text=True, timeout=120, cwd="/",
+        [*ORDERREPORT, "migrate"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd="/",
         env=subprocess_env(ORDERREPORT_HOME=str(home)),
-    )  # fmt: skip
+    )
     assert result.returncode == 0, result.stderr
     assert not running(home)
 
@@ -107,8 +115,11 @@ def test_sigterm_stops_cleanly_and_leaves_no_half_data(home: Path) -> None:
     subprocess.run([*ORDERREPORT, "migrate"], check=True, env=env, capture_output=True)
     proc = subprocess.Popen(
         [*ORDERREPORT, "demo", "--days", "3000", "--orders-per-day", "300"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     deadline = time.monotonic() + 60
     while not running(home) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -122,8 +133,11 @@ def test_sigterm_stops_cleanly_and_leaves_no_half_data(home: Path) -> None:
     # nothing of the interrupted load was kept: demo still sees an empty shop
     again = subprocess.run(
         [*ORDERREPORT, "demo", "--days", "2", "--orders-per-day", "10", "--json"],
-        capture_output=True, text=True, env=env, timeout=120,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert again.returncode == 0, again.stderr
 
 

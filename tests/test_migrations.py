@@ -66,8 +66,14 @@ def test_created_at_defaults_to_the_database_clock(db_url: URL) -> None:
 def test_five_migrate_processes_at_once(empty_url: URL) -> None:
     env = subprocess_env(ORDERREPORT_DATABASE_URL=url_text(empty_url))
     procs = [
-        subprocess.Popen([*ORDERREPORT, "migrate"], env=env, cwd="/",
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        subprocess.Popen(
+            [*ORDERREPORT, "migrate"],
+            env=env,
+            cwd="/",
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(5)
     ]
     results = [(p.wait(timeout=120), *p.communicate()) for p in procs]
@@ -89,9 +95,13 @@ def test_migrate_sql_touches_no_database() -> None:
 def test_alembic_cli_reads_orderreport_configuration(empty_url: URL) -> None:
     env = subprocess_env(ORDERREPORT_DATABASE_URL=url_text(empty_url))
     alembic = [sys.executable, "-m", "alembic"]
-    up = subprocess.run([*alembic, "upgrade", "head"], cwd=REPO, env=env, capture_output=True, text=True)
+    up = subprocess.run(
+        [*alembic, "upgrade", "head"], cwd=REPO, env=env, capture_output=True, text=True
+    )
     assert up.returncode == 0, up.stderr
-    current = subprocess.run([*alembic, "current"], cwd=REPO, env=env, capture_output=True, text=True)
+    current = subprocess.run(
+        [*alembic, "current"], cwd=REPO, env=env, capture_output=True, text=True
+    )
     assert "0004 (head)" in current.stdout
     assert "sqlalchemy.url" not in (REPO / "alembic.ini").read_text().replace("# ", "")
 
@@ -101,14 +111,19 @@ def test_status_reports_revision_behind_head(empty_url: URL) -> None:
     db.migrate(settings)
     db.downgrade(settings, "0003")
     r = run_cli("status", "--database-url", url_text(empty_url), "--json")
-    assert r.code == 1 and '"schema_revision": "0003"' in r.out and "run `orderreport migrate`" in r.err
+    assert (
+        r.code == 1
+        and '"schema_revision": "0003"' in r.out
+        and "run `orderreport migrate`" in r.err
+    )
 
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(["uv", "build", "--wheel", "--out-dir", str(out)], cwd=REPO, check=True,
-                   capture_output=True)  # fmt: skip
+    subprocess.run(
+        ["uv", "build", "--wheel", "--out-dir", str(out)], cwd=REPO, check=True, capture_output=True
+    )
     (built,) = out.glob("orderreport-*.whl")
     unpacked = out / "site"
     with zipfile.ZipFile(built) as zf:
@@ -119,18 +134,25 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return unpacked
 
 
-def test_migrate_from_an_installed_wheel_anywhere(wheel: Path, empty_url: URL, tmp_path: Path) -> None:
+def test_migrate_from_an_installed_wheel_anywhere(
+    wheel: Path, empty_url: URL, tmp_path: Path
+) -> None:
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]); "
         "import orderreport.db as d; assert d.__file__.startswith(sys.argv[1]), d.__file__; "
         "from orderreport.cli import main; main(sys.argv[2:])"
     )
     env = subprocess_env(ORDERREPORT_DATABASE_URL=url_text(empty_url))
-    result = subprocess.run([sys.executable, "-c", code, str(wheel), "migrate"], cwd=tmp_path,
-                            env=env, capture_output=True, text=True)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(wheel), "migrate"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     assert "from empty to 0004" in result.stderr
 
 
 def test_schema_head_constant_matches_the_scripts() -> None:
-    assert db.SCHEMA_HEAD == db.head_revision()
+    assert db.head_revision() == db.SCHEMA_HEAD
