@@ -88,6 +88,27 @@ _INSERT_ITEMS = text(
 )
 
 
+# PostgreSQL's own advice for bulk loads ("Populating a Database"): drop foreign keys and
+# secondary indexes, load, then recreate them — one validating join and one sorted index
+# build each, instead of a check and an index insertion per row. The definitions are read
+# back from the catalog, so the recreated objects are exactly the migrated ones. All of it
+# happens inside the demo's one transaction: on failure, the rollback restores them.
+_BULK_LOAD_OBJECTS = text(
+    """
+    SELECT 'ALTER TABLE ' || conrelid::regclass || ' DROP CONSTRAINT ' || quote_ident(conname),
+           'ALTER TABLE ' || conrelid::regclass || ' ADD CONSTRAINT ' || quote_ident(conname)
+               || ' ' || pg_get_constraintdef(oid)
+    FROM pg_constraint
+    WHERE contype = 'f' AND conrelid IN ('orders'::regclass, 'order_items'::regclass)
+    UNION ALL
+    SELECT 'DROP INDEX ' || i.indexrelid::regclass, pg_get_indexdef(i.indexrelid)
+    FROM pg_index i
+    WHERE i.indrelid IN ('orders'::regclass, 'order_items'::regclass)
+      AND NOT i.indisprimary AND NOT i.indisunique
+    """
+)
+
+
 def load_demo(
     session: Session,
     *,
@@ -131,6 +152,10 @@ def load_demo(
         ),
         {"n": PRODUCTS},
     )
+    session.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
+    rebuild = session.execute(_BULK_LOAD_OBJECTS).all()
+    for drop, _ in rebuild:
+        session.execute(text(drop))
     umin = session.execute(text("SELECT min(id) FROM users")).scalar_one()
     pmin = session.execute(text("SELECT min(id) FROM products")).scalar_one()
     start = today - timedelta(days=days)
@@ -143,6 +168,8 @@ def load_demo(
         session.execute(_INSERT_ITEMS)
         session.execute(text("DROP TABLE demo_orders, demo_lines"))
         progress(day)
+    for _, create in rebuild:
+        session.execute(text(create))
     session.execute(text("ANALYZE users, products, orders, order_items"))
     totals = session.execute(
         text("SELECT (SELECT count(*) FROM orders) AS o, (SELECT count(*) FROM order_items) AS i")

@@ -284,7 +284,19 @@ def test_status_is_a_probe(db_url: URL, shop: psycopg.Connection[tuple[object, .
     assert "sekret" not in r.out + r.err
 
 
+def schema_objects(url: URL) -> list[tuple[str, str]]:
+    with psycopg.connect(plain(url)) as conn:
+        rows = conn.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE connamespace = 'public'::regnamespace "
+            "UNION ALL SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' "
+            "ORDER BY 1"
+        ).fetchall()
+    return [(str(a), str(b)) for a, b in rows]
+
+
 def test_demo_loads_refuses_and_fills_history(db_url: URL) -> None:
+    before = schema_objects(db_url)
     code, out, err = cli(db_url, "demo", "--days", "7", "--orders-per-day", "50", "--json")
     assert code == 0, err
     yesterday = today_in("UTC") - timedelta(days=1)
@@ -293,6 +305,9 @@ def test_demo_loads_refuses_and_fills_history(db_url: URL) -> None:
     assert "loaded 350 orders" in err
     code, out, _ = cli(db_url, "history", "--json")
     assert len(json.loads(out)) == 7
+    # the bulk load dropped and recreated foreign keys and indexes: all are back as they were
+    assert schema_objects(db_url) == before
+    assert any("FOREIGN KEY (order_id)" in d for _, d in before)
     code, out, err = cli(db_url, "demo", "--days", "1")
     assert code == 1 and "already has 350 orders" in err and out == ""
     with psycopg.connect(plain(db_url)) as conn:
