@@ -290,7 +290,7 @@ def schema_objects(url: URL) -> list[tuple[str, str]]:
             "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
             "WHERE connamespace = 'public'::regnamespace "
             "UNION ALL SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' "
-            "ORDER BY 1"
+            "ORDER BY 1, 2"
         ).fetchall()
     return [(str(a), str(b)) for a, b in rows]
 
