@@ -349,6 +349,8 @@ def daily_cmd(
     today = today_in(settings.tz, now_utc())
     explicit = day is not None or start is not None or end is not None
     span = resolve_range(day=day, start=start, end=end, today=today) if explicit else None
+    if span:
+        daily.require_complete(span[1], today, settings.tz)
     fmt = pick_format(fmt, as_json)
     stored: list[queries.Summary] = []
     with _session(settings) as sess:

@@ -19,6 +19,7 @@ from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.orm import Session
 
 from orderreport import db, queries
+from orderreport.errors import UsageError
 from orderreport.models import daily_reports
 from orderreport.queries import Summary
 
@@ -79,6 +80,15 @@ def plan_catch_up(newest: date | None, today: date, max_catch_up: int) -> Plan:
         bounded = yesterday - timedelta(days=max_catch_up - 1)
         return Plan(bounded, yesterday, gap=(start, bounded - timedelta(days=1)))
     return Plan(start, yesterday)
+
+
+def require_complete(last: date, today: date, tz: str) -> None:
+    """Raise UsageError if `last` is today or later: only finished days are stored, or the
+    catch-up would later take an unfinished day for a stored one."""
+    if last >= today:
+        raise UsageError(
+            f"{last} is not over yet in {tz}: daily stores finished days only (up to yesterday)"
+        )
 
 
 def acquire_lock(session: Session, wait_seconds: float) -> None:

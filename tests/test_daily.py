@@ -164,6 +164,21 @@ def test_yesterday_in_zones_east_and_west(
     assert stored(db_url, tz)[0][:4] == (yesterday, tz, 2, Decimal("3.00"))
 
 
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--date", "today"], "is not over yet in UTC"),
+        (["--from", "2025-01-01", "--to", "2099-01-01"], "2099-01-01 is not over yet"),
+        (["--from", "2025-01-02", "--to", "2025-01-01"], "--from 2025-01-02 is after --to"),
+        (["--max-catch-up", "0"], "--max-catch-up"),
+    ],
+)
+def test_daily_bad_input_is_exit_2(db_url: URL, args: list[str], needle: str) -> None:
+    code, out, err = cli(db_url, "daily", *args)
+    assert (code, out) == (2, "") and needle in err and err.count("\n") == 1, err
+    assert stored(db_url) == []
+
+
 def test_lock_busy_is_exit_75_and_writes_nothing(db_url: URL) -> None:
     with psycopg.connect(plain(db_url)) as holder:
         holder.execute("SELECT pg_advisory_lock(%s)", (db.DAILY_LOCK_KEY,))
