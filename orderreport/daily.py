@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 
 from sqlalchemy import Date, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import insert
@@ -42,16 +41,9 @@ class Plan:
 
 
 @dataclass(frozen=True)
-class StoredReport:
+class StoredReport(Summary):
     """A row of daily_reports: a Summary plus when it was generated."""
 
-    date: date
-    time_zone: str
-    total_orders: int
-    total_products: int
-    total_value: Decimal
-    average_products_per_order: Decimal
-    average_order_value: Decimal
     generated_at: datetime
 
 

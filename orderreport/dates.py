@@ -59,10 +59,8 @@ def resolve_range(
     if start is None:
         d = parse_day(default, "--date", today)
         return d, d
-    first = parse_day(start, "--from", today)
-    last = parse_day(end, "--to", today) if end is not None else today - timedelta(days=1)
-    if first > last:
-        raise UsageError(f"--from {first.isoformat()} is after --to {last.isoformat()}")
+    first, last = parse_bounds(start, end if end is not None else "yesterday", today)
+    assert first is not None and last is not None
     return first, last
 
 
