@@ -7,10 +7,9 @@ float. JSON is written by hand for that reason: json.dumps would need a float.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import enum
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import islice
@@ -36,14 +35,15 @@ def _decimal_text(value: Decimal) -> str:
 
 def json_value(value: Any) -> str:
     """One value as JSON text: Decimal as an exact number, dates as ISO strings."""
-    if isinstance(value, bool) or value is None:
-        return json.dumps(value)
+    # most frequent types first: this runs for every field of every row
     if isinstance(value, Decimal):
         return _decimal_text(value)
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
     if isinstance(value, int):
         return str(value)
     if isinstance(value, datetime | date):
-        return json.dumps(value.isoformat())
+        return '"' + value.isoformat() + '"'  # ISO text needs no escaping
     if isinstance(value, enum.Enum):
         return json.dumps(value.value)
     return json.dumps(value if isinstance(value, str | float) else str(value))
@@ -63,32 +63,40 @@ def text_value(value: Any) -> str:
 
 
 def _values(record: Any, fields: Sequence[str]) -> list[Any]:
-    if dataclasses.is_dataclass(record) and not isinstance(record, type):
-        return [getattr(record, f) for f in fields]
-    return [record[f] for f in fields]
+    if isinstance(record, dict):
+        return [record[f] for f in fields]
+    return [getattr(record, f) for f in fields]  # a dataclass
 
 
 def json_object(record: Any, fields: Sequence[str]) -> str:
-    pairs = (
-        f"{json.dumps(f)}: {json_value(v)}"
-        for f, v in zip(fields, _values(record, fields), strict=True)
-    )
-    return "{" + ", ".join(pairs) + "}"
+    return _json_encoder(fields)(record)
+
+
+def _json_encoder(fields: Sequence[str]) -> Callable[[Any], str]:
+    """A function writing one record as a JSON object, keys encoded once, not every row."""
+    keys = [json.dumps(f) + ": " for f in fields]
+
+    def encode(record: Any) -> str:
+        values = _values(record, fields)
+        return "{" + ", ".join([k + json_value(v) for k, v in zip(keys, values, strict=True)]) + "}"
+
+    return encode
 
 
 def write_json_array(records: Iterable[Any], fields: Sequence[str], out: TextIO) -> None:
+    encode = _json_encoder(fields)
     out.write("[")
     first = True
     for record in records:
-        out.write("\n  " if first else ",\n  ")
-        out.write(json_object(record, fields))
+        out.write(("\n  " if first else ",\n  ") + encode(record))
         first = False
     out.write("]\n" if first else "\n]\n")
 
 
 def write_jsonl(records: Iterable[Any], fields: Sequence[str], out: TextIO) -> None:
+    encode = _json_encoder(fields)
     for record in records:
-        out.write(json_object(record, fields) + "\n")
+        out.write(encode(record) + "\n")
 
 
 def write_csv(records: Iterable[Any], fields: Sequence[str], out: TextIO) -> None:
