@@ -16,7 +16,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.orm import Session
-from typer._click.exceptions import ClickException  # typer vendors click: its usage errors
+
+# typer vendors click: its usage errors, and the one raised for a bare `orderreport`
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
 from orderreport import __version__, daily, db, demo, output, queries
 from orderreport.config import Settings, load_settings, secrets
@@ -520,6 +522,9 @@ def main(argv: list[str] | None = None) -> None:
     command = typer.main.get_command(app)
     try:
         code = command.main(args=argv, prog_name="orderreport", standalone_mode=False)
+    except NoArgsIsHelpError as exc:
+        exc.show()  # the whole help, as it is meant to look
+        raise SystemExit(EXIT_USAGE) from None
     except OrderReportError as exc:
         _fail(str(exc), exc.exit_code)
     except ClickException as exc:

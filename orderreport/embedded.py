@@ -29,6 +29,7 @@ import os
 import pwd
 import shlex
 import shutil
+import signal
 import stat
 import subprocess
 import tempfile
@@ -107,6 +108,10 @@ def _check_reachable(home: Path) -> None:
             )
 
 
+def _unblock_signals() -> None:
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
+
+
 def _link_or_copy(source: str, dest: str) -> None:
     try:
         os.link(source, dest)
@@ -181,6 +186,10 @@ class EmbeddedServer:
             cwd=self.home,
             check=False,
             env={**os.environ, "LC_ALL": "C", "TZ": "UTC"},
+            # its own session: a Ctrl-C meant for us must not reach initdb or the server;
+            # and not our blocked signal mask (see _state_lock): the server needs its signals
+            start_new_session=True,
+            preexec_fn=_unblock_signals,
             **kwargs,  # type: ignore[call-overload]
         )
         if check and result.returncode != 0:
@@ -197,17 +206,16 @@ class EmbeddedServer:
 
     # -- setup ---------------------------------------------------------------------------
     def _prepare_home(self) -> None:
-        root = _is_root()
         self.home.mkdir(parents=True, exist_ok=True)
-        if root:
+        if _is_root():
             _check_reachable(self.home)
             self.home.chmod(0o755)  # our own folder: the server user must traverse it
         self.account = _server_account()
+
+    def _prepare_binaries(self) -> None:
+        """Under the state lock: concurrent first runs must not copy over each other."""
         bundled = _bundled_pg_root()
-        if root:
-            self._pg_root = self._copy_binaries(bundled)
-        else:
-            self._pg_root = bundled
+        self._pg_root = self._copy_binaries(bundled) if _is_root() else bundled
 
     def _copy_binaries(self, bundled: Path) -> Path:
         """As root: a copy of the binaries inside `home`, which the server user can reach.
@@ -314,12 +322,17 @@ class EmbeddedServer:
 
     @contextlib.contextmanager
     def _state_lock(self) -> Iterator[None]:
+        """Exclusive for starting and stopping; SIGINT/SIGTERM wait until it is released, so
+        a signal never leaves a half-started server or a client that forgot to leave."""
+        deferred = {signal.SIGINT, signal.SIGTERM}
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, deferred)
         lock = _FileLock(self.home / "state.lock")
         try:
             lock.acquire(fcntl.LOCK_EX)
             yield
         finally:
             lock.close()
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
     # -- the public interface -------------------------------------------------------------
     def start(self) -> URL:
@@ -327,6 +340,7 @@ class EmbeddedServer:
         try:
             self._prepare_home()
             with self._state_lock():
+                self._prepare_binaries()
                 fresh = not self._initialized()
                 if fresh:
                     self._init_cluster()

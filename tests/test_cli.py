@@ -262,3 +262,10 @@ def test_report_memory_stays_flat(
         tracemalloc.stop()
     # 25,000 report rows held at once take about 7 MB of Python objects; streaming, about 1
     assert peak < 3 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB for {rows} rows"
+
+
+def test_bare_command_shows_the_whole_help() -> None:
+    r = run_cli()
+    assert r.code == 2 and r.out == ""
+    assert r.err.startswith("Usage: orderreport") and "Exit codes:" in r.err
+    assert "\n  orderreport daily " in r.err  # formatted as help, not folded into one line

@@ -179,3 +179,29 @@ def test_unreachable_home_as_root_is_a_clear_error() -> None:
             assert stat.S_IMODE(parent.stat().st_mode) == 0o700
     finally:
         shutil.rmtree(parent, ignore_errors=True)
+
+
+def test_concurrent_first_runs_on_a_fresh_home(home: Path) -> None:
+    env = subprocess_env(ORDERREPORT_HOME=str(home))
+    procs = [
+        subprocess.Popen([*ORDERREPORT, "migrate"], env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]  # fmt: skip
+    results = [(p.wait(timeout=180), *p.communicate()) for p in procs]
+    assert [r[0] for r in results] == [0, 0, 0], results
+    assert sum("from empty to" in r[2] for r in results) == 1
+    assert not running(home)
+
+
+def test_server_keeps_its_signals(home: Path) -> None:
+    """Our start/stop sections block SIGINT/SIGTERM and run in our terminal's session; the
+    server must end up with its signals and a session of its own, or stopping it breaks."""
+    a, _ = attach(home)
+    pid = int((home / "pgdata" / "postmaster.pid").read_text().split()[0])
+    status = Path(f"/proc/{pid}/status").read_text()
+    blocked = int(next(x for x in status.splitlines() if x.startswith("SigBlk:")).split()[1], 16)
+    assert not blocked & (1 << (signal.SIGINT - 1) | 1 << (signal.SIGTERM - 1))
+    assert os.getsid(pid) != os.getsid(0)  # not in our session: a Ctrl-C of ours can't stop it
+    detach(a)
+    assert not running(home)
