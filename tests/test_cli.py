@@ -268,4 +268,4 @@ def test_bare_command_shows_the_whole_help() -> None:
     r = run_cli()
     assert r.code == 2 and r.out == ""
     assert r.err.startswith("Usage: orderreport") and "Exit codes:" in r.err
-    assert "\n  orderreport daily " in r.err  # formatted as help, not folded into one line
+    assert "\n    orderreport daily " in r.err  # formatted as help, not folded into one line
