@@ -135,8 +135,8 @@ def report_rows(session: Session, start: date | None, end: date | None) -> Itera
             {"start": start, "end": end},
             execution_options={"yield_per": STREAM_BATCH},
         )
-    for row in result:
-        yield ReportRow(row.report_at, row.order_id, row.count_product, row.total_amount)
+    for report_at, order_id, count_product, total_amount in result.tuples():
+        yield ReportRow(report_at, order_id, count_product, total_amount)
 
 
 def summaries(session: Session, start: date, end: date) -> list[Summary]:
