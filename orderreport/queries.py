@@ -135,7 +135,7 @@ def report_rows(session: Session, start: date | None, end: date | None) -> Itera
             {"start": start, "end": end},
             execution_options={"yield_per": STREAM_BATCH},
         )
-    for report_at, order_id, count_product, total_amount in result.tuples():
+    for report_at, order_id, count_product, total_amount in result:
         yield ReportRow(report_at, order_id, count_product, total_amount)
 
 
