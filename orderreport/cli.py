@@ -6,22 +6,18 @@ import os
 import signal
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, date, datetime
-from pathlib import Path
+from datetime import date
 from types import FrameType
 from typing import Annotated, NoReturn
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy.orm import Session
 
 # typer vendors click: its usage errors, and the one raised for a bare `orderreport`
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
-from orderreport import __version__, daily, db, demo, output, queries
-from orderreport.config import Settings, load_settings, secrets
+from orderreport import __version__, daily, db, demo, options, output, queries
+from orderreport.config import secrets
 from orderreport.dates import parse_bounds, resolve_range, today_in
 from orderreport.errors import (
     EXIT_CODES,
@@ -31,6 +27,21 @@ from orderreport.errors import (
     Incomplete,
     OrderReportError,
     Terminated,
+)
+from orderreport.options import (
+    ConfigPath,
+    DatabaseUrl,
+    DateOpt,
+    Fmt,
+    FromOpt,
+    JsonFlag,
+    ToOpt,
+    Tz,
+    now_utc,
+    pick_format,
+    say,
+    settings_from,
+    stamp,
 )
 from orderreport.output import Format
 
@@ -58,84 +69,6 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-err = Console(stderr=True, highlight=False)
-
-# -- options shared by every command ------------------------------------------------------
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        help="PostgreSQL URL (postgresql://user:pass@host/db). "
-        "Default: $ORDERREPORT_DATABASE_URL, $DATABASE_URL, the config file, else embedded.",
-        show_default=False,
-    ),
-]
-Tz = Annotated[
-    str | None,
-    typer.Option(
-        "--tz",
-        help="The shop's IANA time zone; a day runs from its local midnight. "
-        "Default: $ORDERREPORT_TZ, config `tz`, else UTC.",
-        show_default=False,
-    ),
-]
-ConfigPath = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        help="TOML config file (keys database_url, tz). "
-        "Default: $ORDERREPORT_CONFIG, else $XDG_CONFIG_HOME/orderreport/config.toml.",
-        show_default=False,
-        dir_okay=False,
-    ),
-]
-Fmt = Annotated[Format, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Short for --format json.")]
-DateOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--date", "-d", help="One day: YYYY-MM-DD, today or yesterday.", show_default=False
-    ),
-]
-FromOpt = Annotated[
-    str | None,
-    typer.Option("--from", help="First day of a range (inclusive).", show_default=False),
-]
-ToOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--to", help="Last day of a range (inclusive; default yesterday).", show_default=False
-    ),
-]
-
-
-def settings_from(database_url: str | None, tz: str | None, config: Path | None) -> Settings:
-    return load_settings(database_url=database_url, tz=tz, config=config)
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
-
-
-def say(message: str) -> None:
-    """A line of talk on stderr (never wrapped: one message, one line)."""
-    err.print(message, markup=False, soft_wrap=True)
-
-
-def stamp(message: str) -> None:
-    """A timestamped progress line on stderr (for cron and Kubernetes logs)."""
-    say(f"{now_utc().isoformat(timespec='seconds')} {message}")
-
-
-def pick_format(fmt: Format, as_json: bool) -> Format:
-    return Format.json if as_json else fmt
-
-
-@contextmanager
-def _session(settings: Settings, check_schema: bool = True) -> Iterator[Session]:
-    with db.session(settings, check_schema=check_schema) as sess:
-        yield sess
 
 
 def _version_callback(value: bool) -> None:
@@ -212,13 +145,13 @@ def demo_cmd(
     settings = settings_from(database_url, tz, config)
     today = today_in(settings.tz, now_utc())
     db.migrate(settings)
-    with _session(settings) as sess:
+    with db.session(settings) as sess:
         with Progress(
             TextColumn("loading {task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
-            console=err,
+            console=options.err,
             transient=True,
         ) as bar:
             task = bar.add_task("demo shop", total=days)
@@ -269,7 +202,7 @@ def report(
     span = resolve_range(
         day=day, start=start, end=end, all_days=all_days, today=today_in(settings.tz, now_utc())
     )
-    with _session(settings) as sess:
+    with db.session(settings) as sess:
         rows = queries.report_rows(sess, *(span or (None, None)))
         counted = _counting(rows)
         output.render(
@@ -304,7 +237,7 @@ def summary(
     span = resolve_range(day=day, start=start, end=end, today=today_in(settings.tz, now_utc()))
     assert span is not None
     single = day is not None or start is None
-    with _session(settings) as sess:
+    with db.session(settings) as sess:
         days = queries.summaries(sess, *span)
         total = None if single or fmt is not Format.table else queries.range_total(sess, *span)
     if single and days[0].total_orders == 0:
@@ -351,42 +284,43 @@ def daily_cmd(
     today = today_in(settings.tz, now_utc())
     explicit = day is not None or start is not None or end is not None
     span = resolve_range(day=day, start=start, end=end, today=today) if explicit else None
-    if span:
-        daily.require_complete(span[1], today, settings.tz)
-    fmt = pick_format(fmt, as_json)
-    stored: list[queries.Summary] = []
-    with _session(settings) as sess:
-        daily.acquire_lock(sess, wait)
-        plan = (
-            daily.Plan(*span)
-            if span
-            else daily.plan_catch_up(daily.newest_stored(sess, settings.tz), today, max_catch_up)
+    with db.session(settings) as sess:
+        run = daily.run(
+            sess,
+            tz=settings.tz,
+            today=today,
+            span=span,
+            max_catch_up=max_catch_up,
+            wait_seconds=wait,
+            on_plan=_say_plan,
+            on_stored=_say_stored,
         )
-        if plan.gap:
-            say(
-                f"warning: {plan.gap[0]} to {plan.gap[1]} are missing and older than "
-                f"--max-catch-up {max_catch_up}; store them with "
-                f"`orderreport daily --from {plan.gap[0]} --to {plan.gap[1]}`"
-            )
-        if plan.start is None or plan.end is None:
-            stamp(f"nothing to do: reports are stored up to yesterday ({settings.tz})")
-        else:
-            stamp(f"storing {plan.days} day(s) {plan.start} to {plan.end} ({settings.tz})")
-            for s in daily.store_days(sess, plan.start, plan.end):
-                stored.append(s)
-                stamp(f"stored {s.date}: {s.total_orders} orders, total {s.total_value}")
-        daily.release_lock(sess)
-    if stored:
+    if run.stored:
         output.render(
-            stored,
+            run.stored,
             queries.SUMMARY_FIELDS,
-            fmt,
+            pick_format(fmt, as_json),
             sys.stdout,
             title="Stored reports",
             numeric=("total_orders", "total_products"),
         )
-    if plan.gap:
-        raise Incomplete(f"{(plan.gap[1] - plan.gap[0]).days + 1} older day(s) were not stored")
+    if run.plan.gap:
+        first, last = run.plan.gap
+        raise Incomplete(
+            f"{first} to {last} are missing and older than --max-catch-up {max_catch_up}: "
+            f"store them with `orderreport daily --from {first} --to {last}`"
+        )
+
+
+def _say_plan(plan: daily.Plan) -> None:
+    if plan.start is None:
+        stamp("nothing to do: reports are stored up to yesterday")
+    else:
+        stamp(f"storing {plan.days} day(s) {plan.start} to {plan.end}")
+
+
+def _say_stored(s: queries.Summary) -> None:
+    stamp(f"stored {s.date} ({s.time_zone}): {s.total_orders} orders, total {s.total_value}")
 
 
 @app.command(short_help="The stored daily reports, with a chart.")
@@ -407,7 +341,7 @@ def history(
     today = today_in(settings.tz, now_utc())
     bounds = parse_bounds(start, end, today)
     fmt = pick_format(fmt, as_json)
-    with _session(settings) as sess:
+    with db.session(settings) as sess:
         rows = daily.history(sess, *bounds)
     if not rows:
         say(f"no stored reports ({settings.tz}): run `orderreport daily`")
@@ -446,7 +380,7 @@ def status(
     Example: orderreport status --max-lag 1 --json
     """
     settings = settings_from(database_url, tz, config)
-    with _session(settings, check_schema=False) as sess:
+    with db.session(settings, check_schema=False) as sess:
         result = daily.status(
             sess,
             database=settings.describe_database(),

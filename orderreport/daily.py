@@ -8,7 +8,7 @@ rows (refreshing generated_at) instead of duplicating them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -118,6 +118,48 @@ def store_days(session: Session, start: date, end: date) -> Iterator[Summary]:
         session.execute(stmt)
         session.commit()
         yield summary
+
+
+@dataclass(frozen=True)
+class Run:
+    """What one `daily` run did: its plan and the days it stored, in order."""
+
+    plan: Plan
+    stored: tuple[Summary, ...]
+
+
+def run(
+    session: Session,
+    *,
+    tz: str,
+    today: date,
+    span: tuple[date, date] | None,
+    max_catch_up: int = DEFAULT_MAX_CATCH_UP,
+    wait_seconds: float = 0.0,
+    on_plan: Callable[[Plan], None] = lambda _plan: None,
+    on_stored: Callable[[Summary], None] = lambda _summary: None,
+) -> Run:
+    """The daily job: take the lock, store `span` (or catch up to yesterday), release.
+
+    Raises UsageError for a span reaching today or later, LockBusy if another run holds the
+    lock (after `wait_seconds`). Calls on_plan once, on_stored after each committed day.
+    """
+    if span is not None:
+        require_complete(span[1], today, tz)
+    acquire_lock(session, wait_seconds)
+    if span is not None:
+        plan = Plan(*span)
+    else:
+        plan = plan_catch_up(newest_stored(session, tz), today, max_catch_up)
+    on_plan(plan)
+    stored: list[Summary] = []
+    if plan.start is not None and plan.end is not None:
+        for summary in store_days(session, plan.start, plan.end):
+            stored.append(summary)
+            on_stored(summary)
+    # On an error we leave the lock alone: it dies with the connection.
+    release_lock(session)
+    return Run(plan, tuple(stored))
 
 
 _HISTORY = text(

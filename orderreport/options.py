@@ -1,0 +1,89 @@
+"""The flags every command shares, and the helpers for talk on stderr.
+
+Flags fall back to the environment and the config file in config.load_settings, not
+through Typer's envvar, so the precedence lives in one place.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from orderreport.config import Settings, load_settings
+from orderreport.output import Format
+
+err = Console(stderr=True, highlight=False)
+
+# -- options shared by every command ------------------------------------------------------
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="PostgreSQL URL (postgresql://user:pass@host/db). "
+        "Default: $ORDERREPORT_DATABASE_URL, $DATABASE_URL, the config file, else embedded.",
+        show_default=False,
+    ),
+]
+Tz = Annotated[
+    str | None,
+    typer.Option(
+        "--tz",
+        help="The shop's IANA time zone; a day runs from its local midnight. "
+        "Default: $ORDERREPORT_TZ, config `tz`, else UTC.",
+        show_default=False,
+    ),
+]
+ConfigPath = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="TOML config file (keys database_url, tz). "
+        "Default: $ORDERREPORT_CONFIG, else $XDG_CONFIG_HOME/orderreport/config.toml.",
+        show_default=False,
+        dir_okay=False,
+    ),
+]
+Fmt = Annotated[Format, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Short for --format json.")]
+DateOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--date", "-d", help="One day: YYYY-MM-DD, today or yesterday.", show_default=False
+    ),
+]
+FromOpt = Annotated[
+    str | None,
+    typer.Option("--from", help="First day of a range (inclusive).", show_default=False),
+]
+ToOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--to", help="Last day of a range (inclusive; default yesterday).", show_default=False
+    ),
+]
+
+
+def settings_from(database_url: str | None, tz: str | None, config: Path | None) -> Settings:
+    return load_settings(database_url=database_url, tz=tz, config=config)
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def say(message: str) -> None:
+    """A line of talk on stderr (never wrapped: one message, one line)."""
+    err.print(message, markup=False, soft_wrap=True)
+
+
+def stamp(message: str) -> None:
+    """A timestamped progress line on stderr (for cron and Kubernetes logs)."""
+    say(f"{now_utc().isoformat(timespec='seconds')} {message}")
+
+
+def pick_format(fmt: Format, as_json: bool) -> Format:
+    return Format.json if as_json else fmt
