@@ -14,14 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+import psycopg
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from orderreport.config import Settings, mask_url
 from orderreport.embedded import EmbeddedServer
-from orderreport.errors import DatabaseUnavailable, LockBusy, NotMigrated
+from orderreport.errors import DatabaseFailed, DatabaseUnavailable, LockBusy, NotMigrated
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -136,18 +137,23 @@ def session(settings: Settings, *, check_schema: bool = True) -> Iterator[Sessio
         try:
             yield sess
             sess.commit()
-        except OperationalError as exc:
-            sess.rollback()
-            raise DatabaseUnavailable(f"database error: {_first_line(exc)}") from None
-        except ProgrammingError as exc:
-            sess.rollback()
-            raise NotMigrated(
-                f"database error ({_first_line(exc)}): is the schema current? "
-                "run `orderreport migrate`"
-            ) from None
+        except DBAPIError as exc:
+            _rollback_quietly(sess)
+            if isinstance(exc.orig, psycopg.errors.UndefinedTable | psycopg.errors.UndefinedColumn):
+                raise NotMigrated(
+                    f"database error ({_first_line(exc)}): run `orderreport migrate`"
+                ) from None
+            # permissions, a read-only server, a dropped connection, a timeout: one line
+            raise DatabaseFailed(f"database error: {_first_line(exc)}") from None
         except BaseException:
-            sess.rollback()
+            _rollback_quietly(sess)
             raise
+
+
+def _rollback_quietly(sess: Session) -> None:
+    # the connection may be gone (that may be the very error): the original error matters
+    with contextlib.suppress(DBAPIError):
+        sess.rollback()
 
 
 def try_advisory_lock(session: Session, key: int, wait_seconds: float = 0.0) -> None:

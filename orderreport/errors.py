@@ -38,6 +38,10 @@ class DatabaseUnavailable(OrderReportError):
     """The database cannot be reached or the embedded server cannot start."""
 
 
+class DatabaseFailed(OrderReportError):
+    """The database refused or lost a statement: permissions, read-only, dropped connection."""
+
+
 class NotMigrated(OrderReportError):
     """The schema is missing or behind: the user must run `orderreport migrate`."""
 

@@ -343,3 +343,35 @@ def test_demo_is_deterministic(server_url: URL, db_url: URL, empty_url: URL) -> 
         assert code == 0, err
         outs.append(json.loads(out))
     assert outs[0] == outs[1]
+
+
+def test_read_only_database_fails_in_one_line(db_url: URL) -> None:
+    with psycopg.connect(plain(db_url), autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{db_url.database}" SET default_transaction_read_only = on')
+    code, out, err = cli(db_url, "daily", "--date", "2025-01-01")
+    assert (code, out) == (1, "")
+    last = err.splitlines()[-1]  # after the timestamped progress lines
+    assert (
+        last
+        == "orderreport: error: database error: cannot execute INSERT in a read-only transaction"
+    )
+    assert "Traceback" not in err
+
+
+def test_missing_privilege_fails_in_one_line(db_url: URL) -> None:
+    role = f"reader_{db_url.database}"
+    with psycopg.connect(plain(db_url), autocommit=True) as conn:
+        conn.execute(f'CREATE ROLE "{role}" LOGIN')
+        conn.execute(f'GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{role}"')
+    try:
+        code, out, err = cli(
+            db_url.set(username=role, password=None), "daily", "--date", "2025-01-01"
+        )
+        assert (code, out) == (1, "")
+        last = err.splitlines()[-1]
+        assert last.startswith("orderreport: error: database error: permission denied for table")
+        assert "migrate" not in err  # not mistaken for a missing schema
+    finally:
+        with psycopg.connect(plain(db_url), autocommit=True) as conn:
+            conn.execute(f'DROP OWNED BY "{role}"')
+            conn.execute(f'DROP ROLE "{role}"')

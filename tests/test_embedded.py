@@ -184,10 +184,15 @@ def test_unreachable_home_as_root_is_a_clear_error() -> None:
 def test_concurrent_first_runs_on_a_fresh_home(home: Path) -> None:
     env = subprocess_env(ORDERREPORT_HOME=str(home))
     procs = [
-        subprocess.Popen([*ORDERREPORT, "migrate"], env=env, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [*ORDERREPORT, "migrate"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(3)
-    ]  # fmt: skip
+    ]
     results = [(p.wait(timeout=180), *p.communicate()) for p in procs]
     assert [r[0] for r in results] == [0, 0, 0], results
     assert sum("from empty to" in r[2] for r in results) == 1
@@ -205,3 +210,21 @@ def test_server_keeps_its_signals(home: Path) -> None:
     assert os.getsid(pid) != os.getsid(0)  # not in our session: a Ctrl-C of ours can't stop it
     detach(a)
     assert not running(home)
+
+
+def test_pixeltable_server_manager_is_never_imported(home: Path) -> None:
+    """Only its binaries are used: its manager would lock in /tmp and loosen folders."""
+    code = (
+        "import sys; from pathlib import Path; from orderreport.embedded import EmbeddedServer\n"
+        "with EmbeddedServer(Path(sys.argv[1])): pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('pixeltable')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(home)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=subprocess_env(),
+        check=True,
+    )
+    assert result.stdout.strip() == "[]"
