@@ -123,7 +123,10 @@ def test_status_reports_revision_behind_head(empty_url: URL) -> None:
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [os.environ.get("UV", "uv"), "build", "--wheel", "--out-dir", str(out)], cwd=REPO, check=True, capture_output=True
+        [os.environ.get("UV", "uv"), "build", "--wheel", "--out-dir", str(out)],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
     )
     (built,) = out.glob("orderreport-*.whl")
     unpacked = out / "site"
