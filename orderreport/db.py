@@ -190,6 +190,7 @@ class MigrationResult:
 def migrate(settings: Settings) -> MigrationResult:
     """Upgrade to head under an advisory lock, so concurrent runs apply each revision once."""
     from alembic import command
+    from alembic.util import CommandError
 
     applied: list[tuple[str | None, str]] = []
 
@@ -204,7 +205,9 @@ def migrate(settings: Settings) -> MigrationResult:
         try:
             command.upgrade(cfg, "head")
         except DBAPIError as exc:
-            raise DatabaseUnavailable(f"migration failed: {_first_line(exc)}") from None
+            raise DatabaseFailed(f"migration failed: {_first_line(exc)}") from None
+        except CommandError as exc:  # e.g. the database is at a revision this version lacks
+            raise DatabaseFailed(f"migration failed: {exc}") from None
         end = schema_revision(conn)
     start = applied[0][0] if applied else end
     return MigrationResult(start=start, end=end, applied=tuple(up for _, up in applied))

@@ -160,3 +160,11 @@ def test_migrate_from_an_installed_wheel_anywhere(
 
 def test_schema_head_constant_matches_the_scripts() -> None:
     assert db.head_revision() == db.SCHEMA_HEAD
+
+
+def test_unknown_revision_in_the_database_is_one_line(db_url: URL) -> None:
+    with psycopg.connect(plain(db_url), autocommit=True) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '9999'")
+    r = run_cli("migrate", "--database-url", url_text(db_url))
+    assert r.code == 1 and r.err.count("\n") == 1
+    assert r.err.startswith("orderreport: error: migration failed:") and "9999" in r.err
