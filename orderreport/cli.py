@@ -143,6 +143,7 @@ def demo_cmd(
     Example: orderreport demo --days 30 --orders-per-day 500 --tz Europe/Moscow
     """
     settings = settings_from(database_url, tz, config)
+    fmt = pick_format(fmt, as_json)
     today = today_in(settings.tz, now_utc())
     db.migrate(settings)
     with db.session(settings) as sess:
@@ -169,12 +170,14 @@ def demo_cmd(
             f"{loaded.start} to {loaded.end} for {loaded.users} users and {loaded.products} "
             f"products into {settings.describe_database()}"
         )
-        stored = list(daily.store_days(sess, loaded.start, loaded.end))
+        stored = daily.run(
+            sess, tz=settings.tz, today=today, span=(loaded.start, loaded.end), wait_seconds=60
+        ).stored
         say(f"stored {len(stored)} daily reports ({settings.tz}); yesterday's summary:")
     output.render(
         [stored[-1]],
         queries.SUMMARY_FIELDS,
-        pick_format(fmt, as_json),
+        fmt,
         sys.stdout,
         single=True,
         title=f"Summary {stored[-1].date} ({settings.tz})",
@@ -284,6 +287,7 @@ def daily_cmd(
     today = today_in(settings.tz, now_utc())
     explicit = day is not None or start is not None or end is not None
     span = resolve_range(day=day, start=start, end=end, today=today) if explicit else None
+    fmt = pick_format(fmt, as_json)
     with db.session(settings) as sess:
         run = daily.run(
             sess,
@@ -299,7 +303,7 @@ def daily_cmd(
         output.render(
             run.stored,
             queries.SUMMARY_FIELDS,
-            pick_format(fmt, as_json),
+            fmt,
             sys.stdout,
             title="Stored reports",
             numeric=("total_orders", "total_products"),

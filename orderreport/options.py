@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from orderreport.config import Settings, load_settings
+from orderreport.errors import UsageError
 from orderreport.output import Format
 
 err = Console(stderr=True, highlight=False)
@@ -86,4 +87,7 @@ def stamp(message: str) -> None:
 
 
 def pick_format(fmt: Format, as_json: bool) -> Format:
+    """--json is short for --format json; with another --format it is a contradiction."""
+    if as_json and fmt not in (Format.table, Format.json):
+        raise UsageError(f"--json cannot be combined with --format {fmt.value}")
     return Format.json if as_json else fmt

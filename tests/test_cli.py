@@ -172,6 +172,7 @@ def test_report_all_newest_day_first(db_url: URL, example: list[int]) -> None:
         (["summary", "--tz", "Mars/Olympus"], "--tz: unknown time zone 'Mars/Olympus'"),
         (["report", "--bogus"], "No such option"),
         (["summary", "--to", DAY], "--to needs --from"),
+        (["report", "--json", "--format", "csv"], "--json cannot be combined with --format csv"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args: list[str], needle: str) -> None:
