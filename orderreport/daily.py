@@ -190,8 +190,10 @@ class Status:
     schema_revision: str | None
     head_revision: str
     time_zone: str
+    oldest_report: date | None
     newest_report: date | None
-    missing_days: int | None  # days before today with no stored report since the newest
+    lag_days: int | None  # days between the newest stored report and yesterday
+    missing_days: int | None  # days up to yesterday, since the oldest report, not stored
     max_lag: int
     healthy: bool
     problem: str | None
@@ -202,38 +204,64 @@ STATUS_FIELDS = (
     "schema_revision",
     "head_revision",
     "time_zone",
+    "oldest_report",
     "newest_report",
+    "lag_days",
     "missing_days",
     "max_lag",
     "healthy",
     "problem",
 )
 
+_STORED_SPAN = text(
+    """
+    SELECT min(report_date) AS oldest, max(report_date) AS newest, count(*) AS days
+    FROM daily_reports
+    WHERE time_zone = :tz AND report_date < :today
+    """
+).bindparams(bindparam("today", type_=Date))
+
 
 def status(session: Session, *, database: str, tz: str, today: date, max_lag: int) -> Status:
-    """Check schema revision against head and how far stored reports lag behind yesterday."""
+    """Check the schema revision against head, and the stored reports for lag and gaps.
+
+    Unhealthy when the schema is not at head, nothing is stored, the newest report is more
+    than `max_lag` days before yesterday, or days older than that are missing (a gap that a
+    bounded catch-up left behind).
+    """
     revision = db.schema_revision(session.connection())
     head = db.SCHEMA_HEAD
-    newest: date | None = None
+    oldest = newest = None
+    count = 0
     if revision is not None:
         try:
-            newest = newest_stored(session, tz)
+            span = session.execute(_STORED_SPAN, {"tz": tz, "today": today}).one()
+            oldest, newest, count = span.oldest, span.newest, span.days
         except ProgrammingError:  # daily_reports not created yet at this revision
             session.rollback()
-    missing = None if newest is None else max(0, (today - newest).days - 1)
+    yesterday = today - timedelta(days=1)
+    lag = None if newest is None else (yesterday - newest).days
+    missing = None if oldest is None else (yesterday - oldest).days + 1 - count
     problem: str | None = None
     if revision != head:
         problem = f"schema at {revision or 'nothing'}, head is {head}: run `orderreport migrate`"
-    elif newest is None:
+    elif newest is None or oldest is None or lag is None or missing is None:
         problem = "no stored reports yet: run `orderreport daily`"
-    elif missing is not None and missing > max_lag:
-        problem = f"stored reports lag {missing} days (more than --max-lag {max_lag})"
+    elif lag > max_lag:
+        problem = f"stored reports lag {lag} days (more than --max-lag {max_lag})"
+    elif missing > lag:
+        problem = (
+            f"{missing - lag} days between {oldest} and {newest} are not stored: "
+            f"run `orderreport daily --from {oldest} --to {newest}`"
+        )
     return Status(
         database=database,
         schema_revision=revision,
         head_revision=head,
         time_zone=tz,
+        oldest_report=oldest,
         newest_report=newest,
+        lag_days=lag,
         missing_days=missing,
         max_lag=max_lag,
         healthy=problem is None,

@@ -295,6 +295,7 @@ def test_status_is_a_probe(db_url: URL, shop: psycopg.Connection[tuple[object, .
     status = json.loads(out)
     assert code == 0 and status["healthy"] is True and status["missing_days"] == 0
     assert status["schema_revision"] == status["head_revision"] == db.SCHEMA_HEAD
+    assert status["lag_days"] == 0
     r = run_cli("status", "--database-url", url_text(db_url.set(password="sekret")), "-f", "csv")
     assert "sekret" not in r.out + r.err
 
@@ -375,3 +376,16 @@ def test_missing_privilege_fails_in_one_line(db_url: URL) -> None:
         with psycopg.connect(plain(db_url), autocommit=True) as conn:
             conn.execute(f'DROP OWNED BY "{role}"')
             conn.execute(f'DROP ROLE "{role}"')
+
+
+def test_status_flags_a_gap_behind_the_newest_report(db_url: URL) -> None:
+    today = today_in("UTC")
+    old = today - timedelta(days=10)
+    for day in (old, today - timedelta(days=1)):
+        assert cli(db_url, "daily", "--date", day.isoformat())[0] == 0
+    code, out, err = cli(db_url, "status", "--json")
+    status = json.loads(out)
+    assert code == 1 and (status["lag_days"], status["missing_days"]) == (0, 8)
+    assert f"8 days between {old} and" in err and "orderreport daily --from" in err
+    code, _, _ = cli(db_url, "daily", "--from", old.isoformat(), "--to", "yesterday")
+    assert code == 0 and cli(db_url, "status")[0] == 0
