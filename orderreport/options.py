@@ -24,6 +24,7 @@ DatabaseUrl = Annotated[
     str | None,
     typer.Option(
         "--database-url",
+        metavar="URL",
         help="PostgreSQL URL (postgresql://user:pass@host/db). "
         "Default: $ORDERREPORT_DATABASE_URL, $DATABASE_URL, the config file, else embedded.",
         show_default=False,
@@ -33,6 +34,7 @@ Tz = Annotated[
     str | None,
     typer.Option(
         "--tz",
+        metavar="ZONE",
         help="The shop's IANA time zone; a day runs from its local midnight. "
         "Default: $ORDERREPORT_TZ, config `tz`, else UTC.",
         show_default=False,
@@ -42,6 +44,7 @@ ConfigPath = Annotated[
     Path | None,
     typer.Option(
         "--config",
+        metavar="FILE",
         help="TOML config file (keys database_url, tz). "
         "Default: $ORDERREPORT_CONFIG, else $XDG_CONFIG_HOME/orderreport/config.toml.",
         show_default=False,
@@ -53,17 +56,26 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Short for --format json.
 DateOpt = Annotated[
     str | None,
     typer.Option(
-        "--date", "-d", help="One day: YYYY-MM-DD, today or yesterday.", show_default=False
+        "--date",
+        "-d",
+        metavar="DATE",
+        help="One day: YYYY-MM-DD, today or yesterday.",
+        show_default=False,
     ),
 ]
 FromOpt = Annotated[
     str | None,
-    typer.Option("--from", help="First day of a range (inclusive).", show_default=False),
+    typer.Option(
+        "--from", metavar="DATE", help="First day of a range (inclusive).", show_default=False
+    ),
 ]
 ToOpt = Annotated[
     str | None,
     typer.Option(
-        "--to", help="Last day of a range (inclusive; default yesterday).", show_default=False
+        "--to",
+        metavar="DATE",
+        help="Last day of a range (inclusive; default yesterday).",
+        show_default=False,
     ),
 ]
 
