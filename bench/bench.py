@@ -135,14 +135,14 @@ def main() -> None:
         print(f"loaded the shop (demo, {DAYS * PER_DAY:,} orders, daily over {DAYS} days) "
               f"in {time.perf_counter() - started:.1f} s", file=sys.stderr)  # fmt: skip
 
-    with db.engine(settings) as eng, eng.connect() as conn:
+    with db.connect(settings) as conn:
         last_day = conn.execute(text("SELECT max(created_at)::date - 1 FROM orders")).scalar_one()
     day = last_day - timedelta(days=100)
     month = (day - timedelta(days=30), day)
     results: list[tuple[str, float, float]] = []
 
-    with db.engine(settings) as eng:
-        dsn = eng.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with db.connect(settings) as held:  # keeps an embedded server up for both sides
+        dsn = held.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         with db.session(settings) as s, psycopg.connect(dsn, autocommit=True) as hand:
             hand.execute(f"SET TIME ZONE '{TZ}'")
             cases: list[tuple[str, Callable[[], object], Callable[[], object]]] = [

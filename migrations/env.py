@@ -60,7 +60,7 @@ def run_online() -> None:
     if connection is not None:
         run_with(connection)
         return
-    with db.engine(load_settings()) as engine, engine.connect() as conn:
+    with db.connect(load_settings()) as conn:
         run_with(conn)
         conn.commit()
 

@@ -214,7 +214,6 @@ def report(
             fmt,
             sys.stdout,
             title=_title("Orders", span, settings.tz),
-            numeric=("order_id", "count_product"),
         )
     if counted.count == 0:
         say(f"no orders {_span_text(span)} ({settings.tz})")
@@ -253,7 +252,6 @@ def summary(
         single=single,
         title=_title("Summary", span, settings.tz),
         footer=_total_row(total),
-        numeric=("total_orders", "total_products"),
     )
 
 
@@ -306,7 +304,6 @@ def daily_cmd(
             fmt,
             sys.stdout,
             title="Stored reports",
-            numeric=("total_orders", "total_products"),
         )
     if run.plan.gap:
         first, last = run.plan.gap
@@ -355,7 +352,6 @@ def history(
         fmt,
         sys.stdout,
         title=f"Stored reports ({settings.tz})",
-        numeric=("total_orders", "total_products"),
     )
     if fmt is Format.table and rows:
         output.bar_chart(
@@ -368,7 +364,7 @@ def history(
 @app.command(short_help="Health probe: schema and stored-report lag.")
 def status(
     max_lag: Annotated[
-        int, typer.Option(min=0, help="Unhealthy when more days than this are missing.")
+        int, typer.Option(min=0, help="Unhealthy when the newest report is older than this.")
     ] = 1,
     database_url: DatabaseUrl = None,
     tz: Tz = None,
@@ -376,14 +372,15 @@ def status(
     fmt: Fmt = Format.table,
     as_json: JsonFlag = False,
 ) -> None:
-    """Health: database, schema revision against head, newest stored report, missing days.
+    """Health: database, schema revision against head, stored reports, lag and gaps.
 
-    Exit 0 when healthy, 1 when the schema is behind or reports lag more than --max-lag days,
-    so it can serve as a monitoring probe.
+    Exit 0 when healthy; 1 when the schema is not at head, reports lag more than --max-lag
+    days behind yesterday, or older days are missing, so it can serve as a monitoring probe.
 
     Example: orderreport status --max-lag 1 --json
     """
     settings = settings_from(database_url, tz, config)
+    fmt = pick_format(fmt, as_json)
     with db.session(settings, check_schema=False) as sess:
         result = daily.status(
             sess,
@@ -392,13 +389,9 @@ def status(
             today=today_in(settings.tz, now_utc()),
             max_lag=max_lag,
         )
-    fmt = pick_format(fmt, as_json)
-    if fmt is Format.table:
-        output.render(
-            [result], daily.STATUS_FIELDS, fmt, sys.stdout, single=True, title="orderreport status"
-        )
-    else:
-        output.render([result], daily.STATUS_FIELDS, fmt, sys.stdout, single=True)
+    output.render(
+        [result], daily.STATUS_FIELDS, fmt, sys.stdout, single=True, title="orderreport status"
+    )
     if not result.healthy:
         say(f"unhealthy: {result.problem}")
         raise typer.Exit(1)

@@ -12,9 +12,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Date, bindparam, func, select, text
+from sqlalchemy import Date, bindparam, func, text
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.orm import Session
 
 from orderreport import db, queries
@@ -50,11 +49,27 @@ class StoredReport(Summary):
 HISTORY_FIELDS = (*queries.SUMMARY_FIELDS, "generated_at")
 
 
-def newest_stored(session: Session, tz: str) -> date | None:
-    """The newest report_date stored for zone `tz`, or None."""
-    stmt = select(func.max(daily_reports.c.report_date)).where(daily_reports.c.time_zone == tz)
-    newest: date | None = session.execute(stmt).scalar_one()
-    return newest
+@dataclass(frozen=True)
+class StoredSpan:
+    """The finished days stored for the session's zone: first, last and how many."""
+
+    oldest: date | None
+    newest: date | None
+    days: int
+
+
+_STORED_SPAN = text(
+    """
+    SELECT min(report_date) AS oldest, max(report_date) AS newest, count(*) AS days
+    FROM daily_reports
+    WHERE time_zone = current_setting('TimeZone') AND report_date < :today
+    """
+).bindparams(bindparam("today", type_=Date))
+
+
+def stored_span(session: Session, today: date) -> StoredSpan:
+    """Which days before `today` are stored for the session's zone (the shop's)."""
+    return StoredSpan(**session.execute(_STORED_SPAN, {"today": today}).one()._asdict())
 
 
 def plan_catch_up(newest: date | None, today: date, max_catch_up: int) -> Plan:
@@ -150,7 +165,7 @@ def run(
     if span is not None:
         plan = Plan(*span)
     else:
-        plan = plan_catch_up(newest_stored(session, tz), today, max_catch_up)
+        plan = plan_catch_up(stored_span(session, today).newest, today, max_catch_up)
     on_plan(plan)
     stored: list[Summary] = []
     if plan.start is not None and plan.end is not None:
@@ -213,14 +228,6 @@ STATUS_FIELDS = (
     "problem",
 )
 
-_STORED_SPAN = text(
-    """
-    SELECT min(report_date) AS oldest, max(report_date) AS newest, count(*) AS days
-    FROM daily_reports
-    WHERE time_zone = :tz AND report_date < :today
-    """
-).bindparams(bindparam("today", type_=Date))
-
 
 def status(session: Session, *, database: str, tz: str, today: date, max_lag: int) -> Status:
     """Check the schema revision against head, and the stored reports for lag and gaps.
@@ -231,14 +238,9 @@ def status(session: Session, *, database: str, tz: str, today: date, max_lag: in
     """
     revision = db.schema_revision(session.connection())
     head = db.SCHEMA_HEAD
-    oldest = newest = None
-    count = 0
-    if revision is not None:
-        try:
-            span = session.execute(_STORED_SPAN, {"tz": tz, "today": today}).one()
-            oldest, newest, count = span.oldest, span.newest, span.days
-        except ProgrammingError:  # daily_reports not created yet at this revision
-            session.rollback()
+    # behind head, daily_reports may not exist yet: there is nothing to count
+    span = stored_span(session, today) if revision == head else StoredSpan(None, None, 0)
+    oldest, newest, count = span.oldest, span.newest, span.days
     yesterday = today - timedelta(days=1)
     lag = None if newest is None else (yesterday - newest).days
     missing = None if oldest is None else (yesterday - oldest).days + 1 - count

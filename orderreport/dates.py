@@ -38,11 +38,10 @@ def resolve_range(
     end: str | None,
     today: date,
     all_days: bool = False,
-    default: str = "yesterday",
 ) -> tuple[date, date] | None:
     """Turn --date / --from / --to / --all into an inclusive (start, end); None means all days.
 
-    No flag at all means `default` (yesterday). --from alone runs to yesterday; --to alone is
+    No flag at all means yesterday. --from alone runs to yesterday; --to alone is
     an error, as are --date with --from/--to, --all with either, and --from after --to.
     """
     if all_days and (day or start or end):
@@ -57,7 +56,7 @@ def resolve_range(
     if start is None and end is not None:
         raise UsageError("--to needs --from")
     if start is None:
-        d = parse_day(default, "--date", today)
+        d = today - timedelta(days=1)
         return d, d
     first, last = parse_bounds(start, end if end is not None else "yesterday", today)
     assert first is not None and last is not None

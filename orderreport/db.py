@@ -77,17 +77,14 @@ def make_engine(url: URL, tz: str) -> Engine:
             "connect_timeout": 10,
             "application_name": "orderreport",
         },
-        pool_pre_ping=False,
         hide_parameters=True,
     )
 
 
 @contextlib.contextmanager
-def engine(settings: Settings) -> Iterator[Engine]:
-    """An engine for the configured database, starting the embedded server if none is set.
-
-    Raises DatabaseUnavailable (with the password masked) if it cannot connect.
-    """
+def connect(settings: Settings) -> Iterator[Connection]:
+    """The run's one connection to the configured database (the embedded server if none is
+    set, started for the block). Raises DatabaseUnavailable, password masked, if it fails."""
     with contextlib.ExitStack() as stack:
         if settings.database_url is None:
             url = stack.enter_context(EmbeddedServer(settings.home))
@@ -96,13 +93,12 @@ def engine(settings: Settings) -> Iterator[Engine]:
         eng = make_engine(url, settings.tz)
         stack.callback(eng.dispose)
         try:
-            with eng.connect():
-                pass
+            conn = stack.enter_context(eng.connect())
         except OperationalError as exc:
             raise DatabaseUnavailable(
                 f"cannot connect to {mask_url(url)}: {_first_line(exc)}"
             ) from None
-        yield eng
+        yield conn
 
 
 def schema_revision(conn: Connection) -> str | None:
@@ -130,7 +126,7 @@ def session(settings: Settings, *, check_schema: bool = True) -> Iterator[Sessio
     """
     # Bound to one Connection: every transaction of the session, and any session-level
     # advisory lock taken in it, use the same server connection.
-    with engine(settings) as eng, eng.connect() as conn, Session(bind=conn) as sess:
+    with connect(settings) as conn, Session(bind=conn) as sess:
         if check_schema:
             require_schema(sess.connection())
             sess.commit()
@@ -198,7 +194,7 @@ def migrate(settings: Settings) -> MigrationResult:
         downs = step.down_revision_ids
         applied.append((downs[0] if downs else None, step.up_revision_id))
 
-    with engine(settings) as eng, eng.connect() as conn:
+    with connect(settings) as conn:
         cfg = alembic_config()
         cfg.attributes["connection"] = conn
         cfg.attributes["on_version_apply"] = on_apply
@@ -226,7 +222,7 @@ def downgrade(settings: Settings, revision: str) -> None:
     """Downgrade to `revision` ("base" for nothing). For tests and operators, not the CLI."""
     from alembic import command
 
-    with engine(settings) as eng, eng.connect() as conn:
+    with connect(settings) as conn:
         cfg = alembic_config()
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, revision)

@@ -132,9 +132,6 @@ class _FileLock:
             return False
         return True
 
-    def release(self) -> None:
-        fcntl.flock(self.fd, fcntl.LOCK_UN)
-
     def close(self) -> None:
         os.close(self.fd)
 

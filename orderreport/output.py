@@ -149,16 +149,15 @@ def write_table(
     *,
     title: str | None = None,
     footer: Any | None = None,
-    numeric: Sequence[str] = (),
 ) -> int:
     """Print records as an aligned table for people, streaming; return the row count.
 
     Column widths come from the first TABLE_CHUNK rows (a later, wider cell widens its
     column from there on). Rows are formatted with plain string operations: a Rich Table
     costs over half a millisecond a row, minutes for a big report. `footer`, if given, is a
-    record printed bold under a rule (a range's totals).
+    record printed bold under a rule (a range's totals). Numbers are right-aligned.
     """
-    right = set(numeric) | MONEY_FIELDS
+    right: set[str] = set()
     headers = [HEADERS.get(f, f) for f in fields]
     widths: list[int] = []
     count = 0
@@ -175,27 +174,37 @@ def write_table(
     def cells_of(record: Any) -> list[str]:
         return [table_cell(f, v) for f, v in zip(fields, _values(record, fields), strict=True)]
 
-    def start(first: list[list[str]]) -> None:
+    def rule() -> None:
+        console.print(" " + "─" * (sum(widths) + 3 * (len(widths) - 1)), markup=False)
+
+    def start(sample: Any | None, first: list[list[str]]) -> None:
+        if sample is not None:
+            values = _values(sample, fields)
+            right.update(f for f, v in zip(fields, values, strict=True) if _is_number(v))
         widths.extend(max([len(h), *(len(r[i]) for r in first)]) for i, h in enumerate(headers))
         if title:
             console.print(title.center(sum(widths) + 3 * len(widths)).rstrip(), style="italic")
         console.print(line(headers), style="bold", markup=False, highlight=False)
-        console.print(" " + "─" * (sum(widths) + 3 * (len(widths) - 1)), markup=False)
+        rule()
 
     file = console.file
     last = [cells_of(footer)] if footer is not None else []
     for index, chunk in enumerate(_chunks(records, TABLE_CHUNK)):
         rows = [cells_of(r) for r in chunk]
         if index == 0:
-            start(rows + last)
+            start(chunk[0], rows + last)
         file.write("".join(line(r) + "\n" for r in rows))
         count += len(rows)
     if count == 0:
-        start(last)
+        start(footer, last)
     if footer is not None:
-        console.print(" " + "─" * (sum(widths) + 3 * (len(widths) - 1)), markup=False)
+        rule()
         console.print(line(cells_of(footer)), style="bold", markup=False, highlight=False)
     return count
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | Decimal) and not isinstance(value, bool)
 
 
 def write_record(record: Any, fields: Sequence[str], console: Console, title: str | None) -> None:
@@ -222,24 +231,26 @@ def render(
     single: bool = False,
     title: str | None = None,
     footer: Any | None = None,
-    numeric: Sequence[str] = (),
 ) -> None:
-    """Write records to `out` in `fmt`. `single`: JSON is one object, not an array."""
-    if fmt is Format.json:
-        if single:
-            (record,) = list(records)
+    """Write records to `out` in `fmt`. `single`: one record, which JSON writes as an object
+    (not an array) and a table as one field a line. `title` and `footer` are for tables."""
+    if single:
+        (record,) = records
+        if fmt is Format.json:
             out.write(json_object(record, fields) + "\n")
-        else:
-            write_json_array(records, fields, out)
+            return
+        if fmt is Format.table:
+            write_record(record, fields, make_console(out), title)
+            return
+        records = [record]
+    if fmt is Format.json:
+        write_json_array(records, fields, out)
     elif fmt is Format.jsonl:
         write_jsonl(records, fields, out)
     elif fmt is Format.csv:
         write_csv(records, fields, out)
-    elif single:
-        (record,) = list(records)
-        write_record(record, fields, make_console(out), title)
     else:
-        write_table(records, fields, make_console(out), title=title, footer=footer, numeric=numeric)
+        write_table(records, fields, make_console(out), title=title, footer=footer)
 
 
 def bar_chart(
