@@ -93,9 +93,9 @@ def test_report_every_format(db_url: URL, example: list[int]) -> None:
 
     code, out, _ = cli(db_url, "report", "--date", DAY)
     assert code == 0
-    rows = [line for line in out.splitlines() if line.startswith(f" {DAY}")]
-    assert [line.split()[-1] for line in rows] == ["1,359.97", "299.96", "259.97"]
-    assert len({len(line) for line in rows}) == 1  # numbers right-aligned: rows end together
+    printed = [line for line in out.splitlines() if line.startswith(f" {DAY}")]
+    assert [line.split()[-1] for line in printed] == ["1,359.97", "299.96", "259.97"]
+    assert len({len(line) for line in printed}) == 1  # numbers right-aligned: rows end together
 
 
 def test_summary_range_formats(db_url: URL, example: list[int]) -> None:
