@@ -59,8 +59,8 @@ LEFT JOIN (SELECT o.created_at::date AS day, o.total_amount,
 GROUP BY d ORDER BY d
 """
 HAND_STORE = """
-INSERT INTO daily_reports (report_date, time_zone, total_orders, total_products, total_value,
-                           average_products_per_order, average_order_value, generated_at)
+INSERT INTO orderreport.daily_reports (report_date, time_zone, total_orders, total_products,
+       total_value, average_products_per_order, average_order_value, generated_at)
 SELECT d::date, 'bench-hand', count(t.total_amount), coalesce(sum(t.n), 0),
        round(coalesce(sum(t.total_amount), 0), 2), round(coalesce(avg(t.n), 0), 2),
        round(coalesce(avg(t.total_amount), 0), 2), now()
@@ -126,8 +126,8 @@ def main() -> None:
     cli = [sys.executable, "-m", "orderreport"]
 
     subprocess.run([*cli, "migrate"], env=env, check=True, capture_output=True)
-    with db.session(settings) as s:
-        loaded = queries.orders_exist(s)
+    with db.connect(settings) as check:
+        loaded = bool(check.execute(text("SELECT EXISTS (SELECT 1 FROM orders)")).scalar())
     if not loaded:
         started = time.perf_counter()
         subprocess.run([*cli, "demo", "--days", str(DAYS), "--orders-per-day", str(PER_DAY),
@@ -143,16 +143,20 @@ def main() -> None:
 
     with db.connect(settings) as held:  # keeps an embedded server up for both sides
         dsn = held.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        with db.session(settings) as s, psycopg.connect(dsn, autocommit=True) as hand:
+        with (
+            db.shop_session(settings) as (s, shop),
+            psycopg.connect(dsn, autocommit=True) as hand,
+        ):
             hand.execute(f"SET TIME ZONE '{TZ}'")
             cases: list[tuple[str, Callable[[], object], Callable[[], object]]] = [
-                ("summary, one day", lambda: queries.summary(s, day),
+                ("summary, one day", lambda: queries.summary(s, shop, day),
                  lambda: hand.execute(HAND_DAY_SUMMARY, bounds(day, day)).fetchall()),
-                ("report, one day (2,740 rows)", lambda: list(queries.report_rows(s, day, day)),
+                ("report, one day (2,740 rows)",
+                 lambda: list(queries.report_rows(s, shop, day, day)),
                  lambda: hand.execute(HAND_DAY_REPORT, bounds(day, day)).fetchall()),
-                ("summary, 31 days", lambda: queries.summaries(s, *month),
+                ("summary, 31 days", lambda: queries.summaries(s, shop, *month),
                  lambda: hand.execute(HAND_RANGE, bounds(*month)).fetchall()),
-                ("daily, store 31 days", lambda: list(daily.store_days(s, *month)),
+                ("daily, store 31 days", lambda: list(daily.store_days(s, shop, *month)),
                  lambda: hand.execute(HAND_STORE, bounds(*month))),
             ]  # fmt: skip
             for name, ours, theirs in cases:
@@ -166,7 +170,7 @@ def main() -> None:
 
             def stream_all() -> None:
                 output.write_jsonl(
-                    queries.report_rows(s, None, None), queries.REPORT_FIELDS, Null()
+                    queries.report_rows(s, shop, None, None), queries.REPORT_FIELDS, Null()
                 )
 
             def copy_all() -> None:

@@ -1,10 +1,16 @@
 """Alembic environment for orderreport.
 
-The URL never comes from alembic.ini: `orderreport migrate` hands us a connection, and a
-plain `alembic upgrade head` resolves the database the same way orderreport does
-(ORDERREPORT_DATABASE_URL, DATABASE_URL, config file, else the embedded server).
-Every online run holds a transaction-level advisory lock, so concurrent runs apply each
-revision once; the view is excluded from autogenerate (it is created by hand in 0003).
+The URL never comes from alembic.ini: `orderreport migrate` hands us a connection (and so
+may pytest-alembic, as a Connection or an Engine), and a plain `alembic upgrade head`
+resolves the database the same way orderreport does (ORDERREPORT_DATABASE_URL,
+DATABASE_URL, config file, else the embedded server).
+
+orderreport keeps its history in a version table of its own, orderreport.orderreport_version,
+never in an application's `alembic_version`. Every online run holds a session-level
+advisory lock (waiting a bounded time for it), so concurrent runs apply each revision once
+even across the autocommit blocks that build indexes concurrently, and runs each DDL
+statement under lock_timeout, so a migration facing the shop's traffic gives up instead of
+stalling it. Each revision is its own transaction.
 """
 
 from __future__ import annotations
@@ -12,35 +18,60 @@ from __future__ import annotations
 from typing import Any
 
 from alembic import context
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 
-from orderreport import db
-from orderreport.config import load_settings
+from orderreport import db, migrating, schema
 from orderreport.models import metadata
+from orderreport.shop import OUR_SCHEMA, VERSION_TABLE, VIEW
 
 config = context.config
 
 
-def include_object(
-    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
-) -> bool:
-    # views are created by revision 0003; autogenerate must not turn them into tables
-    return not (type_ == "table" and reflected and name == "order_reports")
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    # the shop's schema (the default one here) and ours; never the view, never a history table
+    if type_ == "schema":
+        return name in (None, OUR_SCHEMA)
+    if type_ == "table":
+        return name not in (VIEW, VERSION_TABLE, "alembic_version")
+    return True
 
 
 def run_with(connection: Connection) -> None:
-    context.configure(
-        connection=connection,
-        target_metadata=metadata,
-        include_object=include_object,
-        on_version_apply=config.attributes.get("on_version_apply"),
-        transaction_per_migration=False,
-    )
-    with context.begin_transaction():
-        # held until this transaction commits: a second `migrate` waits here, then finds
-        # the schema at head and applies nothing
-        connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": db.MIGRATE_LOCK_KEY})
-        context.run_migrations()
+    settings = migrating.settings()
+    db.lock_for_migrate(connection)
+    try:
+        connection.execute(
+            text("SELECT set_config('lock_timeout', :v, false)"),
+            {"v": f"{int(settings.lock_timeout * 1000)}ms"},
+        )
+        connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {OUR_SCHEMA}"))
+        legacy = schema.find_legacy(connection)
+        config.attributes["legacy"] = legacy
+        connection.commit()
+        context.configure(
+            connection=connection,
+            target_metadata=metadata,
+            include_schemas=True,
+            include_name=include_name,
+            version_table=VERSION_TABLE,
+            version_table_schema=OUR_SCHEMA,
+            on_version_apply=config.attributes.get("on_version_apply"),
+            transaction_per_migration=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        at_head = db.schema_revision(connection) == context.get_head_revision()
+        if at_head and legacy is not None:
+            schema.retire_legacy(connection, legacy)
+            migrating.note(f"moved orderreport's history out of {legacy.schema}.alembic_version")
+        if at_head and config.attributes.get("upgrading"):
+            # settings that the view reads (shop schema, naive zone) may have changed
+            done = schema.ensure_view(connection, migrating.shop_now(connection), migrating.adopt())
+            if done:
+                migrating.note(done)
+        connection.commit()
+    finally:
+        db.unlock_migrate(connection)
 
 
 def run_offline() -> None:
@@ -50,19 +81,25 @@ def run_offline() -> None:
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},
         output_buffer=config.output_buffer,
+        version_table=VERSION_TABLE,
+        version_table_schema=OUR_SCHEMA,
     )
     with context.begin_transaction():
+        context.execute(f"CREATE SCHEMA IF NOT EXISTS {OUR_SCHEMA}")
         context.run_migrations()
 
 
 def run_online() -> None:
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        run_with(connection)
+    given = config.attributes.get("connection")
+    if isinstance(given, Engine):  # pytest-alembic hands over an Engine
+        with given.connect() as conn:
+            run_with(conn)
         return
-    with db.connect(load_settings()) as conn:
+    if given is not None:
+        run_with(given)
+        return
+    with db.connect(migrating.settings()) as conn:
         run_with(conn)
-        conn.commit()
 
 
 if context.is_offline_mode():

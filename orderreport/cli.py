@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 # typer vendors click: its usage errors, and the one raised for a bare `orderreport`
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
-from orderreport import __version__, daily, db, demo, options, output, queries
+from orderreport import __version__, daily, db, demo, options, output, queries, schema
 from orderreport.config import secrets
 from orderreport.dates import parse_bounds, resolve_range, today_in
 from orderreport.errors import (
@@ -35,6 +35,8 @@ from orderreport.options import (
     Fmt,
     FromOpt,
     JsonFlag,
+    NaiveTz,
+    ShopSchema,
     ToOpt,
     Tz,
     now_utc,
@@ -94,30 +96,72 @@ def _root(
 
 
 # -- commands ----------------------------------------------------------------------------
-@app.command(short_help="Apply the schema (tables, view, indexes) up to head.")
+@app.command(short_help="Add orderreport's view, table and indexes to the shop's database.")
 def migrate(
-    sql: Annotated[bool, typer.Option("--sql", help="Print the DDL; touch no database.")] = False,
+    sql: Annotated[
+        bool, typer.Option("--sql", help="Print the DDL for an EMPTY database; touch none.")
+    ] = False,
+    plan: Annotated[
+        bool, typer.Option("--plan", help="List what this database would get; change nothing.")
+    ] = False,
+    adopt: Annotated[
+        bool,
+        typer.Option(
+            "--adopt",
+            help="Take over an object in schema orderreport that orderreport did not create "
+            "(a view is replaced, a daily_reports table kept).",
+        ),
+    ] = False,
+    lock_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--lock-timeout",
+            metavar="SECONDS",
+            help="Longest wait of one DDL statement for a lock on a shop table. "
+            "Default: $ORDERREPORT_LOCK_TIMEOUT, config `lock_timeout`, else 5.",
+            show_default=False,
+        ),
+    ] = None,
     database_url: DatabaseUrl = None,
     tz: Tz = None,
     config: ConfigPath = None,
+    shop_schema: ShopSchema = None,
+    naive_tz: NaiveTz = None,
+    fmt: Fmt = Format.table,
+    as_json: JsonFlag = False,
 ) -> None:
-    """Apply the schema (tables, view, indexes) up to the newest revision.
+    """Add what the reports need to the shop's database, and nothing more.
+
+    On a shop's existing database: orders.created_at/updated_at if missing, two indexes
+    (built CONCURRENTLY), and schema `orderreport` with the order_reports view,
+    daily_reports and orderreport's own version table. The shop's tables are never
+    rewritten, retyped or dropped. In a database with no shop it creates one.
 
     Safe to run from several processes at once: an advisory lock makes each revision apply once.
 
-    Example: orderreport migrate --database-url postgresql://shop@db/shop
+    Example: orderreport migrate --plan --database-url postgresql://report@db/shop
+
+    Example: orderreport migrate --shop-schema shop --naive-tz Europe/Moscow
     """
     if sql:
+        say("-- the DDL for an EMPTY database; for a shop's own, see `orderreport migrate --plan`")
         db.migration_sql(sys.stdout)
         return
-    settings = settings_from(database_url, tz, config)
-    result = db.migrate(settings)
+    settings = settings_from(database_url, tz, config, shop_schema, naive_tz, lock_timeout)
+    fmt = pick_format(fmt, as_json)
+    if plan:
+        steps = db.migration_plan(settings)
+        output.render(steps, schema.PLAN_FIELDS, fmt, sys.stdout, title="migrate --plan")
+        return
+    result = db.migrate(settings, adopt=adopt)
+    for note in result.notes:
+        say(note)
     if result.applied:
         say(
             f"migrated {settings.describe_database()} from {result.start or 'empty'} "
             f"to {result.end} ({len(result.applied)} revisions)"
         )
-    else:
+    elif not result.notes:
         say(f"{settings.describe_database()} is already at {result.end} (head); nothing to do")
 
 
@@ -133,6 +177,8 @@ def demo_cmd(
     database_url: DatabaseUrl = None,
     tz: Tz = None,
     config: ConfigPath = None,
+    shop_schema: ShopSchema = None,
+    naive_tz: NaiveTz = None,
     fmt: Fmt = Format.table,
     as_json: JsonFlag = False,
 ) -> None:
@@ -142,11 +188,13 @@ def demo_cmd(
 
     Example: orderreport demo --days 30 --orders-per-day 500 --tz Europe/Moscow
     """
-    settings = settings_from(database_url, tz, config)
+    settings = settings_from(database_url, tz, config, shop_schema, naive_tz)
     fmt = pick_format(fmt, as_json)
     today = today_in(settings.tz, now_utc())
+    with db.connect(settings) as conn:
+        demo.refuse_unless_empty(conn)
     db.migrate(settings)
-    with db.session(settings) as sess:
+    with db.shop_session(settings) as (sess, shop):
         with Progress(
             TextColumn("loading {task.description}"),
             BarColumn(),
@@ -158,6 +206,7 @@ def demo_cmd(
             task = bar.add_task("demo shop", total=days)
             loaded = demo.load_demo(
                 sess,
+                shop,
                 today=today,
                 days=days,
                 orders_per_day=orders_per_day,
@@ -171,7 +220,12 @@ def demo_cmd(
             f"products into {settings.describe_database()}"
         )
         stored = daily.run(
-            sess, tz=settings.tz, today=today, span=(loaded.start, loaded.end), wait_seconds=60
+            sess,
+            shop,
+            tz=settings.tz,
+            today=today,
+            span=(loaded.start, loaded.end),
+            wait_seconds=60,
         ).stored
         say(f"stored {len(stored)} daily reports ({settings.tz}); yesterday's summary:")
     output.render(
@@ -193,6 +247,8 @@ def report(
     database_url: DatabaseUrl = None,
     tz: Tz = None,
     config: ConfigPath = None,
+    shop_schema: ShopSchema = None,
+    naive_tz: NaiveTz = None,
     fmt: Fmt = Format.table,
     as_json: JsonFlag = False,
 ) -> None:
@@ -200,13 +256,13 @@ def report(
 
     Example: orderreport report --date 2025-12-16 --tz Europe/Moscow --format csv > day.csv
     """
-    settings = settings_from(database_url, tz, config)
+    settings = settings_from(database_url, tz, config, shop_schema, naive_tz)
     fmt = pick_format(fmt, as_json)
     span = resolve_range(
         day=day, start=start, end=end, all_days=all_days, today=today_in(settings.tz, now_utc())
     )
-    with db.session(settings) as sess:
-        rows = queries.report_rows(sess, *(span or (None, None)))
+    with db.shop_session(settings) as (sess, shop):
+        rows = queries.report_rows(sess, shop, *(span or (None, None)))
         counted = _counting(rows)
         output.render(
             counted,
@@ -227,6 +283,8 @@ def summary(
     database_url: DatabaseUrl = None,
     tz: Tz = None,
     config: ConfigPath = None,
+    shop_schema: ShopSchema = None,
+    naive_tz: NaiveTz = None,
     fmt: Fmt = Format.table,
     as_json: JsonFlag = False,
 ) -> None:
@@ -234,14 +292,16 @@ def summary(
 
     Example: orderreport summary --from 2025-12-01 --to 2025-12-31 --json
     """
-    settings = settings_from(database_url, tz, config)
+    settings = settings_from(database_url, tz, config, shop_schema, naive_tz)
     fmt = pick_format(fmt, as_json)
     span = resolve_range(day=day, start=start, end=end, today=today_in(settings.tz, now_utc()))
     assert span is not None
     single = day is not None or start is None
-    with db.session(settings) as sess:
-        days = queries.summaries(sess, *span)
-        total = None if single or fmt is not Format.table else queries.range_total(sess, *span)
+    with db.shop_session(settings) as (sess, shop):
+        days = queries.summaries(sess, shop, *span)
+        total = (
+            None if single or fmt is not Format.table else queries.range_total(sess, shop, *span)
+        )
     if single and days[0].total_orders == 0:
         say(f"no orders on {days[0].date} ({settings.tz})")
     output.render(
@@ -269,6 +329,8 @@ def daily_cmd(
     database_url: DatabaseUrl = None,
     tz: Tz = None,
     config: ConfigPath = None,
+    shop_schema: ShopSchema = None,
+    naive_tz: NaiveTz = None,
     fmt: Fmt = Format.table,
     as_json: JsonFlag = False,
 ) -> None:
@@ -281,14 +343,15 @@ def daily_cmd(
 
     Example: orderreport daily --from 2025-12-01 --to 2025-12-31
     """
-    settings = settings_from(database_url, tz, config)
+    settings = settings_from(database_url, tz, config, shop_schema, naive_tz)
     today = today_in(settings.tz, now_utc())
     explicit = day is not None or start is not None or end is not None
     span = resolve_range(day=day, start=start, end=end, today=today) if explicit else None
     fmt = pick_format(fmt, as_json)
-    with db.session(settings) as sess:
+    with db.shop_session(settings) as (sess, shop):
         run = daily.run(
             sess,
+            shop,
             tz=settings.tz,
             today=today,
             span=span,
@@ -331,6 +394,8 @@ def history(
     database_url: DatabaseUrl = None,
     tz: Tz = None,
     config: ConfigPath = None,
+    shop_schema: ShopSchema = None,
+    naive_tz: NaiveTz = None,
     fmt: Fmt = Format.table,
     as_json: JsonFlag = False,
 ) -> None:
@@ -338,11 +403,11 @@ def history(
 
     Example: orderreport history --from 2025-12-01 --format csv
     """
-    settings = settings_from(database_url, tz, config)
+    settings = settings_from(database_url, tz, config, shop_schema, naive_tz)
     today = today_in(settings.tz, now_utc())
     bounds = parse_bounds(start, end, today)
     fmt = pick_format(fmt, as_json)
-    with db.session(settings) as sess:
+    with db.shop_session(settings) as (sess, _shop):
         rows = daily.history(sess, *bounds)
     if not rows:
         say(f"no stored reports ({settings.tz}): run `orderreport daily`")
@@ -369,6 +434,8 @@ def status(
     database_url: DatabaseUrl = None,
     tz: Tz = None,
     config: ConfigPath = None,
+    shop_schema: ShopSchema = None,
+    naive_tz: NaiveTz = None,
     fmt: Fmt = Format.table,
     as_json: JsonFlag = False,
 ) -> None:
@@ -379,11 +446,14 @@ def status(
 
     Example: orderreport status --max-lag 1 --json
     """
-    settings = settings_from(database_url, tz, config)
+    settings = settings_from(database_url, tz, config, shop_schema, naive_tz)
     fmt = pick_format(fmt, as_json)
-    with db.session(settings, check_schema=False) as sess:
+    with db.session(settings) as sess:
+        shop, shop_problem = db.try_find_shop(sess.connection(), settings)
         result = daily.status(
             sess,
+            shop,
+            shop_problem=shop_problem,
             database=settings.describe_database(),
             tz=settings.tz,
             today=today_in(settings.tz, now_utc()),

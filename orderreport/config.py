@@ -16,6 +16,11 @@ from sqlalchemy.exc import ArgumentError
 from orderreport.errors import UsageError
 
 DEFAULT_TZ = "UTC"
+# How long a DDL statement of `migrate` may wait for a lock on the shop's tables before it
+# gives up (and lets the shop's own queries, queued behind it, go on). Seconds.
+DEFAULT_LOCK_TIMEOUT = 5.0
+MAX_LOCK_TIMEOUT = 3600.0
+CONFIG_KEYS = ("database_url", "tz", "shop_schema", "naive_tz", "lock_timeout")
 # As root the embedded server cannot live under /root: PostgreSQL refuses to run as root and
 # its own user could not traverse root's 0700 home without loosening it, which we never do.
 ROOT_HOME = Path("/var/lib/orderreport")
@@ -29,6 +34,9 @@ class Settings:
     tz: str  # a valid IANA zone name: the shop's calendar
     home: Path  # orderreport's own folder (embedded server data, locks)
     config_file: Path | None  # the file that was read, if any
+    shop_schema: str | None = None  # schema of orders/order_items; None: the search path
+    naive_tz: str | None = None  # zone of `timestamp without time zone`; None: the server's
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT  # seconds a DDL statement may wait for a lock
 
     @property
     def embedded(self) -> bool:
@@ -109,13 +117,55 @@ def _read_config(path: Path, explicit: bool) -> dict[str, object]:
         raise UsageError(f"config file {path}: cannot read ({exc.strerror})") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"config file {path}: invalid TOML ({exc})") from None
-    unknown = sorted(set(data) - {"database_url", "tz"})
+    unknown = sorted(set(data) - set(CONFIG_KEYS))
     if unknown:
         raise UsageError(f"config file {path}: unknown key {unknown[0]!r}")
-    for key in ("database_url", "tz"):
-        if key in data and not isinstance(data[key], str):
+    for key in CONFIG_KEYS:
+        if key == "lock_timeout":
+            if key in data and (
+                isinstance(data[key], bool) or not isinstance(data[key], int | float)
+            ):
+                raise UsageError(f"config file {path}: {key} must be a number of seconds")
+        elif key in data and not isinstance(data[key], str):
             raise UsageError(f"config file {path}: {key} must be a string")
     return data
+
+
+def validate_schema(name: str, source: str) -> str:
+    """Return `name` if it can be a PostgreSQL schema name, else raise UsageError."""
+    if not name or len(name.encode()) > 63 or "\x00" in name or name != name.strip():
+        raise UsageError(f"{source}: invalid schema name {name[:70]!r}")
+    return name
+
+
+def validate_seconds(value: str | float, source: str) -> float:
+    """A bound in seconds: a number from 0.001 to MAX_LOCK_TIMEOUT."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise UsageError(f"{source}: not a number of seconds: {str(value)[:40]!r}") from None
+    if not 0.001 <= seconds <= MAX_LOCK_TIMEOUT:
+        raise UsageError(f"{source}: {seconds:g} s is outside 0.001 to {MAX_LOCK_TIMEOUT:g} s")
+    return seconds
+
+
+def _first(
+    flag: object | None,
+    flag_name: str,
+    env: Mapping[str, str],
+    var: str,
+    file_values: Mapping[str, object],
+    key: str,
+    config_path: Path,
+) -> tuple[object, str] | None:
+    """The first of flag, environment variable and config key that is set, with its source."""
+    if flag is not None:
+        return flag, flag_name
+    if env.get(var):
+        return env[var], var
+    if key in file_values:
+        return file_values[key], f"config file {config_path}: {key}"
+    return None
 
 
 def load_settings(
@@ -123,13 +173,19 @@ def load_settings(
     database_url: str | None = None,
     tz: str | None = None,
     config: Path | None = None,
+    shop_schema: str | None = None,
+    naive_tz: str | None = None,
+    lock_timeout: float | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Settings:
     """Resolve settings from flags (the keyword arguments), the environment and the config file.
 
     Precedence, highest first — database URL: flag, ORDERREPORT_DATABASE_URL, DATABASE_URL,
     config `database_url`, else the embedded server. Time zone: flag, ORDERREPORT_TZ,
-    config `tz`, else UTC. Config file: flag, ORDERREPORT_CONFIG, XDG default.
+    config `tz`, else UTC. Config file: flag, ORDERREPORT_CONFIG, XDG default. Shop schema,
+    naive-timestamp zone and lock timeout: flag, ORDERREPORT_SHOP_SCHEMA / ORDERREPORT_NAIVE_TZ /
+    ORDERREPORT_LOCK_TIMEOUT, config `shop_schema` / `naive_tz` / `lock_timeout`, else the
+    search path, the server's own TimeZone and DEFAULT_LOCK_TIMEOUT.
     """
     env = os.environ if env is None else env
 
@@ -163,5 +219,38 @@ def load_settings(
     else:
         zone = DEFAULT_TZ
 
+    found = _first(
+        shop_schema,
+        "--shop-schema",
+        env,
+        "ORDERREPORT_SHOP_SCHEMA",
+        file_values,
+        "shop_schema",
+        config_path,
+    )
+    schema = validate_schema(str(found[0]), found[1]) if found else None
+    found = _first(
+        naive_tz, "--naive-tz", env, "ORDERREPORT_NAIVE_TZ", file_values, "naive_tz", config_path
+    )
+    naive = validate_tz(str(found[0]), found[1]) if found else None
+    found = _first(
+        lock_timeout,
+        "--lock-timeout",
+        env,
+        "ORDERREPORT_LOCK_TIMEOUT",
+        file_values,
+        "lock_timeout",
+        config_path,
+    )
+    timeout = validate_seconds(found[0], found[1]) if found else DEFAULT_LOCK_TIMEOUT  # type: ignore[arg-type]
+
     home = Path(env["ORDERREPORT_HOME"]) if env.get("ORDERREPORT_HOME") else default_home()
-    return Settings(database_url=url, tz=zone, home=home.expanduser(), config_file=config_file)
+    return Settings(
+        database_url=url,
+        tz=zone,
+        home=home.expanduser(),
+        config_file=config_file,
+        shop_schema=schema,
+        naive_tz=naive,
+        lock_timeout=timeout,
+    )

@@ -16,10 +16,11 @@ from sqlalchemy import Date, bindparam, func, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from orderreport import db, queries
+from orderreport import db, queries, schema
 from orderreport.errors import UsageError
 from orderreport.models import daily_reports
 from orderreport.queries import Summary
+from orderreport.shop import Shop
 
 DEFAULT_MAX_CATCH_UP = 31
 
@@ -61,7 +62,7 @@ class StoredSpan:
 _STORED_SPAN = text(
     """
     SELECT min(report_date) AS oldest, max(report_date) AS newest, count(*) AS days
-    FROM daily_reports
+    FROM orderreport.daily_reports
     WHERE time_zone = current_setting('TimeZone') AND report_date < :today
     """
 ).bindparams(bindparam("today", type_=Date))
@@ -107,12 +108,12 @@ def release_lock(session: Session) -> None:
     db.advisory_unlock(session, db.DAILY_LOCK_KEY)
 
 
-def store_days(session: Session, start: date, end: date) -> Iterator[Summary]:
+def store_days(session: Session, shop: Shop, start: date, end: date) -> Iterator[Summary]:
     """Compute start..end in one query, then upsert each day in its own transaction.
 
     Yields each Summary after its transaction committed.
     """
-    days = queries.summaries(session, start, end)
+    days = queries.summaries(session, shop, start, end)
     session.commit()
     for summary in days:
         values = {
@@ -145,6 +146,7 @@ class Run:
 
 def run(
     session: Session,
+    shop: Shop,
     *,
     tz: str,
     today: date,
@@ -169,7 +171,7 @@ def run(
     on_plan(plan)
     stored: list[Summary] = []
     if plan.start is not None and plan.end is not None:
-        for summary in store_days(session, plan.start, plan.end):
+        for summary in store_days(session, shop, plan.start, plan.end):
             stored.append(summary)
             on_stored(summary)
     # On an error we leave the lock alone: it dies with the connection.
@@ -182,7 +184,7 @@ _HISTORY = text(
     SELECT report_date AS date, time_zone, total_orders, total_products,
            ROUND(total_value, 2) AS total_value,
            average_products_per_order, average_order_value, generated_at
-    FROM daily_reports
+    FROM orderreport.daily_reports
     WHERE time_zone = current_setting('TimeZone')
       AND (CAST(:start AS date) IS NULL OR report_date >= CAST(:start AS date))
       AND (CAST(:end AS date) IS NULL OR report_date <= CAST(:end AS date))
@@ -204,6 +206,12 @@ class Status:
     database: str
     schema_revision: str | None
     head_revision: str
+    shop_schema: str | None
+    money_type: str | None
+    money_read_as: str | None
+    created_at_type: str | None
+    created_at_read_as: str | None
+    undated_orders: int | None  # orders with no created_at: in no report
     time_zone: str
     oldest_report: date | None
     newest_report: date | None
@@ -218,6 +226,12 @@ STATUS_FIELDS = (
     "database",
     "schema_revision",
     "head_revision",
+    "shop_schema",
+    "money_type",
+    "money_read_as",
+    "created_at_type",
+    "created_at_read_as",
+    "undated_orders",
     "time_zone",
     "oldest_report",
     "newest_report",
@@ -229,24 +243,42 @@ STATUS_FIELDS = (
 )
 
 
-def status(session: Session, *, database: str, tz: str, today: date, max_lag: int) -> Status:
-    """Check the schema revision against head, and the stored reports for lag and gaps.
+def status(
+    session: Session,
+    shop: Shop | None,
+    *,
+    shop_problem: str | None,
+    database: str,
+    tz: str,
+    today: date,
+    max_lag: int,
+) -> Status:
+    """Check the shop, the schema revision against head, and the stored reports.
 
-    Unhealthy when the schema is not at head, nothing is stored, the newest report is more
-    than `max_lag` days before yesterday, or days older than that are missing (a gap that a
-    bounded catch-up left behind).
+    `shop` is None when it could not be found (`shop_problem` says why, e.g. `orders` in
+    several schemas and none configured). Unhealthy then, and when the schema is not at
+    head or the view was built for other settings, nothing is stored, the newest report is
+    more than `max_lag` days before yesterday, or days older than that are missing (a gap
+    that a bounded catch-up left behind).
     """
-    revision = db.schema_revision(session.connection())
+    conn = session.connection()
+    revision = db.schema_revision(conn)
     head = db.SCHEMA_HEAD
+    view_ok = shop is not None and schema.view_comment(conn) == shop.fingerprint()
     # behind head, daily_reports may not exist yet: there is nothing to count
     span = stored_span(session, today) if revision == head else StoredSpan(None, None, 0)
     oldest, newest, count = span.oldest, span.newest, span.days
     yesterday = today - timedelta(days=1)
     lag = None if newest is None else (yesterday - newest).days
     missing = None if oldest is None else (yesterday - oldest).days + 1 - count
+    undated = schema.undated_orders(conn, shop) if shop is not None and shop.exists else None
     problem: str | None = None
-    if revision != head:
+    if shop is None:
+        problem = shop_problem or "the shop's tables were not found"
+    elif revision != head:
         problem = f"schema at {revision or 'nothing'}, head is {head}: run `orderreport migrate`"
+    elif not view_ok:
+        problem = "the order_reports view was built for other settings: run `orderreport migrate`"
     elif newest is None or oldest is None or lag is None or missing is None:
         problem = "no stored reports yet: run `orderreport daily`"
     elif lag > max_lag:
@@ -260,6 +292,12 @@ def status(session: Session, *, database: str, tz: str, today: date, max_lag: in
         database=database,
         schema_revision=revision,
         head_revision=head,
+        shop_schema=shop.schema if shop is not None else None,
+        money_type=shop.money_type if shop is not None else None,
+        money_read_as=shop.money_reading() if shop is not None and shop.exists else None,
+        created_at_type=shop.created_at_type if shop is not None else None,
+        created_at_read_as=shop.timestamp_reading() if shop is not None and shop.exists else None,
+        undated_orders=undated,
         time_zone=tz,
         oldest_report=oldest,
         newest_report=newest,

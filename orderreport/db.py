@@ -1,8 +1,8 @@
 """The one place that opens database connections, sessions and migrations.
 
 Every connection gets the shop's time zone as its session TimeZone, so `created_at::DATE`
-(and the `order_reports` view) means the shop's calendar day, exactly as in psql after
-`SET TIME ZONE`.
+(and the `orderreport.order_reports` view) means the shop's calendar day, exactly as in psql
+after `SET TIME ZONE`.
 """
 
 from __future__ import annotations
@@ -15,14 +15,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 import psycopg
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
+from orderreport import schema
+from orderreport import shop as shop_mod
 from orderreport.config import Settings, mask_url
 from orderreport.embedded import EmbeddedServer
-from orderreport.errors import DatabaseFailed, DatabaseUnavailable, LockBusy, NotMigrated
+from orderreport.errors import (
+    DatabaseFailed,
+    DatabaseUnavailable,
+    LockBusy,
+    NotMigrated,
+    ShopAmbiguous,
+    ShopUnsupported,
+)
+from orderreport.shop import OUR_SCHEMA, VERSION_TABLE, Shop
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -34,6 +44,8 @@ SCHEMA_HEAD = "0004"
 # Advisory lock keys (pg_advisory_lock takes a bigint): "ORMIGRAT" and "ORDAILY_" in ASCII.
 MIGRATE_LOCK_KEY = 0x4F524D4947524154
 DAILY_LOCK_KEY = 0x4F524441494C595F
+# How long `migrate` waits for another `migrate` (which may be building indexes) to finish.
+MIGRATE_WAIT = 120.0
 
 
 def migrations_dir() -> Path:
@@ -69,16 +81,27 @@ def _first_line(exc: BaseException) -> str:
 
 
 def make_engine(url: URL, tz: str) -> Engine:
-    return create_engine(
+    """An engine whose connections run in the shop's zone, keeping the user's own options.
+
+    orderreport passes no libpq `options` of its own, so `-c search_path=…` (or anything
+    else) in the URL or in PGOPTIONS reaches the server untouched. The zone the server gave
+    the session is kept in the connection's info as "server_tz" before the session's
+    TimeZone is set to the shop's: it is the zone `now()` used to fill naive timestamps.
+    """
+    eng = create_engine(
         url,
-        connect_args={
-            # the shop's calendar: created_at::DATE and date→timestamptz casts use this zone
-            "options": f"-c TimeZone={tz}",
-            "connect_timeout": 10,
-            "application_name": "orderreport",
-        },
+        connect_args={"connect_timeout": 10, "application_name": "orderreport"},
         hide_parameters=True,
     )
+
+    @event.listens_for(eng, "connect")
+    def _shop_zone(dbapi_conn: Any, record: Any) -> None:
+        record.info["server_tz"] = dbapi_conn.info.parameter_status("TimeZone") or "UTC"
+        dbapi_conn.autocommit = True  # one round trip, no transaction left open
+        dbapi_conn.execute("SELECT set_config('TimeZone', %s, false)", [tz])
+        dbapi_conn.autocommit = False
+
+    return eng
 
 
 @contextlib.contextmanager
@@ -101,25 +124,60 @@ def connect(settings: Settings) -> Iterator[Connection]:
         yield conn
 
 
+def server_tz(conn: Connection) -> str:
+    """The zone the server gave this session before orderreport set the shop's."""
+    known = conn.info.get("server_tz")
+    return known if isinstance(known, str) else "UTC"
+
+
+def find_shop(conn: Connection, settings: Settings) -> Shop:
+    """The shop as found in this database with these settings (see shop.inspect)."""
+    return shop_mod.inspect(
+        conn, schema=settings.shop_schema, naive_tz=settings.naive_tz, server_tz=server_tz(conn)
+    )
+
+
+def try_find_shop(conn: Connection, settings: Settings) -> tuple[Shop | None, str | None]:
+    """find_shop for `status`: (None, why) instead of an error when the shop is unclear."""
+    try:
+        return find_shop(conn, settings), None
+    except (ShopAmbiguous, ShopUnsupported) as exc:  # found out by reading, nothing to undo
+        return None, str(exc)
+
+
+_REVISION = text(f"SELECT version_num FROM {OUR_SCHEMA}.{VERSION_TABLE}")
+_OURS = text(f"SELECT to_regclass('{OUR_SCHEMA}.{VERSION_TABLE}') IS NOT NULL")
+
+
 def schema_revision(conn: Connection) -> str | None:
-    """The database's Alembic revision, or None when it has no orderreport schema."""
-    exists = conn.execute(text("SELECT to_regclass('alembic_version') IS NOT NULL")).scalar_one()
-    if not exists:
+    """orderreport's revision in this database (its own version table), None if it has none."""
+    if not conn.execute(_OURS).scalar_one():
         return None
-    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return conn.execute(_REVISION).scalar()
 
 
-def require_schema(conn: Connection) -> None:
-    """Raise NotMigrated unless the database is at the head revision."""
+def require_schema(conn: Connection, shop: Shop) -> None:
+    """Raise NotMigrated unless the database is at head and the view was built for `shop`."""
     current = schema_revision(conn)
     head = SCHEMA_HEAD
+    if current is None and schema.find_legacy(conn) is not None:
+        raise NotMigrated(
+            "the database was migrated by an earlier orderreport (history in alembic_version): "
+            "run `orderreport migrate` to move it to orderreport's own version table"
+        )
     if current != head:
         where = "has no orderreport schema" if current is None else f"is at revision {current}"
         raise NotMigrated(f"the database {where} (head is {head}): run `orderreport migrate`")
+    built = schema.view_comment(conn)
+    if built != shop.fingerprint():
+        raise NotMigrated(
+            f"{OUR_SCHEMA}.order_reports was built for other settings ({built}; now "
+            f"{shop.fingerprint()}): run `orderreport migrate` to rebuild it"
+        )
 
 
 @contextlib.contextmanager
-def session(settings: Settings, *, check_schema: bool = True) -> Iterator[Session]:
+def session(settings: Settings) -> Iterator[Session]:
     """A session on the configured database; commits on success, rolls back on error.
 
     Core functions may commit inside it to make their own transaction boundaries.
@@ -127,9 +185,6 @@ def session(settings: Settings, *, check_schema: bool = True) -> Iterator[Sessio
     # Bound to one Connection: every transaction of the session, and any session-level
     # advisory lock taken in it, use the same server connection.
     with connect(settings) as conn, Session(bind=conn) as sess:
-        if check_schema:
-            require_schema(sess.connection())
-            sess.commit()
         try:
             yield sess
             sess.commit()
@@ -146,13 +201,24 @@ def session(settings: Settings, *, check_schema: bool = True) -> Iterator[Sessio
             raise
 
 
+@contextlib.contextmanager
+def shop_session(settings: Settings) -> Iterator[tuple[Session, Shop]]:
+    """A session (see `session`) and the shop found in it, checked to be migrated to head."""
+    with session(settings) as sess:
+        conn = sess.connection()
+        found = find_shop(conn, settings)
+        require_schema(conn, found)
+        sess.commit()
+        yield sess, found
+
+
 def _rollback_quietly(sess: Session) -> None:
     # the connection may be gone (that may be the very error): the original error matters
     with contextlib.suppress(DBAPIError):
         sess.rollback()
 
 
-def try_advisory_lock(session: Session, key: int, wait_seconds: float = 0.0) -> None:
+def try_advisory_lock(session: Session | Connection, key: int, wait_seconds: float = 0.0) -> None:
     """Take a session-level advisory lock, polling up to `wait_seconds`; raise LockBusy if not.
 
     The lock belongs to the session's one connection (see `session`), so it outlives the
@@ -169,9 +235,29 @@ def try_advisory_lock(session: Session, key: int, wait_seconds: float = 0.0) -> 
         time.sleep(min(0.2, max(0.01, deadline - time.monotonic())))
 
 
-def advisory_unlock(session: Session, key: int) -> None:
+def advisory_unlock(session: Session | Connection, key: int) -> None:
     session.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
     session.commit()
+
+
+def lock_for_migrate(conn: Connection) -> None:
+    """The migration lock: another `migrate` may hold it for a while, so wait MIGRATE_WAIT."""
+    if conn.in_transaction():
+        conn.commit()
+    try:
+        try_advisory_lock(conn, MIGRATE_LOCK_KEY, MIGRATE_WAIT)
+    except LockBusy:
+        raise LockBusy(
+            f"another migrate has held the migration lock for over {MIGRATE_WAIT:g} s; "
+            "nothing was changed"
+        ) from None
+
+
+def unlock_migrate(conn: Connection) -> None:
+    with contextlib.suppress(DBAPIError):
+        if conn.in_transaction():
+            conn.rollback()
+        advisory_unlock(conn, MIGRATE_LOCK_KEY)
 
 
 @dataclass(frozen=True)
@@ -181,10 +267,15 @@ class MigrationResult:
     start: str | None
     end: str | None
     applied: tuple[str, ...]
+    notes: tuple[str, ...] = ()  # what was found and done, for people
 
 
-def migrate(settings: Settings) -> MigrationResult:
-    """Upgrade to head under an advisory lock, so concurrent runs apply each revision once."""
+def migrate(settings: Settings, *, adopt: bool = False) -> MigrationResult:
+    """Upgrade to head under an advisory lock, so concurrent runs apply each revision once.
+
+    `adopt` takes over an object of orderreport's names in its schema that orderreport did
+    not create (see schema.ensure_view and schema.create_daily_reports).
+    """
     from alembic import command
     from alembic.util import CommandError
 
@@ -195,18 +286,46 @@ def migrate(settings: Settings) -> MigrationResult:
         applied.append((downs[0] if downs else None, step.up_revision_id))
 
     with connect(settings) as conn:
+        find_shop(conn, settings)  # an unclear shop stops here, before anything is changed
+        conn.commit()
         cfg = alembic_config()
-        cfg.attributes["connection"] = conn
-        cfg.attributes["on_version_apply"] = on_apply
+        notes: list[str] = []
+        cfg.attributes.update(
+            connection=conn,
+            on_version_apply=on_apply,
+            settings=settings,
+            adopt=adopt,
+            upgrading=True,
+            notes=notes,
+        )
         try:
             command.upgrade(cfg, "head")
         except DBAPIError as exc:
+            if isinstance(exc.orig, psycopg.errors.LockNotAvailable):
+                raise DatabaseFailed(
+                    f"migration stopped: a shop table stayed locked for over "
+                    f"{settings.lock_timeout:g} s (--lock-timeout); nothing half-done is left, "
+                    "rerun `orderreport migrate` when the shop is quieter"
+                ) from None
             raise DatabaseFailed(f"migration failed: {_first_line(exc)}") from None
         except CommandError as exc:  # e.g. the database is at a revision this version lacks
             raise DatabaseFailed(f"migration failed: {exc}") from None
         end = schema_revision(conn)
     start = applied[0][0] if applied else end
-    return MigrationResult(start=start, end=end, applied=tuple(up for _, up in applied))
+    return MigrationResult(
+        start=start, end=end, applied=tuple(up for _, up in applied), notes=tuple(notes)
+    )
+
+
+def migration_plan(settings: Settings) -> list[schema.Step]:
+    """What `migrate` would do to the configured database; changes nothing."""
+    with connect(settings) as conn:
+        found = find_shop(conn, settings)
+        steps = schema.plan(
+            conn, found, schema.find_legacy(conn), schema_revision(conn), SCHEMA_HEAD
+        )
+        conn.rollback()
+    return steps
 
 
 def migration_sql(out: TextIO) -> None:
@@ -224,5 +343,5 @@ def downgrade(settings: Settings, revision: str) -> None:
 
     with connect(settings) as conn:
         cfg = alembic_config()
-        cfg.attributes["connection"] = conn
+        cfg.attributes.update(connection=conn, settings=settings)
         command.downgrade(cfg, revision)

@@ -10,10 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import Date, bindparam, text
+from sqlalchemy import Connection, Date, bindparam, text
 from sqlalchemy.orm import Session
 
 from orderreport.errors import Refused
+from orderreport.schema import REGISTRY, exists, quote
+from orderreport.shop import OUR_SCHEMA, Shop
 
 USERS = 1000
 PRODUCTS = 200
@@ -109,8 +111,44 @@ _BULK_LOAD_OBJECTS = text(
 )
 
 
+_RELATIONS = text(
+    """
+    SELECT n.nspname || '.' || c.relname
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+      AND n.nspname NOT IN ('pg_catalog', 'information_schema', :ours)
+      AND n.nspname NOT LIKE 'pg\\_%'
+    ORDER BY 1
+    """
+)
+
+
+def refuse_unless_empty(conn: Connection) -> None:
+    """Raise Refused if the database has any table or view that orderreport did not create.
+
+    Sample data never reaches a real database: the shop's tables may be in any schema, so
+    every schema is looked at, before `demo` migrates or loads anything.
+    """
+    found = [str(name) for (name,) in conn.execute(_RELATIONS, {"ours": OUR_SCHEMA})]
+    if found and exists(conn, OUR_SCHEMA, REGISTRY):
+        ours = {
+            str(name)
+            for (name,) in conn.execute(
+                text(f"SELECT name FROM {OUR_SCHEMA}.{quote(REGISTRY)} WHERE kind = 'table'")
+            )
+        }
+        found = [name for name in found if name not in ours]
+    if found:
+        shown = ", ".join(found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
+        raise Refused(
+            f"the database has tables orderreport did not create ({shown}): demo only loads "
+            "sample data into an empty database"
+        )
+
+
 def load_demo(
     session: Session,
+    shop: Shop,
     *,
     today: date,
     days: int,
@@ -123,6 +161,10 @@ def load_demo(
     Raises Refused if the shop already has users, products or orders. Calls `progress`
     after each day. The caller commits.
     """
+    # the shop's tables by their plain names, in the schema where migrate created them
+    session.execute(
+        text("SELECT set_config('search_path', :p, true)"), {"p": quote(shop.schema or "public")}
+    )
     # Lock out concurrent writers for the check-then-load; released at commit.
     session.execute(text("LOCK TABLE users, products, orders IN EXCLUSIVE MODE"))
     counts = session.execute(

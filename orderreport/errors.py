@@ -46,6 +46,18 @@ class NotMigrated(OrderReportError):
     """The schema is missing or behind: the user must run `orderreport migrate`."""
 
 
+class ShopAmbiguous(UsageError):
+    """Which schema holds the shop is unclear: the user must set --shop-schema."""
+
+
+class ShopUnsupported(OrderReportError):
+    """The shop's tables lack a column the reports need, or type it unreadably."""
+
+
+class ObjectExists(OrderReportError):
+    """An object orderreport would create already exists and is not orderreport's."""
+
+
 class Refused(OrderReportError):
     """The command will not run on this database (e.g. demo on a non-empty shop)."""
 

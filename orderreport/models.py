@@ -1,8 +1,10 @@
-"""The tables orderreport reads and writes, and the `order_reports` view mapped as a table.
+"""The tables orderreport creates, and the `order_reports` view mapped as a table.
 
 The migrations in migrations/versions are the source of truth for the schema; these
-definitions mirror them for queries. The view is in its own MetaData so nothing ever
-emits CREATE TABLE for it.
+definitions mirror what they create in an empty database (pytest-alembic's check compares
+the two). A real shop's tables may differ in every type: nothing reads the shop's tables
+through these models; reports read orderreport.order_reports, built for the shop as found
+(shop.py). The view is in its own MetaData so nothing ever emits CREATE TABLE for it.
 """
 
 from __future__ import annotations
@@ -13,13 +15,17 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     Numeric,
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
+
+from orderreport.shop import OUR_SCHEMA, VIEW
 
 MONEY = Numeric(12, 2)
 AVERAGE = Numeric(14, 2)
@@ -32,7 +38,8 @@ users = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("name", Text, nullable=False),
-    Column("email", Text, nullable=False, unique=True),
+    Column("email", Text, nullable=False),
+    UniqueConstraint("email", name="users_email_key"),
 )
 
 products = Table(
@@ -53,6 +60,8 @@ orders = Table(
     Column("status", String(20), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_orders_user_id", "user_id"),
+    Index("ix_orders_created_at", "created_at"),
 )
 
 order_items = Table(
@@ -63,6 +72,7 @@ order_items = Table(
     Column("product_id", Integer, ForeignKey("products.id"), nullable=False),
     Column("quantity", Integer, nullable=False),
     Column("price", MONEY, nullable=False),
+    Index("ix_order_items_order_id", "order_id"),
 )
 
 daily_reports = Table(
@@ -76,14 +86,27 @@ daily_reports = Table(
     Column("average_products_per_order", AVERAGE, nullable=False),
     Column("average_order_value", AVERAGE, nullable=False),
     Column("generated_at", DateTime(timezone=True), nullable=False),
+    schema=OUR_SCHEMA,
+)
+
+# What orderreport added to the shop's tables, so a downgrade removes only that.
+created_objects = Table(
+    "created_objects",
+    metadata,
+    Column("kind", Text, primary_key=True),
+    Column("name", Text, primary_key=True),
+    Column("revision", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    schema=OUR_SCHEMA,
 )
 
 order_reports = Table(
-    "order_reports",
+    VIEW,
     views_metadata,
     Column("report_at", Date),
     Column("order_id", BigInteger),
     Column("count_product", BigInteger),
-    Column("total_amount", MONEY),
-    Column("created_at", DateTime(timezone=True)),
+    Column("total_amount", Numeric),
+    Column("created_at", DateTime(timezone=True)),  # naive in a shop that stores it so
+    schema=OUR_SCHEMA,
 )

@@ -45,10 +45,30 @@ ConfigPath = Annotated[
     typer.Option(
         "--config",
         metavar="FILE",
-        help="TOML config file (keys database_url, tz). "
+        help="TOML config file (keys database_url, tz, shop_schema, naive_tz, lock_timeout). "
         "Default: $ORDERREPORT_CONFIG, else $XDG_CONFIG_HOME/orderreport/config.toml.",
         show_default=False,
         dir_okay=False,
+    ),
+]
+ShopSchema = Annotated[
+    str | None,
+    typer.Option(
+        "--shop-schema",
+        metavar="SCHEMA",
+        help="Schema holding the shop's orders and order_items. "
+        "Default: $ORDERREPORT_SHOP_SCHEMA, config `shop_schema`, else the search path.",
+        show_default=False,
+    ),
+]
+NaiveTz = Annotated[
+    str | None,
+    typer.Option(
+        "--naive-tz",
+        metavar="ZONE",
+        help="Zone in which a `timestamp without time zone` created_at was written. "
+        "Default: $ORDERREPORT_NAIVE_TZ, config `naive_tz`, else the server's TimeZone.",
+        show_default=False,
     ),
 ]
 Fmt = Annotated[Format, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)]
@@ -80,8 +100,22 @@ ToOpt = Annotated[
 ]
 
 
-def settings_from(database_url: str | None, tz: str | None, config: Path | None) -> Settings:
-    return load_settings(database_url=database_url, tz=tz, config=config)
+def settings_from(
+    database_url: str | None,
+    tz: str | None,
+    config: Path | None,
+    shop_schema: str | None = None,
+    naive_tz: str | None = None,
+    lock_timeout: float | None = None,
+) -> Settings:
+    return load_settings(
+        database_url=database_url,
+        tz=tz,
+        config=config,
+        shop_schema=shop_schema,
+        naive_tz=naive_tz,
+        lock_timeout=lock_timeout,
+    )
 
 
 def now_utc() -> datetime:

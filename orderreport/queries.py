@@ -2,9 +2,12 @@
 
 A report day is a calendar day in the session's TimeZone (db.py sets it to the shop's
 zone): from local midnight to the next local midnight, so clock-change days have 23 or 25
-hours. Every query selects the days as a half-open range on orders.created_at
-(`date::timestamptz` is local midnight), which ix_orders_created_at serves; the
-`order_reports` view pushes that range down to the orders scan.
+hours. Every query selects the days as a half-open range on the shop's own created_at
+column, which ix_orders_created_at serves; the orderreport.order_reports view pushes that
+range down to the orders scan. The bounds are computed in the column's own type: for
+timestamptz `date::timestamptz` is local midnight; for a naive timestamp written in zone W
+the bound is that instant as W's wall clock (`… AT TIME ZONE W`), so the column is never
+wrapped in an expression and the index still serves a day.
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Date, bindparam, text
+from sqlalchemy import Date, TextClause, bindparam, text
 from sqlalchemy.orm import Session
+
+from orderreport.shop import Shop
 
 STREAM_BATCH = 2000  # rows per server-side cursor fetch: memory stays flat for any size
 
@@ -54,26 +59,51 @@ SUMMARY_FIELDS = (
     "average_order_value",
 )
 
-_REPORT_RANGE = text(
+# The range of days :start..:end on created_at, for each way the shop stores it.
+_BOUNDS = {
+    False: """created_at >= CAST(:start AS date)::timestamptz
+      AND created_at < (CAST(:end AS date) + 1)::timestamptz""",
+    True: """created_at >= (CAST(:start AS date)::timestamptz AT TIME ZONE :naive_tz)
+      AND created_at < ((CAST(:end AS date) + 1)::timestamptz AT TIME ZONE :naive_tz)""",
+}
+
+
+def _ranged(sql: str) -> dict[bool, TextClause]:
+    """`sql` with its {days} filled by each kind of bound (keyed by Shop.naive)."""
+    return {
+        naive: text(sql.format(days=bounds)).bindparams(
+            bindparam("start", type_=Date), bindparam("end", type_=Date)
+        )
+        for naive, bounds in _BOUNDS.items()
+    }
+
+
+def _params(shop: Shop, start: date, end: date) -> dict[str, object]:
+    params: dict[str, object] = {"start": start, "end": end}
+    if shop.naive:
+        params["naive_tz"] = shop.naive_tz
+    return params
+
+
+_REPORT_RANGE = _ranged(
     """
     SELECT report_at, order_id, count_product, total_amount
-    FROM order_reports
-    WHERE created_at >= CAST(:start AS date)::timestamptz
-      AND created_at < (CAST(:end AS date) + 1)::timestamptz
+    FROM orderreport.order_reports
+    WHERE {days}
     ORDER BY report_at, order_id
     """
-).bindparams(bindparam("start", type_=Date), bindparam("end", type_=Date))
+)
 
 _REPORT_ALL = text(
     """
     SELECT report_at, order_id, count_product, total_amount
-    FROM order_reports
+    FROM orderreport.order_reports
     ORDER BY report_at DESC, order_id
     """
 )
 
 # One grouped pass over the range, joined to every day of it so empty days get zeros.
-_SUMMARIES = text(
+_SUMMARIES = _ranged(
     """
     WITH days AS (
         SELECT CAST(:start AS date) + i AS day
@@ -85,9 +115,8 @@ _SUMMARIES = text(
                SUM(total_amount)    AS total_value,
                AVG(count_product)   AS average_products_per_order,
                AVG(total_amount)    AS average_order_value
-        FROM order_reports
-        WHERE created_at >= CAST(:start AS date)::timestamptz
-          AND created_at < (CAST(:end AS date) + 1)::timestamptz
+        FROM orderreport.order_reports
+        WHERE {days}
         GROUP BY report_at
     )
     SELECT days.day                                            AS date,
@@ -102,10 +131,10 @@ _SUMMARIES = text(
     LEFT JOIN per_day ON per_day.report_at = days.day
     ORDER BY days.day
     """
-).bindparams(bindparam("start", type_=Date), bindparam("end", type_=Date))
+)
 
 # The whole range as one figure (the total row of a table): averages over all its orders.
-_RANGE_TOTAL = text(
+_RANGE_TOTAL = _ranged(
     """
     SELECT CAST(:start AS date)                     AS date,
            current_setting('TimeZone')              AS time_zone,
@@ -114,14 +143,15 @@ _RANGE_TOTAL = text(
            ROUND(COALESCE(SUM(total_amount), 0), 2) AS total_value,
            ROUND(COALESCE(AVG(count_product), 0), 2) AS average_products_per_order,
            ROUND(COALESCE(AVG(total_amount), 0), 2) AS average_order_value
-    FROM order_reports
-    WHERE created_at >= CAST(:start AS date)::timestamptz
-      AND created_at < (CAST(:end AS date) + 1)::timestamptz
+    FROM orderreport.order_reports
+    WHERE {days}
     """
-).bindparams(bindparam("start", type_=Date), bindparam("end", type_=Date))
+)
 
 
-def report_rows(session: Session, start: date | None, end: date | None) -> Iterator[ReportRow]:
+def report_rows(
+    session: Session, shop: Shop, start: date | None, end: date | None
+) -> Iterator[ReportRow]:
     """Per-order rows for the days start..end inclusive, by day then order id.
 
     With start and end both None: every row, newest day first, then order id. Rows stream
@@ -131,31 +161,26 @@ def report_rows(session: Session, start: date | None, end: date | None) -> Itera
         result = session.execute(_REPORT_ALL, execution_options={"yield_per": STREAM_BATCH})
     else:
         result = session.execute(
-            _REPORT_RANGE,
-            {"start": start, "end": end},
+            _REPORT_RANGE[shop.naive],
+            _params(shop, start, end),
             execution_options={"yield_per": STREAM_BATCH},
         )
     for report_at, order_id, count_product, total_amount in result:
         yield ReportRow(report_at, order_id, count_product, total_amount)
 
 
-def summaries(session: Session, start: date, end: date) -> list[Summary]:
+def summaries(session: Session, shop: Shop, start: date, end: date) -> list[Summary]:
     """One Summary per day from start to end inclusive, empty days included (zeros)."""
-    rows = session.execute(_SUMMARIES, {"start": start, "end": end})
+    rows = session.execute(_SUMMARIES[shop.naive], _params(shop, start, end))
     return [Summary(**row._asdict()) for row in rows]
 
 
-def summary(session: Session, day: date) -> Summary:
+def summary(session: Session, shop: Shop, day: date) -> Summary:
     """The Summary of one day (zeros if it had no orders)."""
-    return summaries(session, day, day)[0]
+    return summaries(session, shop, day, day)[0]
 
 
-def range_total(session: Session, start: date, end: date) -> Summary:
+def range_total(session: Session, shop: Shop, start: date, end: date) -> Summary:
     """The range start..end as one Summary (its `date` is `start`)."""
-    row = session.execute(_RANGE_TOTAL, {"start": start, "end": end}).one()
+    row = session.execute(_RANGE_TOTAL[shop.naive], _params(shop, start, end)).one()
     return Summary(**row._asdict())
-
-
-def orders_exist(session: Session) -> bool:
-    """True if the shop has at least one order."""
-    return bool(session.execute(text("SELECT EXISTS (SELECT 1 FROM orders)")).scalar_one())

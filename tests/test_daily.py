@@ -36,7 +36,7 @@ def stored(url: URL, tz: str | None = None) -> list[tuple[date, str, int, Decima
     with psycopg.connect(plain(url)) as conn:
         rows = conn.execute(
             "SELECT report_date, time_zone, total_orders, total_value, generated_at "
-            "FROM daily_reports WHERE %s::text IS NULL OR time_zone = %s "
+            "FROM orderreport.daily_reports WHERE %s::text IS NULL OR time_zone = %s "
             "ORDER BY time_zone, report_date",
             (tz, tz),
         ).fetchall()
@@ -129,8 +129,8 @@ def test_catch_up_is_one_grouped_query(
     first = date(2025, 1, 1)
     fill_days(shop, first, 30)
     shop.execute("SELECT pg_stat_reset()")
-    with db.session(settings_for(db_url)) as s:
-        stored_days = list(daily.store_days(s, first, first + timedelta(days=29)))
+    with db.shop_session(settings_for(db_url)) as (s, found):
+        stored_days = list(daily.store_days(s, found, first, first + timedelta(days=29)))
     assert len(stored_days) == 30
     # the session's backend has exited, which flushes its statistics
     scans = shop.execute(
@@ -252,8 +252,8 @@ def test_sigkill_mid_run_leaves_only_complete_days(
     partial = stored(db_url)
     assert 5 <= len(partial) < days
     # every stored day is whole: it equals the day computed afresh
-    with db.session(settings_for(db_url)) as s:
-        fresh = {x.date: x for x in queries.summaries(s, first, last)}
+    with db.shop_session(settings_for(db_url)) as (s, found):
+        fresh = {x.date: x for x in queries.summaries(s, found, first, last)}
     assert all((r[2], r[3]) == (fresh[r[0]].total_orders, fresh[r[0]].total_value) for r in partial)
     # the killed run's lock died with its connection: the next run completes
     again = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
@@ -364,6 +364,8 @@ def test_missing_privilege_fails_in_one_line(db_url: URL) -> None:
     with psycopg.connect(plain(db_url), autocommit=True) as conn:
         conn.execute(f'CREATE ROLE "{role}" LOGIN')
         conn.execute(f'GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{role}"')
+        conn.execute(f'GRANT USAGE ON SCHEMA orderreport TO "{role}"')
+        conn.execute(f'GRANT SELECT ON ALL TABLES IN SCHEMA orderreport TO "{role}"')
     try:
         code, out, err = cli(
             db_url.set(username=role, password=None), "daily", "--date", "2025-01-01"

@@ -15,13 +15,21 @@ from sqlalchemy.engine import URL
 from orderreport import db
 from tests.conftest import ORDERREPORT, REPO, plain, run_cli, settings_for, subprocess_env, url_text
 
-TABLES = {"users", "products", "orders", "order_items", "daily_reports"}
+TABLES = {
+    "public.users",
+    "public.products",
+    "public.orders",
+    "public.order_items",
+    "orderreport.daily_reports",
+    "orderreport.created_objects",
+}
 
 
 def relations(url: URL) -> set[str]:
     with psycopg.connect(plain(url)) as conn:
         rows = conn.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+            "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+            "WHERE table_schema IN ('public', 'orderreport')"
         ).fetchall()
     return {str(r[0]) for r in rows}
 
@@ -41,14 +49,17 @@ def test_up_down_up(empty_url: URL) -> None:
     settings = settings_for(empty_url)
     result = db.migrate(settings)
     assert result.applied == ("0001", "0002", "0003", "0004") and result.start is None
-    assert TABLES | {"order_reports", "alembic_version"} <= relations(empty_url)
+    assert TABLES | {
+        "orderreport.order_reports",
+        "orderreport.orderreport_version",
+    } <= relations(empty_url)
     assert columns(empty_url, "orders")["total_amount"] == "numeric(12,2)"
     assert columns(empty_url, "orders")["created_at"] == "timestamp with time zone"
     assert columns(empty_url, "order_items")["price"] == "numeric(12,2)"
     assert not any("double" in t or "real" in t for t in columns(empty_url, "orders").values())
     for step in ("0003", "0002", "0001", "base"):
         db.downgrade(settings, step)
-    assert relations(empty_url) == {"alembic_version"}
+    assert relations(empty_url) == {"orderreport.orderreport_version"}
     again = db.migrate(settings)
     assert again.applied == ("0001", "0002", "0003", "0004")
     assert db.migrate(settings).applied == ()
@@ -83,14 +94,17 @@ def test_five_migrate_processes_at_once(empty_url: URL) -> None:
     already = [err for _, _, err in results if "already at 0004" in err]
     assert (len(applied), len(already)) == (1, 4), results
     with psycopg.connect(plain(empty_url)) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0004",)]
+        assert conn.execute(
+            "SELECT version_num FROM orderreport.orderreport_version"
+        ).fetchall() == [("0004",)]
 
 
 def test_migrate_sql_touches_no_database() -> None:
     r = run_cli("migrate", "--sql", "--database-url", "postgresql://nobody:pw@127.0.0.1:9/none")
     assert r.code == 0, r.err
-    assert "CREATE TABLE orders" in r.out and "CREATE VIEW order_reports" in r.out
-    assert "NUMERIC(12, 2)" in r.out and "CREATE TABLE daily_reports" in r.out
+    assert "CREATE TABLE orders" in r.out and "CREATE VIEW orderreport.order_reports" in r.out
+    assert "NUMERIC(12, 2)" in r.out and "CREATE TABLE orderreport.daily_reports" in r.out
+    assert "for an EMPTY database" in r.err and "--plan" in r.err
 
 
 def test_alembic_cli_reads_orderreport_configuration(empty_url: URL) -> None:
@@ -133,7 +147,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with zipfile.ZipFile(built) as zf:
         names = zf.namelist()
         assert "orderreport/migrations/env.py" in names
-        assert "orderreport/migrations/versions/0003_order_reports_view.py" in names
+        assert "orderreport/migrations/versions/0004_reports_and_view.py" in names
         zf.extractall(unpacked)
     return unpacked
 
@@ -164,7 +178,7 @@ def test_schema_head_constant_matches_the_scripts() -> None:
 
 def test_unknown_revision_in_the_database_is_one_line(db_url: URL) -> None:
     with psycopg.connect(plain(db_url), autocommit=True) as conn:
-        conn.execute("UPDATE alembic_version SET version_num = '9999'")
+        conn.execute("UPDATE orderreport.orderreport_version SET version_num = '9999'")
     r = run_cli("migrate", "--database-url", url_text(db_url))
     assert r.code == 1 and r.err.count("\n") == 1
     assert r.err.startswith("orderreport: error: migration failed:") and "9999" in r.err

@@ -103,9 +103,9 @@ def test_every_day_matches_independent_computation(
     db_url: URL, loaded: dict[int, tuple[datetime, Decimal, int]], tz: str
 ) -> None:
     expected = expected_days(loaded, tz)
-    with db.session(settings_for(db_url, tz)) as s:
+    with db.shop_session(settings_for(db_url, tz)) as (s, found):
         for day in [*sorted(expected), date(2025, 7, 4)]:  # plus a day with no orders
-            got = queries.summary(s, day)
+            got = queries.summary(s, found, day)
             assert (
                 got.total_orders,
                 got.total_products,
@@ -114,7 +114,7 @@ def test_every_day_matches_independent_computation(
                 got.average_order_value,
             ) == expected_summary(expected.get(day, []))
             assert got.date == day and got.time_zone == tz
-            rows = list(queries.report_rows(s, day, day))
+            rows = list(queries.report_rows(s, found, day, day))
             assert [(r.order_id, r.count_product, r.total_amount) for r in rows] == sorted(
                 expected.get(day, [])
             )
@@ -122,8 +122,8 @@ def test_every_day_matches_independent_computation(
 
 
 def test_old_system_example_is_exact(db_url: URL, loaded: object) -> None:
-    with db.session(settings_for(db_url, "Europe/Moscow")) as s:
-        got = queries.summary(s, date(2025, 12, 16))
+    with db.shop_session(settings_for(db_url, "Europe/Moscow")) as (s, found):
+        got = queries.summary(s, found, date(2025, 12, 16))
     # 1359.97 + 299.96 + 259.97 and the order at 00:00:00 Moscow time (20.00)
     assert got.total_orders == 4
     assert got.total_products == 7
@@ -134,31 +134,31 @@ def test_old_system_example_is_exact(db_url: URL, loaded: object) -> None:
 def test_old_example_alone(shop: psycopg.Connection[tuple[object, ...]], db_url: URL) -> None:
     for total in ("1359.97", "299.96", "259.97"):
         add_order(shop, at(MSK, 2025, 12, 16, 12, 0, 0), total, 2)
-    with db.session(settings_for(db_url, "Europe/Moscow")) as s:
-        got = queries.summary(s, date(2025, 12, 16))
+    with db.shop_session(settings_for(db_url, "Europe/Moscow")) as (s, found):
+        got = queries.summary(s, found, date(2025, 12, 16))
     assert (got.total_orders, got.total_products, str(got.total_value)) == (3, 6, "1919.90")
     assert str(got.average_order_value) == "639.97"  # 1919.90 / 3 = 639.9666… → 639.97
 
 
 def test_inexact_float_sum_is_exact(db_url: URL, loaded: object) -> None:
     assert 0.10 + 0.20 + 0.30 != 0.60  # the float defect we must not have
-    with db.session(settings_for(db_url, "UTC")) as s:
-        got = queries.summary(s, date(2025, 12, 18))
+    with db.shop_session(settings_for(db_url, "UTC")) as (s, found):
+        got = queries.summary(s, found, date(2025, 12, 18))
     assert str(got.total_value) == "0.60"
     assert got.total_products == 2  # the order without lines counts 0
 
 
 def test_average_rounds_half_up(db_url: URL, loaded: object) -> None:
-    with db.session(settings_for(db_url, "UTC")) as s:
-        got = queries.summary(s, date(2025, 6, 1))
+    with db.shop_session(settings_for(db_url, "UTC")) as (s, found):
+        got = queries.summary(s, found, date(2025, 6, 1))
     assert str(got.average_order_value) == "0.01"  # 0.005 rounds up, not to even
     assert str(got.average_products_per_order) == "0.50"
 
 
 def test_clock_change_days_have_23_and_25_hours(db_url: URL, loaded: object) -> None:
-    with db.session(settings_for(db_url, "America/New_York")) as s:
-        spring = queries.summary(s, date(2025, 3, 9))
-        fall = queries.summary(s, date(2025, 11, 2))
+    with db.shop_session(settings_for(db_url, "America/New_York")) as (s, found):
+        spring = queries.summary(s, found, date(2025, 3, 9))
+        fall = queries.summary(s, found, date(2025, 11, 2))
         hours = s.execute(
             text(
                 "SELECT EXTRACT(EPOCH FROM ((DATE '2025-03-10')::timestamptz "
@@ -173,8 +173,8 @@ def test_clock_change_days_have_23_and_25_hours(db_url: URL, loaded: object) -> 
 
 
 def test_every_order_falls_in_exactly_one_day(db_url: URL, loaded: dict[int, object]) -> None:
-    with db.session(settings_for(db_url, "America/New_York")) as s:
-        days = queries.summaries(s, date(2025, 1, 1), date(2025, 12, 31))
+    with db.shop_session(settings_for(db_url, "America/New_York")) as (s, found):
+        days = queries.summaries(s, found, date(2025, 1, 1), date(2025, 12, 31))
     assert len(days) == 365
     assert sum(d.total_orders for d in days) == len(ORDERS)
 
@@ -187,23 +187,23 @@ def test_same_rows_as_the_view_in_psql(
     with psycopg.connect(plain(db_url)) as conn:
         conn.execute(f"SET TIME ZONE '{tz}'")
         by_hand = conn.execute(
-            "SELECT report_at, order_id, count_product, total_amount FROM order_reports "
-            "ORDER BY report_at DESC, order_id"
+            "SELECT report_at, order_id, count_product, total_amount "
+            "FROM orderreport.order_reports ORDER BY report_at DESC, order_id"
         ).fetchall()
-    with db.session(settings_for(db_url, tz)) as s:
+    with db.shop_session(settings_for(db_url, tz)) as (s, found):
         ours = [
             (r.report_at, r.order_id, r.count_product, r.total_amount)
-            for r in queries.report_rows(s, None, None)
+            for r in queries.report_rows(s, found, None, None)
         ]
     assert ours == by_hand
     assert len(ours) == len(ORDERS)
 
 
 def test_range_has_every_day_and_total(db_url: URL, loaded: object) -> None:
-    with db.session(settings_for(db_url, "Europe/Moscow")) as s:
-        days = queries.summaries(s, date(2025, 12, 14), date(2025, 12, 19))
-        total = queries.range_total(s, date(2025, 12, 14), date(2025, 12, 19))
-        rows = list(queries.report_rows(s, date(2025, 12, 14), date(2025, 12, 19)))
+    with db.shop_session(settings_for(db_url, "Europe/Moscow")) as (s, found):
+        days = queries.summaries(s, found, date(2025, 12, 14), date(2025, 12, 19))
+        total = queries.range_total(s, found, date(2025, 12, 14), date(2025, 12, 19))
+        rows = list(queries.report_rows(s, found, date(2025, 12, 14), date(2025, 12, 19)))
     assert [d.date for d in days] == [date(2025, 12, 14) + timedelta(days=i) for i in range(6)]
     assert days[0].total_orders == 0 and str(days[0].total_value) == "0.00"
     assert total.total_orders == sum(d.total_orders for d in days)
@@ -224,8 +224,12 @@ def test_one_day_query_uses_the_created_at_index(
         "FROM generate_series(1, 200000) g"
     )
     shop.execute("ANALYZE orders")
-    with db.session(settings_for(db_url, "Europe/Moscow")) as s:
-        for clause in (queries._SUMMARIES, queries._REPORT_RANGE, queries._RANGE_TOTAL):
+    with db.shop_session(settings_for(db_url, "Europe/Moscow")) as (s, _found):
+        for clause in (
+            queries._SUMMARIES[False],
+            queries._REPORT_RANGE[False],
+            queries._RANGE_TOTAL[False],
+        ):
             plan = (
                 s.execute(
                     text("EXPLAIN (FORMAT TEXT) " + str(clause)),
@@ -240,8 +244,8 @@ def test_one_day_query_uses_the_created_at_index(
 
 
 def test_report_streams_with_a_server_side_cursor(db_url: URL, loaded: object) -> None:
-    with db.session(settings_for(db_url, "UTC")) as s:
-        rows = queries.report_rows(s, None, None)
+    with db.shop_session(settings_for(db_url, "UTC")) as (s, found):
+        rows = queries.report_rows(s, found, None, None)
         next(rows)
         cursors = s.execute(text("SELECT count(*) FROM pg_cursors")).scalar_one()
         assert cursors >= 1

@@ -1,4 +1,9 @@
-"""orders.created_at and updated_at: TIMESTAMPTZ NOT NULL, defaulting to the database's clock.
+"""orders.created_at and updated_at, where the shop lacks them; nothing else is touched.
+
+On tables orderreport created: TIMESTAMPTZ NOT NULL DEFAULT now(), the database's clock.
+On the shop's own orders: added without a value for the orders already there (they have
+no date and are in no report; `status` counts them), then DEFAULT now() for new orders:
+no invented dates, and no rewrite of a large table. Existing columns of any type are kept.
 
 Revision ID: 0002
 Revises: 0001
@@ -8,7 +13,9 @@ Create Date: 2026-11-28
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
+
+from orderreport import migrating, schema
 
 revision: str = "0002"
 down_revision: str | Sequence[str] | None = "0001"
@@ -17,19 +24,22 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    for name in ("created_at", "updated_at"):
-        op.add_column(
-            "orders",
-            sa.Column(
-                name, sa.DateTime(timezone=True), nullable=False, server_default=sa.text("now()")
-            ),
-        )
-    # A report day is a range on created_at ([local midnight, next local midnight)):
-    # this index keeps one-day queries independent of the shop's history.
-    op.create_index("ix_orders_created_at", "orders", ["created_at"])
+    if context.is_offline_mode():
+        for name in ("created_at", "updated_at"):
+            op.add_column(
+                "orders",
+                sa.Column(
+                    name,
+                    sa.DateTime(timezone=True),
+                    nullable=False,
+                    server_default=sa.text("now()"),
+                ),
+            )
+        return
+    conn = op.get_bind()
+    for line in schema.add_timestamps(conn, migrating.shop_now(conn), revision):
+        migrating.note(line)
 
 
 def downgrade() -> None:
-    op.drop_index("ix_orders_created_at", table_name="orders")
-    op.drop_column("orders", "updated_at")
-    op.drop_column("orders", "created_at")
+    schema.drop_registered(op.get_bind(), revision)

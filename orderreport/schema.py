@@ -1,0 +1,599 @@
+"""What `migrate` adds to a database, and nothing more: the steps the revisions take.
+
+Each step looks at the database first and only adds what is missing, so the same
+revisions serve an empty database (they create a small shop), a shop made by another
+application (they add columns, indexes and orderreport's own objects beside it) and a
+database migrated by orderreport's first release (they move its objects over). Nothing
+here rewrites, retypes or drops a table or column of the shop's; what orderreport adds
+to the shop's tables is written in `orderreport.created_objects`, and a downgrade
+removes only what is written there. `plan` lists the same steps without taking them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, text
+from sqlalchemy.dialects import postgresql
+
+from orderreport import shop as shop_mod
+from orderreport.errors import ObjectExists
+from orderreport.shop import OUR_SCHEMA, VIEW, Shop
+
+DAILY_REPORTS = "daily_reports"
+REGISTRY = "created_objects"
+# (table, column): the indexes the reports need on the shop's tables, by their name.
+NEEDED_INDEXES = {
+    "ix_orders_created_at": ("orders", "created_at"),
+    "ix_order_items_order_id": ("order_items", "order_id"),
+}
+LEGACY_MARK = "products_price_nonnegative"  # a constraint only orderreport's 0001 created
+VIEW_MARK = "orderreport view:"  # how the comment of orderreport's own view starts
+
+
+@dataclass(frozen=True)
+class Step:
+    """One thing `migrate` would do (or leave), for `migrate --plan`."""
+
+    action: str  # create, add, build, rebuild, move, replace, keep, leave, conflict
+    object: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Legacy:
+    """A database migrated by orderreport's first release: its revision and schema."""
+
+    revision: str
+    schema: str
+
+
+PLAN_FIELDS = ("action", "object", "detail")
+
+
+_PREPARER = postgresql.dialect().identifier_preparer  # type: ignore[no-untyped-call]
+
+
+def quote(name: str) -> str:
+    """An identifier quoted for PostgreSQL (only where it needs quotes)."""
+    return _PREPARER.quote(name)
+
+
+def qualified(schema: str | None, name: str) -> str:
+    return f"{quote(schema)}.{quote(name)}" if schema else quote(name)
+
+
+def exists(conn: Connection, schema: str | None, name: str) -> bool:
+    """True if a relation `name` exists in `schema` (None: the current schema)."""
+    return bool(
+        conn.execute(
+            text(
+                "SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n "
+                "ON n.oid = c.relnamespace WHERE c.relname = :n "
+                "AND n.nspname = COALESCE(:s, current_schema()))"
+            ),
+            {"n": name, "s": schema},
+        ).scalar()
+    )
+
+
+# -- orderreport's first release --------------------------------------------------------
+def find_legacy(conn: Connection) -> Legacy | None:
+    """The first release's history in the shared `alembic_version`, if this is such a database.
+
+    Only a revision of ours there is not enough (an application may number its revisions
+    0001 too): the shop must also carry a constraint that only our first revision made.
+    """
+    if exists(conn, OUR_SCHEMA, shop_mod.VERSION_TABLE):
+        return None
+    row = conn.execute(
+        text(
+            "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.oid = to_regclass('alembic_version')"
+        )
+    ).first()
+    if row is None:
+        return None
+    schema = str(row[0])
+    table = qualified(schema, "alembic_version")
+    versions = [str(v) for (v,) in conn.execute(text(f"SELECT version_num FROM {table}"))]
+    if len(versions) != 1 or versions[0] not in shop_mod.LEGACY_REVISIONS:
+        return None
+    marked = conn.execute(
+        text(
+            "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = :c "
+            "AND connamespace = CAST(:s AS regnamespace))"
+        ),
+        {"c": LEGACY_MARK, "s": quote(schema)},
+    ).scalar()
+    return Legacy(versions[0], schema) if marked else None
+
+
+def retire_legacy(conn: Connection, legacy: Legacy) -> None:
+    """Drop the first release's `alembic_version`: its history now lives in ours."""
+    conn.execute(text(f"DROP TABLE {qualified(legacy.schema, 'alembic_version')}"))
+
+
+# -- the registry of what orderreport added to the shop ---------------------------------
+REGISTRY_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {OUR_SCHEMA}.{REGISTRY} ("
+    "kind text NOT NULL, name text NOT NULL, revision text NOT NULL, "
+    "created_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (kind, name))"
+)
+DAILY_REPORTS_DDL = (
+    f"CREATE TABLE {OUR_SCHEMA}.{DAILY_REPORTS} ("
+    "report_date date NOT NULL, time_zone text NOT NULL, "
+    "total_orders bigint NOT NULL, total_products bigint NOT NULL, "
+    # a day's total can exceed one order's amount; it is still exact
+    "total_value numeric NOT NULL, "
+    "average_products_per_order numeric(14, 2) NOT NULL, "
+    "average_order_value numeric(14, 2) NOT NULL, "
+    "generated_at timestamptz NOT NULL DEFAULT now(), "
+    # zone first: `daily` and `status` ask for the newest stored day of one zone
+    "CONSTRAINT daily_reports_pkey PRIMARY KEY (time_zone, report_date))"
+)
+# What `migrate --sql` shows: a database with no shop, whose tables land in public.
+OFFLINE_SHOP = Shop(
+    exists=True,
+    schema="public",
+    found_by="created",
+    candidates=("public",),
+    money_type="numeric(12,2)",
+    created_at_type=shop_mod.TIMESTAMPTZ,
+    updated_at_type=shop_mod.TIMESTAMPTZ,
+    naive_tz="UTC",
+    naive_tz_source="server TimeZone",
+)
+
+
+def create_registry(conn: Connection) -> None:
+    conn.execute(text(REGISTRY_DDL))
+
+
+def create_registry_offline(execute: Callable[[str], object]) -> None:
+    execute(REGISTRY_DDL)
+
+
+def create_ours_offline(execute: Callable[[str], object]) -> None:
+    """daily_reports and the view, as `migrate --sql` shows them for an empty database."""
+    execute(DAILY_REPORTS_DDL)
+    view = qualified(OUR_SCHEMA, VIEW)
+    execute(f"CREATE VIEW {view} AS {shop_mod.view_definition(OFFLINE_SHOP, quote)}")
+    execute(f"COMMENT ON VIEW {view} IS {shop_mod.sql_string(OFFLINE_SHOP.fingerprint())}")
+
+
+def register(conn: Connection, kind: str, name: str, revision: str) -> None:
+    conn.execute(
+        text(
+            f"INSERT INTO {qualified(OUR_SCHEMA, REGISTRY)} (kind, name, revision) "
+            "VALUES (:k, :n, :r) ON CONFLICT DO NOTHING"
+        ),
+        {"k": kind, "n": name, "r": revision},
+    )
+
+
+def registered(conn: Connection, revision: str) -> list[tuple[str, str]]:
+    """(kind, name) of what `revision` added, newest first (the order to remove them)."""
+    if not exists(conn, OUR_SCHEMA, REGISTRY):
+        return []
+    rows = conn.execute(
+        text(
+            f"SELECT kind, name FROM {qualified(OUR_SCHEMA, REGISTRY)} "
+            "WHERE revision = :r ORDER BY created_at DESC, name DESC"
+        ),
+        {"r": revision},
+    )
+    return [(str(k), str(n)) for k, n in rows]
+
+
+def unregister(conn: Connection, kind: str, name: str) -> None:
+    conn.execute(
+        text(f"DELETE FROM {qualified(OUR_SCHEMA, REGISTRY)} WHERE kind = :k AND name = :n"),
+        {"k": kind, "n": name},
+    )
+
+
+# -- timestamps --------------------------------------------------------------------------
+def add_timestamps(conn: Connection, shop: Shop, revision: str) -> list[str]:
+    """Add orders.created_at / updated_at where missing; return what to tell the user.
+
+    On a table orderreport created (empty) they are NOT NULL DEFAULT now(). On the shop's
+    own table they are added without a default first — existing orders get NULL ("no
+    date") rather than the migration's clock, and nothing is rewritten — and then given
+    DEFAULT now() for the orders to come. Reports leave undated orders out; status counts
+    them.
+    """
+    notes: list[str] = []
+    if not shop.exists:
+        return notes
+    orders = qualified(shop.schema, "orders")
+    ours = ("table", f"{shop.schema}.orders") in registered_all(conn)
+    for column, present in (
+        ("created_at", shop.created_at_type),
+        ("updated_at", shop.updated_at_type),
+    ):
+        if present is not None:
+            continue
+        if ours:
+            conn.execute(
+                text(f"ALTER TABLE {orders} ADD COLUMN {column} timestamptz NOT NULL DEFAULT now()")
+            )
+        else:
+            conn.execute(text(f"ALTER TABLE {orders} ADD COLUMN {column} timestamptz"))
+            conn.execute(text(f"ALTER TABLE {orders} ALTER COLUMN {column} SET DEFAULT now()"))
+            if column == "created_at":
+                undated = conn.execute(text(f"SELECT count(*) FROM {orders}")).scalar_one()
+                notes.append(
+                    f"added {shop.schema}.orders.created_at: the {undated:,} orders already "
+                    "there have no date (NULL) and are in no report; new orders get now()"
+                )
+        register(conn, "column", f"{shop.schema}.orders.{column}", revision)
+    return notes
+
+
+def registered_all(conn: Connection) -> set[tuple[str, str]]:
+    if not exists(conn, OUR_SCHEMA, REGISTRY):
+        return set()
+    rows = conn.execute(text(f"SELECT kind, name FROM {qualified(OUR_SCHEMA, REGISTRY)}"))
+    return {(str(k), str(n)) for k, n in rows}
+
+
+def drop_registered(conn: Connection, revision: str) -> None:
+    """Downgrade: remove what `revision` added to the shop, and nothing else."""
+    tables: list[str] = []
+    for kind, name in registered(conn, revision):
+        parts = name.split(".")
+        if kind == "column":
+            schema, table, column = parts
+            conn.execute(
+                text(
+                    f"ALTER TABLE {qualified(schema, table)} DROP COLUMN IF EXISTS {quote(column)}"
+                )
+            )
+        elif kind == "index":
+            conn.execute(text(f"DROP INDEX IF EXISTS {qualified(parts[0], parts[1])}"))
+        elif kind == "table":
+            tables.append(qualified(parts[0], parts[1]))
+        unregister(conn, kind, name)
+    if tables:  # in one statement: PostgreSQL orders the foreign keys among them
+        conn.execute(text(f"DROP TABLE IF EXISTS {', '.join(tables)}"))
+
+
+# -- indexes -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class IndexState:
+    """The index a report needs: present (valid, maybe under another name), invalid or absent."""
+
+    name: str
+    table: str
+    column: str
+    usable: str | None  # name of a valid index leading with the column
+    invalid: bool  # our own name exists but a concurrent build failed
+
+
+_INDEXES = text(
+    """
+    SELECT i.indexrelid::regclass::text AS name, ic.relname AS short, i.indisvalid AS valid,
+           a.attname AS leading
+    FROM pg_index i
+    JOIN pg_class ic ON ic.oid = i.indexrelid
+    JOIN pg_class t ON t.oid = i.indrelid
+    JOIN pg_namespace n ON n.oid = t.relnamespace
+    LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = i.indkey[0]
+    WHERE n.nspname = :schema AND t.relname = :table
+    """
+)
+
+
+def index_states(conn: Connection, shop: Shop) -> list[IndexState]:
+    states = []
+    for name, (table, column) in NEEDED_INDEXES.items():
+        usable: str | None = None
+        invalid = False
+        for row in conn.execute(_INDEXES, {"schema": shop.schema, "table": table}):
+            if row.short == name and not row.valid:
+                invalid = True
+            elif row.leading == column and row.valid and usable is None:
+                usable = str(row.short)
+        states.append(IndexState(name, table, column, usable, invalid))
+    return states
+
+
+def build_indexes(
+    conn: Connection,
+    shop: Shop,
+    revision: str,
+    autocommit: Callable[[], contextlib.AbstractContextManager[None]],
+) -> None:
+    """Build the indexes the reports need where no valid one exists.
+
+    On the shop's own tables: CONCURRENTLY, outside a transaction (autocommit), so the
+    shop's writes go on; an index left invalid by a failed concurrent build is dropped and
+    built again. On tables orderreport just created (empty) a plain CREATE INDEX. On a
+    partitioned table each partition's index is built concurrently, then attached to an
+    index made ON ONLY the parent, which is how PostgreSQL allows it.
+    """
+    tables = registered_all(conn)
+    for state in index_states(conn, shop):
+        if state.usable is not None and not state.invalid:
+            continue
+        target = qualified(shop.schema, state.table)
+        index = qualified(shop.schema, state.name)
+        if ("table", f"{shop.schema}.{state.table}") in tables:
+            conn.execute(
+                text(f"CREATE INDEX {quote(state.name)} ON {target} ({quote(state.column)})")
+            )
+            register(conn, "index", f"{shop.schema}.{state.name}", revision)
+            continue
+        if state.usable is not None:  # only our own invalid leftover to clear away
+            with autocommit():
+                conn.execute(text(f"DROP INDEX CONCURRENTLY IF EXISTS {index}"))
+            continue
+        with autocommit():
+            if state.invalid:
+                conn.execute(text(f"DROP INDEX CONCURRENTLY IF EXISTS {index}"))
+            if _partitioned(conn, shop.schema, state.table):
+                _build_partitioned(conn, shop.schema, state)
+            else:
+                conn.execute(
+                    text(
+                        f"CREATE INDEX CONCURRENTLY {quote(state.name)} "
+                        f"ON {target} ({quote(state.column)})"
+                    )
+                )
+            register(conn, "index", f"{shop.schema}.{state.name}", revision)
+
+
+def _partitioned(conn: Connection, schema: str | None, table: str) -> bool:
+    return bool(
+        conn.execute(
+            text(
+                "SELECT c.relkind = 'p' FROM pg_class c JOIN pg_namespace n "
+                "ON n.oid = c.relnamespace WHERE n.nspname = :s AND c.relname = :t"
+            ),
+            {"s": schema, "t": table},
+        ).scalar()
+    )
+
+
+def _build_partitioned(conn: Connection, schema: str | None, state: IndexState) -> None:
+    """Per partition, concurrently; then attach each to the parent's ON ONLY index."""
+    column = quote(state.column)
+    conn.execute(
+        text(
+            f"CREATE INDEX IF NOT EXISTS {quote(state.name)} "
+            f"ON ONLY {qualified(schema, state.table)} ({column})"
+        )
+    )
+    parts = conn.execute(
+        text(
+            "SELECT n.nspname, c.relname FROM pg_inherits i "
+            "JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE i.inhparent = to_regclass(:parent) ORDER BY 2"
+        ),
+        {"parent": qualified(schema, state.table)},
+    ).all()
+    for part_schema, part in parts:
+        name = f"{part}_{state.column}_idx"[:63]
+        part_index = qualified(str(part_schema), name)
+        conn.execute(text(f"DROP INDEX CONCURRENTLY IF EXISTS {part_index}"))
+        conn.execute(
+            text(
+                f"CREATE INDEX CONCURRENTLY {quote(name)} "
+                f"ON {qualified(str(part_schema), str(part))} ({column})"
+            )
+        )
+        conn.execute(
+            text(f"ALTER INDEX {qualified(schema, state.name)} ATTACH PARTITION {part_index}")
+        )
+
+
+# -- orderreport's own objects -----------------------------------------------------------
+def create_daily_reports(conn: Connection, legacy: Legacy | None, adopt: bool) -> str:
+    """orderreport.daily_reports: moved from the first release's schema, or created.
+
+    Returns what was done. An existing table of that name that is not ours is adopted only
+    with `adopt` (and only if it has the columns orderreport writes).
+    """
+    if legacy is not None and exists(conn, legacy.schema, DAILY_REPORTS):
+        old = qualified(legacy.schema, DAILY_REPORTS)
+        conn.execute(text(f"ALTER TABLE {old} SET SCHEMA {quote(OUR_SCHEMA)}"))
+        return f"moved {legacy.schema}.daily_reports to {OUR_SCHEMA}.daily_reports, rows kept"
+    if exists(conn, OUR_SCHEMA, DAILY_REPORTS):
+        if not adopt:
+            raise ObjectExists(
+                f"{OUR_SCHEMA}.daily_reports already exists and was not created by orderreport: "
+                "rename it, or rerun with --adopt to take it as orderreport's"
+            )
+        return f"adopted the existing {OUR_SCHEMA}.daily_reports"
+    conn.execute(text(DAILY_REPORTS_DDL))
+    return f"created {OUR_SCHEMA}.daily_reports"
+
+
+def view_comment(conn: Connection) -> str | None:
+    """The comment on orderreport.order_reports ('' if it has none), None if it is absent."""
+    row = conn.execute(
+        text("SELECT COALESCE(obj_description(to_regclass(:v), 'pg_class'), '')"),
+        {"v": f"{quote(OUR_SCHEMA)}.{quote(VIEW)}"},
+    ).first()
+    oid = conn.execute(
+        text("SELECT to_regclass(:v)"), {"v": f"{quote(OUR_SCHEMA)}.{quote(VIEW)}"}
+    ).scalar()
+    return None if oid is None or row is None else str(row[0])
+
+
+def ensure_view(conn: Connection, shop: Shop, adopt: bool) -> str | None:
+    """Create or rebuild orderreport.order_reports for `shop`; None if it is already right.
+
+    The view's comment records what it was built for (Shop.fingerprint); a view of that
+    name without such a comment is not ours and is replaced only with `adopt`.
+    """
+    comment = view_comment(conn)
+    wanted = shop.fingerprint()
+    if comment == wanted:
+        return None
+    view = qualified(OUR_SCHEMA, VIEW)
+    if comment is not None and not comment.startswith(VIEW_MARK) and not adopt:
+        raise ObjectExists(
+            f"{OUR_SCHEMA}.{VIEW} already exists and was not created by orderreport: "
+            "rename it, or rerun with --adopt to replace it with orderreport's view"
+        )
+    if comment is not None:
+        conn.execute(text(f"DROP VIEW {view}"))
+    body = shop_mod.view_definition(shop, quote)
+    conn.execute(text(f"CREATE VIEW {view} AS {body}"))
+    conn.execute(text(f"COMMENT ON VIEW {view} IS {shop_mod.sql_string(wanted)}"))
+    verb = "created" if comment is None else "rebuilt"
+    return f"{verb} {OUR_SCHEMA}.{VIEW} ({wanted.removeprefix(VIEW_MARK).strip()})"
+
+
+def undated_orders(conn: Connection, shop: Shop) -> int | None:
+    """Orders with no created_at (NULL): in no report. None if the column is missing."""
+    if shop.created_at_type is None:
+        return None
+    orders = qualified(shop.schema, "orders")
+    return int(
+        conn.execute(text(f"SELECT count(*) FROM {orders} WHERE created_at IS NULL")).scalar_one()
+    )
+
+
+# -- the plan ----------------------------------------------------------------------------
+def plan(
+    conn: Connection, shop: Shop, legacy: Legacy | None, revision: str | None, head: str
+) -> list[Step]:
+    """What `migrate` would do to this database, step by step; touches nothing."""
+    steps: list[Step] = []
+    where = shop.schema or str(conn.execute(text("SELECT current_schema()")).scalar())
+    if shop.exists:
+        steps.append(
+            Step("keep", f"{where}.orders, {where}.order_items", f"found by {shop.found_by}")
+        )
+        steps.append(
+            Step(
+                "keep", f"{where}.orders.total_amount", f"{shop.money_type}: {shop.money_reading()}"
+            )
+        )
+    else:
+        steps.append(
+            Step(
+                "create",
+                f"{where}.users, products, orders, order_items",
+                "no shop in this database",
+            )
+        )
+    if legacy is not None:
+        steps.append(
+            Step(
+                "move",
+                f"{legacy.schema}.alembic_version ({legacy.revision})",
+                f"the first release's history: moves to {OUR_SCHEMA}.{shop_mod.VERSION_TABLE}",
+            )
+        )
+    elif revision is None:
+        steps.append(
+            Step("create", f"{OUR_SCHEMA}.{shop_mod.VERSION_TABLE}", "orderreport's own history")
+        )
+    if legacy is None and exists(conn, where, "alembic_version"):
+        steps.append(
+            Step("leave", f"{where}.alembic_version", "another application's history: not touched")
+        )
+    if shop.exists:
+        for column, kind in (
+            ("created_at", shop.created_at_type),
+            ("updated_at", shop.updated_at_type),
+        ):
+            if kind is None:
+                steps.append(
+                    Step(
+                        "add",
+                        f"{where}.orders.{column}",
+                        "timestamptz DEFAULT now(); existing orders get no date (NULL), no rewrite",
+                    )
+                )
+            elif column == "created_at":
+                steps.append(
+                    Step(
+                        "keep", f"{where}.orders.created_at", f"{kind}: {shop.timestamp_reading()}"
+                    )
+                )
+        for state in index_states(conn, shop):
+            if state.usable and not state.invalid:
+                steps.append(
+                    Step("keep", f"{where}.{state.usable}", f"serves {state.table}({state.column})")
+                )
+            elif state.invalid:
+                steps.append(
+                    Step(
+                        "rebuild",
+                        f"{where}.{state.name}",
+                        "invalid (a failed concurrent build): dropped, built again CONCURRENTLY",
+                    )
+                )
+            elif state.column == "created_at" and shop.created_at_type is None:
+                steps.append(
+                    Step(
+                        "build",
+                        f"{where}.{state.name}",
+                        f"on {state.table}({state.column}), CONCURRENTLY, once the column exists",
+                    )
+                )
+            else:
+                steps.append(
+                    Step(
+                        "build",
+                        f"{where}.{state.name}",
+                        f"on {state.table}({state.column}), CONCURRENTLY (writes go on)",
+                    )
+                )
+    if exists(conn, where, VIEW):
+        what = (
+            "orderreport's first release: replaced by"
+            if legacy
+            else "not orderreport's: left as it is; orderreport's is"
+        )
+        steps.append(
+            Step(
+                "leave" if legacy is None else "replace",
+                f"{where}.{VIEW}",
+                f"{what} {OUR_SCHEMA}.{VIEW}",
+            )
+        )
+    if revision != head:
+        if legacy is not None and exists(conn, legacy.schema, DAILY_REPORTS):
+            steps.append(
+                Step(
+                    "move",
+                    f"{legacy.schema}.daily_reports",
+                    f"to {OUR_SCHEMA}.daily_reports, rows kept",
+                )
+            )
+        elif exists(conn, OUR_SCHEMA, DAILY_REPORTS) and revision is None:
+            steps.append(
+                Step(
+                    "conflict",
+                    f"{OUR_SCHEMA}.daily_reports",
+                    "exists and is not orderreport's: --adopt takes it",
+                )
+            )
+        elif not exists(conn, OUR_SCHEMA, DAILY_REPORTS):
+            steps.append(
+                Step("create", f"{OUR_SCHEMA}.daily_reports", "the stored daily summaries")
+            )
+    comment = view_comment(conn)
+    if comment is None:
+        steps.append(Step("create", f"{OUR_SCHEMA}.{VIEW}", "one row per dated order"))
+    elif not comment.startswith(VIEW_MARK):
+        steps.append(
+            Step(
+                "conflict",
+                f"{OUR_SCHEMA}.{VIEW}",
+                "exists and is not orderreport's: --adopt replaces it",
+            )
+        )
+    elif shop.exists and comment != shop.fingerprint():
+        steps.append(Step("replace", f"{OUR_SCHEMA}.{VIEW}", "built for other settings: rebuilt"))
+    if revision == head and all(s.action in ("keep", "leave") for s in steps):
+        steps.append(Step("keep", f"{OUR_SCHEMA}", f"at {head} (head): nothing to do"))
+    return steps
