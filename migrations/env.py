@@ -20,7 +20,7 @@ from typing import Any
 from alembic import context
 from sqlalchemy import Connection, Engine, text
 
-from orderreport import db, migrating, schema
+from orderreport import db, limits, migrating, schema
 from orderreport.models import metadata
 from orderreport.shop import OUR_SCHEMA, VERSION_TABLE, VIEW
 
@@ -42,7 +42,7 @@ def run_with(connection: Connection) -> None:
     try:
         connection.execute(
             text("SELECT set_config('lock_timeout', :v, false)"),
-            {"v": f"{int(settings.lock_timeout * 1000)}ms"},
+            {"v": f"{round(limits.bounds_for(settings, migrating=True).lock * 1000)}ms"},
         )
         connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {OUR_SCHEMA}"))
         legacy = schema.find_legacy(connection)
@@ -98,7 +98,7 @@ def run_online() -> None:
     if given is not None:
         run_with(given)
         return
-    with db.connect(migrating.settings()) as conn:
+    with db.connect(migrating.settings(), migrating=True) as conn:
         run_with(conn)
 
 

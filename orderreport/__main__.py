@@ -1,3 +1,3 @@
-from orderreport.cli import main
+from orderreport.entry import main
 
 main()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import signal
 import sys
+import traceback
 from collections.abc import Iterator
 from datetime import date
 from types import FrameType
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn, TextIO, cast
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -17,15 +20,18 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
 from orderreport import __version__, daily, db, demo, options, output, queries, schema
-from orderreport.config import secrets
 from orderreport.dates import parse_bounds, resolve_range, today_in
 from orderreport.errors import (
     EXIT_CODES,
+    EXIT_FAILURE,
     EXIT_INTERRUPTED,
+    EXIT_OK,
     EXIT_TERMINATED,
     EXIT_USAGE,
     Incomplete,
     OrderReportError,
+    OutputFailed,
+    ReaderGone,
     Terminated,
 )
 from orderreport.options import (
@@ -35,8 +41,10 @@ from orderreport.options import (
     Fmt,
     FromOpt,
     JsonFlag,
+    LockTimeout,
     NaiveTz,
     ShopSchema,
+    StatementTimeout,
     ToOpt,
     Tz,
     now_utc,
@@ -47,6 +55,7 @@ from orderreport.options import (
 )
 from orderreport.output import Format
 
+MESSAGE_LIMIT = 300  # characters of one error line: no value is echoed back in full
 EXIT_CODES_HELP = "\n".join(f"  {code:<4} {text}" for code, text in EXIT_CODES.items())
 EXAMPLES = """\
   orderreport demo                          sample shop on the embedded database
@@ -91,8 +100,18 @@ def _root(
             callback=_version_callback,
         ),
     ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="More detail on stderr: the settings used, tracebacks of unexpected errors "
+            "(never a password).",
+        ),
+    ] = False,
 ) -> None:
     """Exact daily order reports from a shop's PostgreSQL database."""
+    options.set_verbose(verbose)
 
 
 # -- commands ----------------------------------------------------------------------------
@@ -112,21 +131,13 @@ def migrate(
             "(a view is replaced, a daily_reports table kept).",
         ),
     ] = False,
-    lock_timeout: Annotated[
-        float | None,
-        typer.Option(
-            "--lock-timeout",
-            metavar="SECONDS",
-            help="Longest wait of one DDL statement for a lock on a shop table. "
-            "Default: $ORDERREPORT_LOCK_TIMEOUT, config `lock_timeout`, else 5.",
-            show_default=False,
-        ),
-    ] = None,
     database_url: DatabaseUrl = None,
     tz: Tz = None,
     config: ConfigPath = None,
     shop_schema: ShopSchema = None,
     naive_tz: NaiveTz = None,
+    lock_timeout: LockTimeout = None,
+    statement_timeout: StatementTimeout = None,
     fmt: Fmt = Format.table,
     as_json: JsonFlag = False,
 ) -> None:
@@ -147,7 +158,9 @@ def migrate(
         say("-- the DDL for an EMPTY database; for a shop's own, see `orderreport migrate --plan`")
         db.migration_sql(sys.stdout)
         return
-    settings = settings_from(database_url, tz, config, shop_schema, naive_tz, lock_timeout)
+    settings = settings_from(
+        database_url, tz, config, shop_schema, naive_tz, lock_timeout, statement_timeout
+    )
     fmt = pick_format(fmt, as_json)
     if plan:
         steps = db.migration_plan(settings)
@@ -179,6 +192,8 @@ def demo_cmd(
     config: ConfigPath = None,
     shop_schema: ShopSchema = None,
     naive_tz: NaiveTz = None,
+    lock_timeout: LockTimeout = None,
+    statement_timeout: StatementTimeout = None,
     fmt: Fmt = Format.table,
     as_json: JsonFlag = False,
 ) -> None:
@@ -188,7 +203,9 @@ def demo_cmd(
 
     Example: orderreport demo --days 30 --orders-per-day 500 --tz Europe/Moscow
     """
-    settings = settings_from(database_url, tz, config, shop_schema, naive_tz)
+    settings = settings_from(
+        database_url, tz, config, shop_schema, naive_tz, lock_timeout, statement_timeout
+    )
     fmt = pick_format(fmt, as_json)
     today = today_in(settings.tz, now_utc())
     with db.connect(settings) as conn:
@@ -249,6 +266,8 @@ def report(
     config: ConfigPath = None,
     shop_schema: ShopSchema = None,
     naive_tz: NaiveTz = None,
+    lock_timeout: LockTimeout = None,
+    statement_timeout: StatementTimeout = None,
     fmt: Fmt = Format.table,
     as_json: JsonFlag = False,
 ) -> None:
@@ -256,7 +275,9 @@ def report(
 
     Example: orderreport report --date 2025-12-16 --tz Europe/Moscow --format csv > day.csv
     """
-    settings = settings_from(database_url, tz, config, shop_schema, naive_tz)
+    settings = settings_from(
+        database_url, tz, config, shop_schema, naive_tz, lock_timeout, statement_timeout
+    )
     fmt = pick_format(fmt, as_json)
     span = resolve_range(
         day=day, start=start, end=end, all_days=all_days, today=today_in(settings.tz, now_utc())
@@ -285,6 +306,8 @@ def summary(
     config: ConfigPath = None,
     shop_schema: ShopSchema = None,
     naive_tz: NaiveTz = None,
+    lock_timeout: LockTimeout = None,
+    statement_timeout: StatementTimeout = None,
     fmt: Fmt = Format.table,
     as_json: JsonFlag = False,
 ) -> None:
@@ -292,7 +315,9 @@ def summary(
 
     Example: orderreport summary --from 2025-12-01 --to 2025-12-31 --json
     """
-    settings = settings_from(database_url, tz, config, shop_schema, naive_tz)
+    settings = settings_from(
+        database_url, tz, config, shop_schema, naive_tz, lock_timeout, statement_timeout
+    )
     fmt = pick_format(fmt, as_json)
     span = resolve_range(day=day, start=start, end=end, today=today_in(settings.tz, now_utc()))
     assert span is not None
@@ -331,6 +356,8 @@ def daily_cmd(
     config: ConfigPath = None,
     shop_schema: ShopSchema = None,
     naive_tz: NaiveTz = None,
+    lock_timeout: LockTimeout = None,
+    statement_timeout: StatementTimeout = None,
     fmt: Fmt = Format.table,
     as_json: JsonFlag = False,
 ) -> None:
@@ -343,7 +370,9 @@ def daily_cmd(
 
     Example: orderreport daily --from 2025-12-01 --to 2025-12-31
     """
-    settings = settings_from(database_url, tz, config, shop_schema, naive_tz)
+    settings = settings_from(
+        database_url, tz, config, shop_schema, naive_tz, lock_timeout, statement_timeout
+    )
     today = today_in(settings.tz, now_utc())
     explicit = day is not None or start is not None or end is not None
     span = resolve_range(day=day, start=start, end=end, today=today) if explicit else None
@@ -396,6 +425,8 @@ def history(
     config: ConfigPath = None,
     shop_schema: ShopSchema = None,
     naive_tz: NaiveTz = None,
+    lock_timeout: LockTimeout = None,
+    statement_timeout: StatementTimeout = None,
     fmt: Fmt = Format.table,
     as_json: JsonFlag = False,
 ) -> None:
@@ -403,7 +434,9 @@ def history(
 
     Example: orderreport history --from 2025-12-01 --format csv
     """
-    settings = settings_from(database_url, tz, config, shop_schema, naive_tz)
+    settings = settings_from(
+        database_url, tz, config, shop_schema, naive_tz, lock_timeout, statement_timeout
+    )
     today = today_in(settings.tz, now_utc())
     bounds = parse_bounds(start, end, today)
     fmt = pick_format(fmt, as_json)
@@ -436,6 +469,8 @@ def status(
     config: ConfigPath = None,
     shop_schema: ShopSchema = None,
     naive_tz: NaiveTz = None,
+    lock_timeout: LockTimeout = None,
+    statement_timeout: StatementTimeout = None,
     fmt: Fmt = Format.table,
     as_json: JsonFlag = False,
 ) -> None:
@@ -446,7 +481,9 @@ def status(
 
     Example: orderreport status --max-lag 1 --json
     """
-    settings = settings_from(database_url, tz, config, shop_schema, naive_tz)
+    settings = settings_from(
+        database_url, tz, config, shop_schema, naive_tz, lock_timeout, statement_timeout
+    )
     fmt = pick_format(fmt, as_json)
     with db.session(settings) as sess:
         shop, shop_problem = db.try_find_shop(sess.connection(), settings)
@@ -502,46 +539,115 @@ def _total_row(total: queries.Summary | None) -> dict[str, object] | None:
 
 
 # -- entry point --------------------------------------------------------------------------
-def _scrub(message: str) -> str:
-    for secret in secrets():
-        message = message.replace(secret, "***")
-    return message
+_received: list[int] = []  # signals that arrived during this run, first first
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    _received.append(signum)
+    if len(_received) == 1:
+        raise Terminated(signum)
+
+
+class _GuardedOutput:
+    """stdout, whose write errors become orderreport's own: a reader that went away
+    (EPIPE) is ReaderGone, a full disk or closed descriptor is OutputFailed. The CLI
+    framework would otherwise catch EPIPE itself and exit 1 without a word."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def _guard(self, exc: OSError) -> NoReturn:
+        if exc.errno in (errno.EPIPE, errno.ECONNRESET):
+            raise ReaderGone() from None
+        raise OutputFailed(f"cannot write the output: {exc.strerror or exc}") from None
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except OSError as exc:
+            self._guard(exc)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            self._guard(exc)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    say(f"orderreport: error: {_scrub(message)}")
+    line = " ".join(options.scrub(message).split())
+    if len(line) > MESSAGE_LIMIT:  # a huge bad value echoed by the CLI framework
+        line = line[: MESSAGE_LIMIT - 1] + "…"
+    say(f"orderreport: error: {line}")
     raise SystemExit(code)
 
 
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise Terminated()
+def _silence_stdout() -> None:
+    """After EPIPE: point fd 1 at /dev/null so the final flush at exit cannot fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.__stdout__.fileno() if sys.__stdout__ else 1)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one line on stderr and a documented exit code for every failure."""
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    _received.clear()
+    options.reset()
+    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    real_stdout = sys.stdout
+    try:
+        if real_stdout is None:
+            _fail("stdout is closed: redirect it instead (>/dev/null)", EXIT_FAILURE)
+        sys.stdout = cast(TextIO, _GuardedOutput(real_stdout))
+        code = _run(argv)
+        sys.stdout.flush()
+    except ReaderGone:
+        _silence_stdout()  # a reader such as `head` went away: not an error of ours
+        code = EXIT_OK
+    except OutputFailed as exc:
+        _fail(str(exc), exc.exit_code)
+    except Terminated as exc:
+        _fail(*_SIGNAL_EXITS[exc.signum])
+    except SystemExit:
+        raise
+    except BaseException as exc:
+        if _received:  # a signal surfaced as another error (e.g. mid-commit): it is the cause
+            _fail(*_SIGNAL_EXITS[_received[0]])
+        if isinstance(exc, OrderReportError):
+            _fail(str(exc), exc.exit_code)
+        if not isinstance(exc, Exception):
+            raise
+        if options.verbose() or os.environ.get("ORDERREPORT_DEBUG"):
+            say(options.scrub("".join(traceback.format_exception(exc))))
+        _fail(f"unexpected {type(exc).__name__}: {exc} (--verbose shows a traceback)", 1)
+    finally:
+        sys.stdout = real_stdout
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    sys.exit(code)
+
+
+_SIGNAL_EXITS: dict[int, tuple[str, int]] = {
+    signal.SIGINT: ("interrupted", EXIT_INTERRUPTED),
+    signal.SIGTERM: ("terminated by SIGTERM", EXIT_TERMINATED),
+}
+
+
+def _run(argv: list[str] | None) -> int:
+    """The CLI framework's run, its own errors mapped to one line and exit 2."""
     command = typer.main.get_command(app)
     try:
         code = command.main(args=argv, prog_name="orderreport", standalone_mode=False)
     except NoArgsIsHelpError as exc:
         exc.show()  # the whole help, as it is meant to look
-        raise SystemExit(EXIT_USAGE) from None
-    except OrderReportError as exc:
-        _fail(str(exc), exc.exit_code)
+        return EXIT_USAGE
     except ClickException as exc:
-        _fail(exc.format_message().replace("\n", " "), exc.exit_code or EXIT_USAGE)
-    except (KeyboardInterrupt, typer.Abort):
+        _fail(exc.format_message(), exc.exit_code or EXIT_USAGE)
+    except typer.Abort:  # EOF on stdin: nothing of ours reads it, but be exact
         _fail("interrupted", EXIT_INTERRUPTED)
-    except Terminated:
-        _fail("terminated by SIGTERM", EXIT_TERMINATED)
-    except BrokenPipeError:
-        # a reader like `head` went away: not an error of ours
-        sys.stderr.close()
-        raise SystemExit(0) from None
-    except Exception as exc:
-        if os.environ.get("ORDERREPORT_DEBUG"):
-            raise
-        _fail(
-            f"unexpected {type(exc).__name__}: {exc} (set ORDERREPORT_DEBUG=1 for a traceback)", 1
-        )
-    sys.exit(code if isinstance(code, int) else 0)
+    for warning in options.warnings():
+        say(warning)
+    return code if isinstance(code, int) else EXIT_OK

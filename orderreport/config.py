@@ -1,8 +1,15 @@
-"""Settings, read once and validated here: flags > environment > config file > defaults."""
+"""Settings, read once and validated here: flags > environment > config file > defaults.
+
+Every bound orderreport keeps (how long to wait for a connection, a lock, a statement, how
+many days one command may cover, how big a config file may be) is named here, with its
+default, and documented once in README.md.
+"""
 
 from __future__ import annotations
 
+import functools
 import os
+import stat
 import tomllib
 import zoneinfo
 from collections.abc import Mapping
@@ -10,17 +17,31 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.engine import URL
 
+from orderreport import urls
 from orderreport.errors import UsageError
 
 DEFAULT_TZ = "UTC"
-# How long a DDL statement of `migrate` may wait for a lock on the shop's tables before it
-# gives up (and lets the shop's own queries, queued behind it, go on). Seconds.
-DEFAULT_LOCK_TIMEOUT = 5.0
-MAX_LOCK_TIMEOUT = 3600.0
-CONFIG_KEYS = ("database_url", "tz", "shop_schema", "naive_tz", "lock_timeout")
+# Seconds. A lock a statement waits for longer than this gives up (lock_timeout); `migrate`
+# waits less, since while its ALTER TABLE waits the shop's own queries queue behind it.
+DEFAULT_LOCK_TIMEOUT = 30.0
+MIGRATE_LOCK_TIMEOUT = 5.0
+# Seconds a statement may run (statement_timeout); building an index on a big shop is slow.
+DEFAULT_STATEMENT_TIMEOUT = 600.0
+MIGRATE_STATEMENT_TIMEOUT = 3600.0
+CONNECT_TIMEOUT = 10  # seconds to establish a connection (libpq connect_timeout)
+MAX_SECONDS = 86400.0  # the largest bound a user may set: a day
+CONFIG_MAX_BYTES = 64 * 1024  # a config file is a few lines; /dev/zero is not one
+CONFIG_KEYS = (
+    "database_url",
+    "tz",
+    "shop_schema",
+    "naive_tz",
+    "lock_timeout",
+    "statement_timeout",
+)
+NUMBER_KEYS = frozenset({"lock_timeout", "statement_timeout"})
 # As root the embedded server cannot live under /root: PostgreSQL refuses to run as root and
 # its own user could not traverse root's 0700 home without loosening it, which we never do.
 ROOT_HOME = Path("/var/lib/orderreport")
@@ -36,62 +57,46 @@ class Settings:
     config_file: Path | None  # the file that was read, if any
     shop_schema: str | None = None  # schema of orders/order_items; None: the search path
     naive_tz: str | None = None  # zone of `timestamp without time zone`; None: the server's
-    lock_timeout: float = DEFAULT_LOCK_TIMEOUT  # seconds a DDL statement may wait for a lock
+    lock_timeout: float | None = None  # seconds; None: the command's default
+    statement_timeout: float | None = None  # seconds; None: the command's default
+    warnings: tuple[str, ...] = ()  # said on stderr, e.g. a readable config file's password
 
     @property
     def embedded(self) -> bool:
         return self.database_url is None
 
     def describe_database(self) -> str:
-        """The database for humans: never with a password."""
+        """The database for humans: never with a password or a secret parameter."""
         if self.database_url is None:
             return f"embedded ({self.home / 'pgdata'})"
-        return mask_url(self.database_url)
-
-
-_SECRETS: set[str] = set()
-
-
-def secrets() -> frozenset[str]:
-    """Passwords seen in URLs so far: the CLI scrubs them from any message it prints."""
-    return frozenset(_SECRETS)
+        return urls.mask_url(self.database_url)
 
 
 def mask_url(url: URL | str) -> str:
-    """Render a URL with its password replaced by ***."""
-    if isinstance(url, str):
-        try:
-            url = make_url(url)
-        except ArgumentError:
-            return "<unparseable URL>"
-    return url.render_as_string(hide_password=True)
+    """Render a URL with its password and secret parameters replaced by ***."""
+    return urls.mask_url(url)
 
 
-def normalize_url(raw: str) -> URL:
-    """Parse a database URL; a plain postgresql:// URL gets the psycopg 3 driver."""
-    try:
-        url = make_url(raw)
-    except ArgumentError:
-        # never echo the raw value: it may hold a password
-        raise UsageError("database URL is not a valid URL (expected postgresql://...)") from None
-    if url.get_backend_name() not in ("postgresql", "postgres"):
-        raise UsageError(f"database URL must be postgresql://..., not {url.get_backend_name()}://")
-    if url.password:
-        _SECRETS.add(str(url.password))
-    # whatever driver was named (or none), orderreport speaks psycopg 3
-    url = url.set(drivername="postgresql+psycopg")
-    return url
+def normalize_url(raw: str, source: str = "database URL") -> URL:
+    """Parse a database URL (see urls.parse_database_url); it gets the psycopg 3 driver."""
+    return urls.parse_database_url(raw, source)
 
 
 def validate_tz(name: str, source: str) -> str:
-    """Return `name` if it is an IANA zone name, else raise UsageError naming `source`."""
-    if not name or name != name.strip() or name.startswith(("/", ".")) or ".." in name:
-        raise UsageError(f"{source}: unknown time zone {name!r}")
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
-        raise UsageError(f"{source}: unknown time zone {name!r}") from None
+    """Return `name` if it is an IANA zone name, else raise UsageError naming `source`.
+
+    Only the canonical names count: `right/UTC` or `posix/…` (leap-second and POSIX copies)
+    would pass Python's zoneinfo and then be refused by PostgreSQL.
+    """
+    if name not in _zones():
+        raise UsageError(f"{source}: unknown time zone {urls.excerpt(name)}")
     return name
+
+
+@functools.cache
+def _zones() -> frozenset[str]:
+    names = zoneinfo.available_timezones() - {"localtime", "Factory"}
+    return frozenset(z for z in names if not z.startswith(("right/", "posix/")))
 
 
 def default_home() -> Path:
@@ -105,47 +110,82 @@ def default_config_path(env: Mapping[str, str]) -> Path:
     return Path(xdg) / "orderreport" / "config.toml"
 
 
+def _read_bounded(path: Path) -> bytes:
+    """The file's bytes: a regular file of at most CONFIG_MAX_BYTES, else UsageError."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise UsageError(f"config file {path}: not a regular file")
+        data = os.read(fd, CONFIG_MAX_BYTES + 1)
+    finally:
+        os.close(fd)
+    if len(data) > CONFIG_MAX_BYTES:
+        raise UsageError(f"config file {path}: larger than {CONFIG_MAX_BYTES // 1024} KiB")
+    return data
+
+
 def _read_config(path: Path, explicit: bool) -> dict[str, object]:
     try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
+        raw = _read_bounded(path)
     except FileNotFoundError:
         if explicit:
             raise UsageError(f"config file {path}: not found") from None
         return {}
     except OSError as exc:
         raise UsageError(f"config file {path}: cannot read ({exc.strerror})") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"config file {path}: not UTF-8 text (byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"config file {path}: invalid TOML ({exc})") from None
     unknown = sorted(set(data) - set(CONFIG_KEYS))
     if unknown:
-        raise UsageError(f"config file {path}: unknown key {unknown[0]!r}")
+        raise UsageError(f"config file {path}: unknown key {urls.excerpt(unknown[0])}")
     for key in CONFIG_KEYS:
-        if key == "lock_timeout":
-            if key in data and (
-                isinstance(data[key], bool) or not isinstance(data[key], int | float)
-            ):
+        if key not in data:
+            continue
+        if key in NUMBER_KEYS:
+            if isinstance(data[key], bool) or not isinstance(data[key], int | float):
                 raise UsageError(f"config file {path}: {key} must be a number of seconds")
-        elif key in data and not isinstance(data[key], str):
+        elif not isinstance(data[key], str):
             raise UsageError(f"config file {path}: {key} must be a string")
     return data
+
+
+def _config_warnings(path: Path, data: Mapping[str, object]) -> tuple[str, ...]:
+    """A password in a file that other users can read deserves a word."""
+    raw = data.get("database_url")
+    if not isinstance(raw, str):
+        return ()
+    try:
+        has_password = bool(urls.parse_database_url(raw, "config").password)
+        mode = path.stat().st_mode
+    except (UsageError, OSError):
+        return ()
+    if has_password and mode & (stat.S_IRGRP | stat.S_IROTH):
+        return (
+            f"warning: config file {path} holds a password and is readable by other users: "
+            f"chmod 600 {path} (or keep the password in ~/.pgpass)",
+        )
+    return ()
 
 
 def validate_schema(name: str, source: str) -> str:
     """Return `name` if it can be a PostgreSQL schema name, else raise UsageError."""
     if not name or len(name.encode()) > 63 or "\x00" in name or name != name.strip():
-        raise UsageError(f"{source}: invalid schema name {name[:70]!r}")
+        raise UsageError(f"{source}: invalid schema name {urls.excerpt(name)}")
     return name
 
 
-def validate_seconds(value: str | float, source: str) -> float:
-    """A bound in seconds: a number from 0.001 to MAX_LOCK_TIMEOUT."""
+def validate_seconds(value: object, source: str) -> float:
+    """A bound in seconds: a number from 0.001 to MAX_SECONDS."""
     try:
-        seconds = float(value)
+        seconds = float(str(value))
     except ValueError:
-        raise UsageError(f"{source}: not a number of seconds: {str(value)[:40]!r}") from None
-    if not 0.001 <= seconds <= MAX_LOCK_TIMEOUT:
-        raise UsageError(f"{source}: {seconds:g} s is outside 0.001 to {MAX_LOCK_TIMEOUT:g} s")
+        raise UsageError(f"{source}: not a number of seconds: {urls.excerpt(str(value))}") from None
+    if not 0.001 <= seconds <= MAX_SECONDS:
+        raise UsageError(f"{source}: {seconds:g} s is outside 0.001 to {MAX_SECONDS:g} s")
     return seconds
 
 
@@ -176,16 +216,16 @@ def load_settings(
     shop_schema: str | None = None,
     naive_tz: str | None = None,
     lock_timeout: float | None = None,
+    statement_timeout: float | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Settings:
     """Resolve settings from flags (the keyword arguments), the environment and the config file.
 
     Precedence, highest first — database URL: flag, ORDERREPORT_DATABASE_URL, DATABASE_URL,
     config `database_url`, else the embedded server. Time zone: flag, ORDERREPORT_TZ,
-    config `tz`, else UTC. Config file: flag, ORDERREPORT_CONFIG, XDG default. Shop schema,
-    naive-timestamp zone and lock timeout: flag, ORDERREPORT_SHOP_SCHEMA / ORDERREPORT_NAIVE_TZ /
-    ORDERREPORT_LOCK_TIMEOUT, config `shop_schema` / `naive_tz` / `lock_timeout`, else the
-    search path, the server's own TimeZone and DEFAULT_LOCK_TIMEOUT.
+    config `tz`, else UTC. Config file: flag, ORDERREPORT_CONFIG, XDG default. The others:
+    flag, ORDERREPORT_<NAME>, config `<name>`, else their defaults (the search path, the
+    server's own TimeZone, the command's own lock and statement timeouts).
     """
     env = os.environ if env is None else env
 
@@ -198,17 +238,16 @@ def load_settings(
     file_values = _read_config(config_path, explicit)
     config_file = config_path if file_values or explicit else None
 
-    raw_url: str | None = None
-    for candidate in (
-        database_url,
-        env.get("ORDERREPORT_DATABASE_URL"),
-        env.get("DATABASE_URL"),
-        file_values.get("database_url"),
+    url: URL | None = None
+    for candidate, source in (
+        (database_url, "--database-url"),
+        (env.get("ORDERREPORT_DATABASE_URL"), "ORDERREPORT_DATABASE_URL"),
+        (env.get("DATABASE_URL"), "DATABASE_URL"),
+        (file_values.get("database_url"), f"config file {config_path}: database_url"),
     ):
         if candidate:
-            raw_url = str(candidate)
+            url = normalize_url(str(candidate), source)
             break
-    url = normalize_url(raw_url) if raw_url else None
 
     if tz is not None:
         zone = validate_tz(tz, "--tz")
@@ -219,30 +258,25 @@ def load_settings(
     else:
         zone = DEFAULT_TZ
 
-    found = _first(
-        shop_schema,
-        "--shop-schema",
-        env,
-        "ORDERREPORT_SHOP_SCHEMA",
-        file_values,
-        "shop_schema",
-        config_path,
-    )
+    def pick(flag: object | None, name: str) -> tuple[object, str] | None:
+        return _first(
+            flag,
+            "--" + name.replace("_", "-"),
+            env,
+            "ORDERREPORT_" + name.upper(),
+            file_values,
+            name,
+            config_path,
+        )
+
+    found = pick(shop_schema, "shop_schema")
     schema = validate_schema(str(found[0]), found[1]) if found else None
-    found = _first(
-        naive_tz, "--naive-tz", env, "ORDERREPORT_NAIVE_TZ", file_values, "naive_tz", config_path
-    )
+    found = pick(naive_tz, "naive_tz")
     naive = validate_tz(str(found[0]), found[1]) if found else None
-    found = _first(
-        lock_timeout,
-        "--lock-timeout",
-        env,
-        "ORDERREPORT_LOCK_TIMEOUT",
-        file_values,
-        "lock_timeout",
-        config_path,
-    )
-    timeout = validate_seconds(found[0], found[1]) if found else DEFAULT_LOCK_TIMEOUT  # type: ignore[arg-type]
+    found = pick(lock_timeout, "lock_timeout")
+    locks = validate_seconds(found[0], found[1]) if found else None
+    found = pick(statement_timeout, "statement_timeout")
+    statements = validate_seconds(found[0], found[1]) if found else None
 
     home = Path(env["ORDERREPORT_HOME"]) if env.get("ORDERREPORT_HOME") else default_home()
     return Settings(
@@ -252,5 +286,7 @@ def load_settings(
         config_file=config_file,
         shop_schema=schema,
         naive_tz=naive,
-        lock_timeout=timeout,
+        lock_timeout=locks,
+        statement_timeout=statements,
+        warnings=_config_warnings(config_path, file_values) if config_file else (),
     )

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from orderreport.errors import UsageError
+from orderreport.urls import excerpt
+
+# The most days one command may cover: ten years and a leap day or two. A summary builds a
+# row per day and `daily` a transaction per day; 0001-01-01..9999-12-31 would be 3.6 M.
+MAX_SPAN_DAYS = 3660
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # not the week or ordinal ISO forms
 
 
 def today_in(tz: str, now: datetime | None = None) -> date:
@@ -22,12 +29,12 @@ def parse_day(value: str, flag: str, today: date) -> date:
     if word == "yesterday":
         return today - timedelta(days=1)
     try:
-        if len(value) != 10:
+        if not _ISO_DAY.fullmatch(value):
             raise ValueError
         return date.fromisoformat(value)
     except ValueError:
         raise UsageError(
-            f"{flag}: invalid date {value!r} (expected YYYY-MM-DD, 'today' or 'yesterday')"
+            f"{flag}: invalid date {excerpt(value)} (expected YYYY-MM-DD, 'today' or 'yesterday')"
         ) from None
 
 
@@ -44,7 +51,7 @@ def resolve_range(
     No flag at all means yesterday. --from alone runs to yesterday; --to alone is
     an error, as are --date with --from/--to, --all with either, and --from after --to.
     """
-    if all_days and (day or start or end):
+    if all_days and (day is not None or start is not None or end is not None):
         raise UsageError("--all cannot be combined with --date, --from or --to")
     if all_days:
         return None
@@ -60,7 +67,18 @@ def resolve_range(
         return d, d
     first, last = parse_bounds(start, end if end is not None else "yesterday", today)
     assert first is not None and last is not None
+    check_span(first, last)
     return first, last
+
+
+def check_span(first: date, last: date) -> None:
+    """Raise UsageError if first..last covers more than MAX_SPAN_DAYS days."""
+    days = (last - first).days + 1
+    if days > MAX_SPAN_DAYS:
+        raise UsageError(
+            f"--from {first} --to {last} is {days:,} days; one command covers at most "
+            f"{MAX_SPAN_DAYS:,} days: split the range"
+        )
 
 
 def parse_bounds(

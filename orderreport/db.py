@@ -20,7 +20,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
-from orderreport import schema
+from orderreport import limits, schema, urls
 from orderreport import shop as shop_mod
 from orderreport.config import Settings, mask_url
 from orderreport.embedded import EmbeddedServer
@@ -80,48 +80,100 @@ def _first_line(exc: BaseException) -> str:
     return lines[0] if lines else type(orig).__name__
 
 
-def make_engine(url: URL, tz: str) -> Engine:
-    """An engine whose connections run in the shop's zone, keeping the user's own options.
+def make_engine(url: URL, tz: str, bounds: limits.Bounds) -> Engine:
+    """An engine whose connections run in the shop's zone, within `bounds`.
 
-    orderreport passes no libpq `options` of its own, so `-c search_path=…` (or anything
-    else) in the URL or in PGOPTIONS reaches the server untouched. The zone the server gave
+    The user's own libpq `options` (the URL's, else PGOPTIONS) reach the server after ours,
+    so `-c search_path=…` or a stricter timeout of theirs is kept. The zone the server gave
     the session is kept in the connection's info as "server_tz" before the session's
     TimeZone is set to the shop's: it is the zone `now()` used to fill naive timestamps.
     """
-    eng = create_engine(
-        url,
-        connect_args={"connect_timeout": 10, "application_name": "orderreport"},
-        hide_parameters=True,
-    )
+    eng = create_engine(url, connect_args=limits.connect_args(url, bounds), hide_parameters=True)
 
     @event.listens_for(eng, "connect")
     def _shop_zone(dbapi_conn: Any, record: Any) -> None:
         record.info["server_tz"] = dbapi_conn.info.parameter_status("TimeZone") or "UTC"
         dbapi_conn.autocommit = True  # one round trip, no transaction left open
-        dbapi_conn.execute("SELECT set_config('TimeZone', %s, false)", [tz])
+        row = dbapi_conn.execute(
+            "SELECT set_config('TimeZone', %s, false), current_setting('lock_timeout'), "
+            "current_setting('statement_timeout')",
+            [tz],
+        ).fetchone()
         dbapi_conn.autocommit = False
+        # the bounds in force: ours, or the user's from the URL or PGOPTIONS
+        record.info["bounds"] = limits.Bounds(
+            lock=limits.pg_seconds(row[1]), statement=limits.pg_seconds(row[2])
+        )
 
     return eng
 
 
+def _watch(eng: Engine, watchdog: limits.Watchdog) -> None:
+    """Arm the watchdog while a statement or a commit waits on the server."""
+
+    def arm(*_: Any, **__: Any) -> None:
+        watchdog.arm()
+
+    def disarm(*_: Any, **__: Any) -> None:
+        watchdog.disarm()
+
+    event.listen(eng, "before_cursor_execute", arm)
+    event.listen(eng, "after_cursor_execute", disarm)
+    event.listen(eng, "handle_error", disarm)
+    event.listen(eng, "commit", arm)  # disarmed by the next statement or at the end
+    event.listen(eng, "rollback", arm)
+
+
 @contextlib.contextmanager
-def connect(settings: Settings) -> Iterator[Connection]:
+def connect(settings: Settings, *, migrating: bool = False) -> Iterator[Connection]:
     """The run's one connection to the configured database (the embedded server if none is
-    set, started for the block). Raises DatabaseUnavailable, password masked, if it fails."""
+    set, started for the block), every wait bounded (limits.py). Raises DatabaseUnavailable,
+    password masked, if it fails."""
+    bounds = limits.bounds_for(settings, migrating=migrating)
+    watchdog = limits.Watchdog(bounds.watchdog)
     with contextlib.ExitStack() as stack:
         if settings.database_url is None:
             url = stack.enter_context(EmbeddedServer(settings.home))
         else:
             url = settings.database_url
-        eng = make_engine(url, settings.tz)
+        eng = make_engine(url, settings.tz, bounds)
         stack.callback(eng.dispose)
+        watchdog.install()
+        stack.callback(watchdog.uninstall)
+        _watch(eng, watchdog)
         try:
             conn = stack.enter_context(eng.connect())
         except OperationalError as exc:
             raise DatabaseUnavailable(
-                f"cannot connect to {mask_url(url)}: {_first_line(exc)}"
+                f"cannot connect to {mask_url(url)}: {urls.scrub(_first_line(exc), url)}"
             ) from None
-        yield conn
+        effective = conn.info.get("bounds", bounds)
+        watchdog.set(effective.watchdog)
+        conn.info["watchdog"] = watchdog
+        try:
+            yield conn
+        except BaseException:
+            # closed, not returned to the pool: a connection interrupted mid-statement (a
+            # signal, the watchdog) cannot be reset, and the server rolls back what it had
+            with contextlib.suppress(Exception):
+                conn.invalidate()
+            raise
+
+
+def waiting(session: Session | Connection) -> contextlib.AbstractContextManager[None]:
+    """The watchdog, armed for one wait on the server that no statement event covers (a
+    fetch from a server-side cursor, a COPY block)."""
+    dog = (
+        session.connection().info.get("watchdog")
+        if isinstance(session, Session)
+        else (session.info.get("watchdog"))
+    )
+    return dog.waiting() if isinstance(dog, limits.Watchdog) else contextlib.nullcontext()
+
+
+def _bounds(conn: Connection) -> limits.Bounds:
+    found = conn.info.get("bounds")
+    return found if isinstance(found, limits.Bounds) else limits.Bounds(0, 0)
 
 
 def server_tz(conn: Connection) -> str:
@@ -168,12 +220,19 @@ def require_schema(conn: Connection, shop: Shop) -> None:
     if current != head:
         where = "has no orderreport schema" if current is None else f"is at revision {current}"
         raise NotMigrated(f"the database {where} (head is {head}): run `orderreport migrate`")
-    built = schema.view_comment(conn)
-    if built != shop.fingerprint():
+    built = schema.view_comment(conn) or ""
+    wanted = shop.fingerprint()
+    if built != wanted:
+        was = [p for p in _parts(built) if p not in _parts(wanted)]
+        now = [p for p in _parts(wanted) if p not in _parts(built)]
         raise NotMigrated(
-            f"{OUR_SCHEMA}.order_reports was built for other settings ({built}; now "
-            f"{shop.fingerprint()}): run `orderreport migrate` to rebuild it"
+            f"{OUR_SCHEMA}.order_reports was built for {'; '.join(was) or 'other settings'}, "
+            f"the settings now give {'; '.join(now)}: run `orderreport migrate` to rebuild it"
         )
+
+
+def _parts(fingerprint: str) -> list[str]:
+    return [p.strip() for p in fingerprint.removeprefix(schema.VIEW_MARK).split(";")]
 
 
 @contextlib.contextmanager
@@ -184,7 +243,8 @@ def session(settings: Settings) -> Iterator[Session]:
     """
     # Bound to one Connection: every transaction of the session, and any session-level
     # advisory lock taken in it, use the same server connection.
-    with connect(settings) as conn, Session(bind=conn) as sess:
+    with connect(settings) as conn:
+        sess = Session(bind=conn)
         try:
             yield sess
             sess.commit()
@@ -195,10 +255,19 @@ def session(settings: Settings) -> Iterator[Session]:
                     f"database error ({_first_line(exc)}): run `orderreport migrate`"
                 ) from None
             # permissions, a read-only server, a dropped connection, a timeout: one line
-            raise DatabaseFailed(f"database error: {_first_line(exc)}") from None
+            raise limits.describe(exc, _bounds(conn)) from None
+        except limits.ServerStalled:
+            # a rollback would wait on the frozen server all over again: drop the connection
+            with contextlib.suppress(Exception):
+                conn.invalidate()
+            raise
         except BaseException:
             _rollback_quietly(sess)
             raise
+        finally:
+            # closing must not replace the error that is on its way out
+            with contextlib.suppress(Exception):
+                sess.close()
 
 
 @contextlib.contextmanager
@@ -213,8 +282,9 @@ def shop_session(settings: Settings) -> Iterator[tuple[Session, Shop]]:
 
 
 def _rollback_quietly(sess: Session) -> None:
-    # the connection may be gone (that may be the very error): the original error matters
-    with contextlib.suppress(DBAPIError):
+    # the connection may be gone, or a signal may have landed mid-commit (that may be the
+    # very error): the original error matters, not what the rollback says about it
+    with contextlib.suppress(Exception):
         sess.rollback()
 
 
@@ -285,7 +355,7 @@ def migrate(settings: Settings, *, adopt: bool = False) -> MigrationResult:
         downs = step.down_revision_ids
         applied.append((downs[0] if downs else None, step.up_revision_id))
 
-    with connect(settings) as conn:
+    with connect(settings, migrating=True) as conn:
         find_shop(conn, settings)  # an unclear shop stops here, before anything is changed
         conn.commit()
         cfg = alembic_config()
@@ -304,10 +374,10 @@ def migrate(settings: Settings, *, adopt: bool = False) -> MigrationResult:
             if isinstance(exc.orig, psycopg.errors.LockNotAvailable):
                 raise DatabaseFailed(
                     f"migration stopped: a shop table stayed locked for over "
-                    f"{settings.lock_timeout:g} s (--lock-timeout); nothing half-done is left, "
+                    f"{_bounds(conn).lock:g} s (--lock-timeout); nothing half-done is left, "
                     "rerun `orderreport migrate` when the shop is quieter"
                 ) from None
-            raise DatabaseFailed(f"migration failed: {_first_line(exc)}") from None
+            raise limits.describe(exc, _bounds(conn), "migration failed") from None
         except CommandError as exc:  # e.g. the database is at a revision this version lacks
             raise DatabaseFailed(f"migration failed: {exc}") from None
         end = schema_revision(conn)
@@ -341,7 +411,7 @@ def downgrade(settings: Settings, revision: str) -> None:
     """Downgrade to `revision` ("base" for nothing). For tests and operators, not the CLI."""
     from alembic import command
 
-    with connect(settings) as conn:
+    with connect(settings, migrating=True) as conn:
         cfg = alembic_config()
         cfg.attributes.update(connection=conn, settings=settings)
         command.downgrade(cfg, revision)

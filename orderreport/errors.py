@@ -72,5 +72,21 @@ class Incomplete(OrderReportError):
     """Some of the days asked for could not be stored."""
 
 
+class ReaderGone(OrderReportError):
+    """stdout's reader went away (EPIPE), e.g. `| head`: not a failure of ours (exit 0)."""
+
+    exit_code = EXIT_OK
+
+
+class OutputFailed(OrderReportError):
+    """stdout cannot be written: a full disk, a closed descriptor."""
+
+
 class Terminated(BaseException):
-    """Raised from the SIGTERM handler so `finally` blocks and context managers run."""
+    """Raised from the SIGTERM and SIGINT handlers so `finally` blocks and context managers
+    run (a day is stored whole or not at all). A BaseException, and not KeyboardInterrupt,
+    so neither `except Exception` nor the CLI framework can turn it into something else."""
+
+    def __init__(self, signum: int = 15) -> None:
+        super().__init__(signum)
+        self.signum = signum  # 15 SIGTERM, 2 SIGINT

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
+from orderreport import urls
 from orderreport.config import Settings, load_settings
 from orderreport.errors import UsageError
 from orderreport.output import Format
@@ -25,7 +26,8 @@ DatabaseUrl = Annotated[
     typer.Option(
         "--database-url",
         metavar="URL",
-        help="PostgreSQL URL (postgresql://user:pass@host/db). "
+        help="PostgreSQL URL (postgresql://user@host/db). Other users can read a command "
+        "line: keep the password in ~/.pgpass, $PGPASSWORD or the config file. "
         "Default: $ORDERREPORT_DATABASE_URL, $DATABASE_URL, the config file, else embedded.",
         show_default=False,
     ),
@@ -71,6 +73,26 @@ NaiveTz = Annotated[
         show_default=False,
     ),
 ]
+LockTimeout = Annotated[
+    float | None,
+    typer.Option(
+        "--lock-timeout",
+        metavar="SECONDS",
+        help="Longest wait for a lock (migrate: on a shop table). Default: "
+        "$ORDERREPORT_LOCK_TIMEOUT, config `lock_timeout`, else 30 (migrate: 5).",
+        show_default=False,
+    ),
+]
+StatementTimeout = Annotated[
+    float | None,
+    typer.Option(
+        "--statement-timeout",
+        metavar="SECONDS",
+        help="Longest run of one statement. Default: $ORDERREPORT_STATEMENT_TIMEOUT, "
+        "config `statement_timeout`, else 600 (migrate: 3600).",
+        show_default=False,
+    ),
+]
 Fmt = Annotated[Format, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Short for --format json.")]
 DateOpt = Annotated[
@@ -100,6 +122,9 @@ ToOpt = Annotated[
 ]
 
 
+_state: dict[str, Any] = {"settings": None, "verbose": False}
+
+
 def settings_from(
     database_url: str | None,
     tz: str | None,
@@ -107,15 +132,50 @@ def settings_from(
     shop_schema: str | None = None,
     naive_tz: str | None = None,
     lock_timeout: float | None = None,
+    statement_timeout: float | None = None,
 ) -> Settings:
-    return load_settings(
+    """The run's settings; remembered so every message can be scrubbed of their secrets."""
+    settings = load_settings(
         database_url=database_url,
         tz=tz,
         config=config,
         shop_schema=shop_schema,
         naive_tz=naive_tz,
         lock_timeout=lock_timeout,
+        statement_timeout=statement_timeout,
     )
+    _state["settings"] = settings
+    if verbose():
+        say(
+            f"database {settings.describe_database()}, zone {settings.tz}, config file "
+            f"{settings.config_file or 'none'}"
+        )
+    return settings
+
+
+def set_verbose(on: bool) -> None:
+    _state["verbose"] = on
+
+
+def verbose() -> bool:
+    return bool(_state["verbose"])
+
+
+def warnings() -> tuple[str, ...]:
+    settings = _state["settings"]
+    return settings.warnings if isinstance(settings, Settings) else ()
+
+
+def scrub(message: str) -> str:
+    """`message` without the run's password or secret URL parameters (see urls.scrub)."""
+    settings = _state["settings"]
+    url = settings.database_url if isinstance(settings, Settings) else None
+    return urls.scrub(message, url)
+
+
+def reset() -> None:
+    """Forget the previous run (main() may run several times in one process: the tests)."""
+    _state.update(settings=None, verbose=False)
 
 
 def now_utc() -> datetime:

@@ -20,6 +20,7 @@ from decimal import Decimal
 from sqlalchemy import Date, TextClause, bindparam, text
 from sqlalchemy.orm import Session
 
+from orderreport import db
 from orderreport.shop import Shop
 
 STREAM_BATCH = 2000  # rows per server-side cursor fetch: memory stays flat for any size
@@ -165,8 +166,14 @@ def report_rows(
             _params(shop, start, end),
             execution_options={"yield_per": STREAM_BATCH},
         )
-    for report_at, order_id, count_product, total_amount in result:
-        yield ReportRow(report_at, order_id, count_product, total_amount)
+    batches = result.partitions(STREAM_BATCH)
+    while True:
+        with db.waiting(session):  # a frozen server must not hang a fetch forever
+            batch = next(batches, None)
+        if batch is None:
+            return
+        for report_at, order_id, count_product, total_amount in batch:
+            yield ReportRow(report_at, order_id, count_product, total_amount)
 
 
 def summaries(session: Session, shop: Shop, start: date, end: date) -> list[Summary]:

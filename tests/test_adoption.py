@@ -358,8 +358,9 @@ def test_orders_in_several_schemas_need_a_choice(empty_url: URL) -> None:
         empty_url, "summary", "--date", "2025-12-16", "--json", "--shop-schema", "shop"
     )
     assert code == 0 and json.loads(out)["total_orders"] == 3, err
-    with_path = empty_url.update_query_dict({"options": "-c search_path=shop"})
-    code, out, err = cli(with_path, "summary", "--date", "2025-12-16", "--json")
+    with_path = url_text(empty_url) + "&options=-c%20search_path%3Dshop"
+    r = run_cli("summary", "--date", "2025-12-16", "--json", "--database-url", with_path)
+    code, out, err = r.code, r.out, r.err
     assert code == 0 and json.loads(out)["total_orders"] == 3, err
     code, _, err = cli(empty_url, "migrate", "--shop-schema", "nowhere")
     assert code == 2 and "has no orders table" in err

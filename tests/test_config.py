@@ -69,12 +69,12 @@ def test_no_configuration_means_embedded(tmp_path: Path) -> None:
 def test_plain_postgresql_url_gets_psycopg() -> None:
     assert normalize_url("postgresql://u@h/d").drivername == "postgresql+psycopg"
     assert normalize_url("postgres://u@h/d").drivername == "postgresql+psycopg"
-    with pytest.raises(UsageError, match="must be postgresql"):
+    with pytest.raises(UsageError, match="expected postgresql://"):
         normalize_url("mysql://u@h/d")
 
 
 def test_password_is_masked() -> None:
-    assert mask_url("postgresql://u:secret@h/d") == "postgresql://u:***@h/d"
+    assert mask_url("postgresql://u:secret@h/d") == "postgresql+psycopg://u:***@h/d"
 
 
 @pytest.mark.parametrize(
@@ -108,4 +108,4 @@ def test_env_tz_is_validated(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_bad_url_never_echoes_it() -> None:
     r = run_cli("summary", "--database-url", "postgresql//u:topsecret@h/d")
-    assert r.code == 2 and "topsecret" not in r.err and "not a valid URL" in r.err
+    assert r.code == 2 and "topsecret" not in r.err and "not a database URL" in r.err

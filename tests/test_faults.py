@@ -1,0 +1,347 @@
+"""The fault suite: every row of README's "When things go wrong", provoked for real.
+
+Locks held from a second connection, a backend frozen with SIGSTOP, signals at random
+points in loops, closed and full stdout, malformed URLs, files and flags, a read-only
+session. Every run uses a URL carrying a password (the test server trusts local
+connections, so it is never checked) and every output is searched for it.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy.engine import URL
+
+from orderreport.dates import MAX_SPAN_DAYS
+from tests.conftest import ORDERREPORT, plain, run_cli, subprocess_env, url_text
+
+PASSWORD = "S3cr3t-Pw_xyz"
+FIRST = date(2025, 12, 1)
+DAYS = 5
+OUT: list[str] = []  # everything the suite saw orderreport print
+
+
+@pytest.fixture
+def secret_url(db_url: URL) -> Iterator[URL]:
+    """The test database, with three orders a day for DAYS days, behind a URL with a password."""
+    with psycopg.connect(plain(db_url), autocommit=True) as conn:
+        conn.execute("INSERT INTO users (name, email) VALUES ('f', 'f@x')")
+        conn.execute(
+            "INSERT INTO orders (user_id, total_amount, status, created_at, updated_at) "
+            "SELECT (SELECT min(id) FROM users), k * 1.10, 'paid', "
+            "(%s::date + d)::timestamp AT TIME ZONE 'UTC' + k * INTERVAL '5 hours', now() "
+            "FROM generate_series(0, %s - 1) d, generate_series(1, 3) k",
+            (FIRST, DAYS),
+        )
+    yield db_url.set(password=PASSWORD)
+    leaked = [text for text in OUT if PASSWORD in text]
+    OUT.clear()
+    assert not leaked, leaked
+
+
+def cli(url: URL | str | None, *args: str) -> tuple[int, str, str]:
+    text = url_text(url) if isinstance(url, URL) else url
+    extra = ("--database-url", text) if text is not None else ()
+    r = run_cli(*args, *extra)
+    OUT.extend((r.out, r.err))
+    return r.code, r.out, r.err
+
+
+def spawn(url: URL, *args: str, **kw: object) -> subprocess.Popen[str]:
+    env = subprocess_env(ORDERREPORT_DATABASE_URL=url_text(url))
+    return subprocess.Popen(  # type: ignore[no-any-return]
+        [*ORDERREPORT, *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,  # type: ignore[call-overload]
+    )
+
+
+def finish(proc: subprocess.Popen[str], timeout: float = 60) -> tuple[int, str, str]:
+    out, err = proc.communicate(timeout=timeout)
+    OUT.extend((out, err))
+    return proc.returncode, out, err
+
+
+def one_line(err: str, starts: str = "orderreport: error: ") -> str:
+    """The failure's one line: the last on stderr, and the only error line (progress lines
+    with a timestamp may come before it)."""
+    lines = err.splitlines()
+    assert lines and lines[-1].startswith(starts), err
+    assert sum(line.startswith(starts) for line in lines) == 1, err
+    assert all(line[:4].isdigit() for line in lines[:-1]), err
+    return lines[-1]
+
+
+def stored(url: URL) -> list[tuple[date, int, str]]:
+    with psycopg.connect(plain(url)) as conn:
+        return [
+            (d, n, str(v))
+            for d, n, v in conn.execute(
+                "SELECT report_date, total_orders, total_value FROM orderreport.daily_reports "
+                "WHERE time_zone = 'UTC' ORDER BY 1"
+            )
+        ]
+
+
+def all_days() -> list[tuple[date, int, str]]:
+    return [(FIRST + timedelta(days=i), 3, "6.60") for i in range(DAYS)]
+
+
+SPAN = ("--from", FIRST.isoformat(), "--to", (FIRST + timedelta(days=DAYS - 1)).isoformat())
+
+
+def backends(url: URL, app: str = "orderreport") -> list[int]:
+    with psycopg.connect(plain(url)) as conn:
+        return [
+            int(r[0])
+            for r in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = %s "
+                "AND datname = current_database()",
+                (app,),
+            )
+        ]
+
+
+def with_query(url: URL, query: str) -> str:
+    """The URL as text with `query` (already percent-encoded, as a user would write it)."""
+    text = url_text(url)
+    return text + ("&" if "?" in text else "?") + query
+
+
+def wait_for(predicate: object, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)
+
+
+# -- hangs and stalls ---------------------------------------------------------------------
+@pytest.mark.parametrize("command", [["daily", *SPAN], ["status"], ["history"]])
+def test_a_locked_table_is_a_one_line_failure_within_the_lock_timeout(
+    secret_url: URL, command: list[str]
+) -> None:
+    with psycopg.connect(plain(secret_url)) as holder:
+        holder.execute("LOCK TABLE orderreport.daily_reports IN ACCESS EXCLUSIVE MODE")
+        started = time.monotonic()
+        code, out, err = cli(secret_url, *command, "--lock-timeout", "1")
+        elapsed = time.monotonic() - started
+    assert code == 1 and out == ""
+    assert "stayed locked by another session for over 1 s" in one_line(err)
+    assert elapsed < 10
+    assert cli(secret_url, "daily", *SPAN)[0] == 0
+    assert stored(secret_url) == all_days()
+
+
+def test_a_frozen_server_ends_the_run_at_the_clients_deadline(secret_url: URL) -> None:
+    """SIGSTOP the backend while daily waits on it: the client's own deadline ends the run."""
+    with psycopg.connect(plain(secret_url)) as holder:
+        holder.execute("LOCK TABLE orderreport.daily_reports IN ACCESS EXCLUSIVE MODE")
+        proc = spawn(secret_url, "daily", *SPAN, "--statement-timeout", "1")
+        wait_for(lambda: backends(secret_url))
+        (pid,) = backends(secret_url)
+        time.sleep(0.3)
+        os.kill(pid, signal.SIGSTOP)
+        started = time.monotonic()
+        try:
+            code, out, err = finish(proc)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        elapsed = time.monotonic() - started
+    assert code == 1 and out == ""
+    assert "did not answer for 6 s (frozen or cut off)" in one_line(err)
+    assert elapsed < 20
+    assert cli(secret_url, "daily", *SPAN)[0] == 0
+    assert stored(secret_url) == all_days()
+
+
+def test_a_killed_run_leaves_no_lock_behind(secret_url: URL) -> None:
+    """daily killed while its statement waits: the server drops its work and advisory lock."""
+    with psycopg.connect(plain(secret_url)) as holder:
+        holder.execute("LOCK TABLE orderreport.daily_reports IN ACCESS EXCLUSIVE MODE")
+        first = spawn(secret_url, "daily", *SPAN)
+        wait_for(lambda: backends(secret_url))
+        time.sleep(0.5)
+        first.send_signal(signal.SIGTERM)
+        code, _, err = finish(first)
+        assert code == 143 and one_line(err) == "orderreport: error: terminated by SIGTERM"
+        # the next run gets the advisory lock well within its --wait (it then meets the
+        # table lock, still held, and gives up on that after --lock-timeout: not exit 75)
+        started = time.monotonic()
+        code, _, err = cli(secret_url, "daily", *SPAN, "--wait", "30", "--lock-timeout", "1")
+        assert code == 1 and "stayed locked" in err, err
+        assert time.monotonic() - started < 15
+    assert cli(secret_url, "daily", *SPAN)[0] == 0
+    assert stored(secret_url) == all_days()
+
+
+# -- passwords ----------------------------------------------------------------------------
+def test_passwords_never_shown(secret_url: URL, tmp_path: Path) -> None:
+    query = with_query(secret_url.set(password=None), f"password={PASSWORD}")
+    _, out, _ = cli(query, "status", "--json")
+    assert '"database": "postgresql+psycopg://postgres:***@' in out
+    unencoded = f"postgresql://u:p@ss{PASSWORD}@127.0.0.1:9/db"
+    r = run_cli("status", "--database-url", unencoded)
+    OUT.extend((r.out, r.err))
+    assert r.code == 1 and "cannot connect to" in one_line(r.err)
+    assert "ss" + PASSWORD not in r.err
+    short = run_cli("status", "--database-url", "postgresql://rel:pw@127.0.0.1:9/rel_pw")
+    assert "rel:***@" in short.err and "/rel_pw" in short.err
+    config = tmp_path / "config.toml"
+    config.write_text(f'database_url = "{url_text(secret_url)}"\n')
+    config.chmod(0o644)
+    r = run_cli("status", "--config", str(config))
+    OUT.extend((r.out, r.err))
+    assert "holds a password and is readable by other users" in r.err
+    config.chmod(0o600)
+    assert "readable by other users" not in run_cli("status", "--config", str(config)).err
+    assert "user:pass" not in run_cli("report", "--help").out
+
+
+# -- signals and pipes --------------------------------------------------------------------
+def test_sigterm_at_random_points_of_daily(secret_url: URL) -> None:
+    """50 runs, SIGTERM at a random moment: 0 or 143 with its one line, never anything else;
+    and whatever was stored is whole, and a plain run then stores every day right."""
+    rng = random.Random(7)
+    codes: dict[int, int] = {}
+    for _ in range(50):
+        proc = spawn(secret_url, "daily", *SPAN, "--wait", "10")
+        # from start-up (connecting, the lock, the days, the commits) to the end
+        time.sleep(rng.uniform(0.25, 1.2))
+        proc.send_signal(signal.SIGTERM)
+        code, _, err = finish(proc)
+        codes[code] = codes.get(code, 0) + 1
+        assert code in (0, 143), err
+        if code == 143:
+            assert one_line(err) == "orderreport: error: terminated by SIGTERM"
+        for day, n, value in stored(secret_url):
+            assert (n, value) == (3, "6.60"), (day, n, value)
+    assert codes.get(143, 0) >= 10, codes
+    assert cli(secret_url, "daily", *SPAN)[0] == 0
+    assert stored(secret_url) == all_days()
+
+
+def test_ctrl_c_is_130_with_a_line(secret_url: URL) -> None:
+    with psycopg.connect(plain(secret_url)) as holder:
+        holder.execute("LOCK TABLE orderreport.daily_reports IN ACCESS EXCLUSIVE MODE")
+        proc = spawn(secret_url, "daily", *SPAN)
+        wait_for(lambda: backends(secret_url))
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        code, _, err = finish(proc)
+    assert code == 130 and one_line(err) == "orderreport: error: interrupted"
+    assert stored(secret_url) == []
+
+
+def _shell(url: URL, line: str) -> subprocess.CompletedProcess[str]:
+    env = subprocess_env(ORDERREPORT_DATABASE_URL=url_text(url))
+    orderreport = " ".join(ORDERREPORT)
+    result = subprocess.run(
+        ["bash", "-c", f"set -o pipefail; {line.replace('OR', orderreport)}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    OUT.extend((result.stdout, result.stderr))
+    return result
+
+
+def test_pipes_closed_and_full(secret_url: URL) -> None:
+    head = _shell(secret_url, "OR report --all | head -1")
+    assert head.returncode == 0 and head.stderr == "" and head.stdout.count("\n") == 1
+    closed = _shell(secret_url, "OR summary >&-")
+    assert closed.returncode == 1
+    assert (
+        closed.stderr == "orderreport: error: stdout is closed: redirect it instead (>/dev/null)\n"
+    )
+    full = _shell(secret_url, "OR report --all > /dev/full")
+    assert full.returncode == 1
+    assert full.stderr == "orderreport: error: cannot write the output: No space left on device\n"
+
+
+# -- bad input ----------------------------------------------------------------------------
+def test_bad_files_and_urls_are_exit_2(tmp_path: Path) -> None:
+    latin = tmp_path / "latin1.toml"
+    latin.write_bytes('tz = "Europe/Z\xfcrich"\n'.encode("latin-1"))
+    cases = [
+        (["--config", str(latin)], "not UTF-8 text"),
+        (["--config", "/dev/zero"], "not a regular file"),
+        (["--database-url", "postgresql://u@h:port/db"], "the port is not a number"),
+        (["--database-url", "postgresql://u@h/db?bogus=1"], "unknown connection option 'bogus'"),
+        (["--tz", "right/UTC"], "unknown time zone 'right/UTC'"),
+        (["--date", "2025-W01-1"], "invalid date '2025-W01-1'"),
+    ]
+    for args, needle in cases:
+        r = run_cli("summary", *args)
+        assert r.code == 2 and needle in one_line(r.err), (args, r.err)
+    big = tmp_path / "big.toml"
+    big.write_text("# " + "x" * 70_000 + "\n")
+    r = run_cli("summary", "--config", str(big))
+    assert r.code == 2 and "larger than 64 KiB" in r.err
+    r = run_cli("report", "--all", "--date", "")
+    assert r.code == 2 and "--all cannot be combined" in r.err
+    r = run_cli("summary", "--tz", "x" * 100_000)
+    assert r.code == 2 and len(one_line(r.err)) < 200 and "(100000 characters)" in r.err
+    r = run_cli("summary", "--format", "y" * 100_000)
+    assert r.code == 2 and len(one_line(r.err)) <= 320
+
+
+def test_spans_are_bounded_exactly(secret_url: URL) -> None:
+    start = date(2000, 1, 1)
+    at_bound = (start + timedelta(days=MAX_SPAN_DAYS - 1)).isoformat()
+    past = (start + timedelta(days=MAX_SPAN_DAYS)).isoformat()
+    code, out, err = cli(
+        secret_url, "summary", "--from", start.isoformat(), "--to", at_bound, "-f", "csv"
+    )
+    assert code == 0 and out.count("\n") == MAX_SPAN_DAYS + 1, err
+    for command in ("summary", "daily", "report"):
+        code, _, err = cli(secret_url, command, "--from", start.isoformat(), "--to", past)
+        assert code == 2 and f"at most {MAX_SPAN_DAYS:,} days" in one_line(err), (command, err)
+    assert stored(secret_url) == []
+
+
+def test_migrate_takes_format(secret_url: URL) -> None:
+    code, out, err = cli(secret_url, "migrate", "--plan", "--format", "json")
+    assert code == 0 and out.startswith("["), err
+
+
+# -- read-only servers --------------------------------------------------------------------
+def test_read_only_server_says_so(secret_url: URL) -> None:
+    read_only = with_query(secret_url, "options=-c%20default_transaction_read_only%3Don")
+    code, out, err = cli(read_only, "daily", *SPAN)
+    assert code == 1 and out == ""
+    assert "the database server is read-only" in one_line(err) and "primary" in err
+    assert cli(read_only, "summary", "--date", FIRST.isoformat())[0] == 0
+    assert cli(read_only, "status")[0] == 1  # unhealthy (nothing stored), but it answers
+    assert stored(secret_url) == []
+
+
+def test_user_options_are_kept(secret_url: URL) -> None:
+    """The user's own statement_timeout in the URL wins over orderreport's default."""
+    tight = with_query(secret_url, "options=-c%20statement_timeout%3D1")
+    code, _, err = cli(tight, "summary", "--from", "2000-01-01", "--to", "2009-12-31", "-f", "csv")
+    assert code == 1 and "statement" in err, err
+    env_tight = subprocess_env(
+        ORDERREPORT_DATABASE_URL=url_text(secret_url), PGOPTIONS="-c statement_timeout=1"
+    )
+    r = subprocess.run(
+        [*ORDERREPORT, "summary", "--from", "2000-01-01", "--to", "2009-12-31", "-f", "csv"],
+        env=env_tight,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    OUT.extend((r.stdout, r.stderr))
+    assert r.returncode == 1 and "statement" in r.stderr
