@@ -219,6 +219,7 @@ def demo_cmd(
             TimeElapsedColumn(),
             console=options.err,
             transient=True,
+            disable=not options.err.is_terminal,  # a bar in a log file is noise (and a blank line)
         ) as bar:
             task = bar.add_task("demo shop", total=days)
             loaded = demo.load_demo(

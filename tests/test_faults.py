@@ -114,6 +114,16 @@ def backends(url: URL, app: str = "orderreport") -> list[int]:
         ]
 
 
+def catches(pid: int, sig: int) -> bool:
+    """True once process `pid` has a handler for `sig` (SigCgt in /proc/PID/status)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True  # gone already: nothing left to wait for
+    mask = next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(int(mask, 16) >> (sig - 1) & 1)
+
+
 def with_query(url: URL, query: str) -> str:
     """The URL as text with `query` (already percent-encoded, as a user would write it)."""
     text = url_text(url)
@@ -217,8 +227,11 @@ def test_sigterm_at_random_points_of_daily(secret_url: URL) -> None:
     codes: dict[int, int] = {}
     for _ in range(50):
         proc = spawn(secret_url, "daily", *SPAN, "--wait", "10")
-        # from start-up (connecting, the lock, the days, the commits) to the end
-        time.sleep(rng.uniform(0.25, 1.2))
+        # from the moment its handler is in place (a signal before Python runs any of
+        # orderreport's code ends it the default way), through imports, connecting, the
+        # lock, the days and the commits, to the end
+        wait_for(lambda: catches(proc.pid, signal.SIGTERM))  # noqa: B023
+        time.sleep(rng.uniform(0, 0.9))
         proc.send_signal(signal.SIGTERM)
         code, _, err = finish(proc)
         codes[code] = codes.get(code, 0) + 1
@@ -310,6 +323,30 @@ def test_spans_are_bounded_exactly(secret_url: URL) -> None:
         code, _, err = cli(secret_url, command, "--from", start.isoformat(), "--to", past)
         assert code == 2 and f"at most {MAX_SPAN_DAYS:,} days" in one_line(err), (command, err)
     assert stored(secret_url) == []
+
+
+def test_demo_on_a_shop_is_one_line_and_changes_nothing(secret_url: URL) -> None:
+    code, out, err = cli(secret_url, "demo", "--days", "1")
+    assert code == 1 and out == "" and "already has 15 orders" in one_line(err)
+    assert not err.startswith("\n")
+    assert stored(secret_url) == []
+
+
+def test_verbose_shows_a_traceback_without_the_password(
+    secret_url: URL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orderreport import queries
+
+    def broken(*_: object, **__: object) -> None:  # an error we cannot provoke for real
+        raise RuntimeError(f"boom near {url_text(secret_url)}")
+
+    monkeypatch.setattr(queries, "summaries", broken)
+    code, _, err = cli(secret_url, "summary")
+    assert code == 1 and "unexpected RuntimeError" in one_line(err) and "Traceback" not in err
+    r = run_cli("--verbose", "summary", "--database-url", url_text(secret_url))
+    OUT.extend((r.out, r.err))
+    assert r.code == 1 and "Traceback (most recent call last)" in r.err
+    assert r.err.splitlines()[-1].startswith("orderreport: error: unexpected RuntimeError")
 
 
 def test_migrate_takes_format(secret_url: URL) -> None:
