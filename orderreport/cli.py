@@ -283,17 +283,23 @@ def report(
     span = resolve_range(
         day=day, start=start, end=end, all_days=all_days, today=today_in(settings.tz, now_utc())
     )
+    first, last = span or (None, None)
     with db.shop_session(settings) as (sess, shop):
-        rows = queries.report_rows(sess, shop, *(span or (None, None)))
-        counted = _counting(rows)
-        output.render(
-            counted,
-            queries.REPORT_FIELDS,
-            fmt,
-            sys.stdout,
-            title=_title("Orders", span, settings.tz),
-        )
-    if counted.count == 0:
+        if fmt.value in queries.COPY_FORMATS:  # PostgreSQL writes them itself: COPY
+            blocks = queries.copy_report(sess, shop, first, last, fmt.value)
+            lines = output.write_blocks(blocks, sys.stdout, crlf=fmt is Format.csv)
+            count = lines - (1 if fmt is Format.csv else 0)
+        else:
+            counted = _counting(queries.report_rows(sess, shop, first, last))
+            output.render(
+                counted,
+                queries.REPORT_FIELDS,
+                fmt,
+                sys.stdout,
+                title=_title("Orders", span, settings.tz),
+            )
+            count = counted.count
+    if count == 0:
         say(f"no orders {_span_text(span)} ({settings.tz})")
 
 
@@ -554,7 +560,7 @@ class _GuardedOutput:
     (EPIPE) is ReaderGone, a full disk or closed descriptor is OutputFailed. The CLI
     framework would otherwise catch EPIPE itself and exit 1 without a word."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: Any) -> None:
         self._stream = stream
 
     def _guard(self, exc: OSError) -> NoReturn:
@@ -562,9 +568,9 @@ class _GuardedOutput:
             raise ReaderGone() from None
         raise OutputFailed(f"cannot write the output: {exc.strerror or exc}") from None
 
-    def write(self, text: str) -> int:
+    def write(self, text: Any) -> int:
         try:
-            return self._stream.write(text)
+            return int(self._stream.write(text))
         except OSError as exc:
             self._guard(exc)
 
@@ -573,6 +579,13 @@ class _GuardedOutput:
             self._stream.flush()
         except OSError as exc:
             self._guard(exc)
+
+    @property
+    def buffer(self) -> Any:
+        binary = getattr(self._stream, "buffer", None)
+        if binary is None:
+            raise AttributeError("buffer")
+        return _GuardedOutput(binary)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)

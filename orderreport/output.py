@@ -253,6 +253,26 @@ def render(
         write_table(records, fields, make_console(out), title=title, footer=footer)
 
 
+def write_blocks(blocks: Iterable[bytes], out: TextIO, *, crlf: bool = False) -> int:
+    """Write ready-made text (COPY's blocks) to `out`'s binary side; return its line count.
+
+    `crlf` turns LF line ends into CRLF (RFC 4180 CSV); the values never hold a line break.
+    """
+    out.flush()  # whatever text went before goes first
+    binary = out.buffer if hasattr(out, "buffer") else None
+    lines = 0
+    for block in blocks:
+        lines += block.count(b"\n")
+        data = block.replace(b"\n", b"\r\n") if crlf else block
+        if binary is not None:
+            binary.write(data)
+        else:  # a text-only stream (the tests' StringIO)
+            out.write(data.decode())
+    if binary is not None:
+        binary.flush()
+    return lines
+
+
 def bar_chart(
     points: Sequence[tuple[date, Decimal]], console: Console, *, width: int = 80, title: str = ""
 ) -> None:

@@ -529,3 +529,38 @@ def test_an_object_of_ours_made_by_someone_else_is_adopted_only_on_request(
     assert code == 0, err
     code, out, _ = cli(empty_url, "summary", "--date", "2025-12-16", "--json")
     assert json.loads(out)["total_orders"] == 3
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_copy_exports_are_byte_identical_to_the_row_writer(empty_url: URL, fmt: str) -> None:
+    """report's COPY path writes exactly what output.py writes for the same rows."""
+    import io
+
+    from orderreport import output
+
+    build_old_shop(empty_url, Variant("float-naive-moscow", server_tz="Europe/Moscow"))
+    with connect(empty_url) as conn:  # more rows, amounts of every size, no-line orders
+        conn.execute(
+            "INSERT INTO orders (user_id, total_amount, created_at, updated_at) "
+            "SELECT 1, (g * 7919 % 1000000) / 100.0 + 0.1 + 0.2, "
+            "TIMESTAMP '2025-12-10' + g * INTERVAL '17 minutes', now() "
+            "FROM generate_series(1, 3000) g"
+        )
+    assert cli(empty_url, "migrate")[0] == 0
+    writer = {"csv": output.write_csv, "jsonl": output.write_jsonl}[fmt]
+    spans: list[tuple[date | None, date | None]] = [
+        (date(2025, 12, 16), date(2025, 12, 16)),
+        (date(2025, 12, 10), date(2025, 12, 31)),
+        (None, None),
+    ]
+    for tz in ("Europe/Moscow", "America/New_York"):
+        with db.shop_session(settings_for(empty_url, tz)) as (s, found):
+            for first, last in spans:
+                by_rows = io.StringIO(newline="")
+                writer(queries.report_rows(s, found, first, last), queries.REPORT_FIELDS, by_rows)
+                by_copy = io.StringIO(newline="")
+                output.write_blocks(
+                    queries.copy_report(s, found, first, last, fmt), by_copy, crlf=fmt == "csv"
+                )
+                assert by_copy.getvalue() == by_rows.getvalue(), (tz, first, last)
+                assert by_rows.getvalue().count("\n") > 1
