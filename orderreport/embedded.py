@@ -45,7 +45,9 @@ initialized (written once the cluster and its database exist), pgsql-<major>/ (r
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
+import functools
 import hashlib
 import importlib.util
 import os
@@ -55,6 +57,7 @@ import shutil
 import signal
 import stat
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,6 +79,9 @@ _ROOT_HOME_MODE = 0o710  # root's, group orderreport: the server's user may only
 _BINARIES_MODE = 0o750  # folders of the binaries' copy: root's, readable by group orderreport
 # any of these in a folder says it is an orderreport home (one we may make private)
 _OURS = frozenset({"state.lock", "users.lock", "initialized", "pgdata", "pgdata.initdb"})
+# Linux: prctl(PR_SET_PDEATHSIG) makes the kernel signal a child when its parent dies
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+_PR_SET_PDEATHSIG = 1
 # bump when the binaries' copy changes shape or modes: an older copy is then made again
 _BINARIES_LAYOUT = 2
 
@@ -160,13 +166,20 @@ def _umask(mask: int) -> Iterator[int]:
         os.umask(previous)
 
 
-def _child_signals() -> None:
-    """In a child between fork and exec: default actions, then our held signals unblocked.
+def _child_setup(parent: int) -> None:
+    """In a child between fork and exec: die with `parent`; default actions, then our held
+    signals unblocked.
 
-    The server needs its signals (see _signals_deferred). The default action first: a SIGTERM
-    sent to our process group in that instant must end the child, not run our Python
-    handler inside it (subprocess would report that as an error of its own).
+    Dying with us: an initdb or pg_ctl left running by a SIGKILLed run would race the next
+    run (which removes a dead first run's pgdata.initdb); the server, a child of pg_ctl's
+    fork, is not affected. The server needs its signals (see _signals_deferred). The
+    default action first: a SIGTERM sent to our process group in that instant must end the
+    child, not run our Python handler inside it (subprocess would report an error of its own).
     """
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # died before that took effect
+            os._exit(1)
     for signum in _DEFERRED:
         if callable(signal.getsignal(signum)):
             signal.signal(signum, signal.SIG_DFL)
@@ -269,7 +282,7 @@ class EmbeddedServer:
             # its own session: a Ctrl-C meant for us must not reach initdb or the server;
             # and not our blocked signal mask (see _signals_deferred): the server needs them
             start_new_session=True,
-            preexec_fn=_child_signals,
+            preexec_fn=functools.partial(_child_setup, os.getpid()),
             **kwargs,  # type: ignore[call-overload]
         )
         if check and result.returncode != 0:
