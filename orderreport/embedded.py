@@ -30,16 +30,18 @@ server's user can pass through it to its own `pgdata`, `run` and `server.log` (0
 its own) but can neither list `home` nor touch root's files there (`state.lock`,
 `users.lock`, `initialized`: root's, 0600); the copy of the binaries has folders 0750 of
 root and group `orderreport`, its files being links to the wheel's, with the wheel's modes.
-A `home` left more open by an older orderreport is tightened on the next start.
+A `home` left more open by an older orderreport is tightened on the next start; a folder
+that holds files but none of orderreport's is refused rather than made private.
 
-Signals: SIGINT and SIGTERM that arrive while we start or stop the server (and so hold the
-state lock, or a lock on `users.lock` not yet handed to the caller) wait until that step is
-done and then act as usual (raise from the Python handler). A start that is interrupted so,
-or fails, detaches again before raising: it leaves no client behind and, if it was the only
-one, no running server.
+Signals: SIGINT and SIGTERM that arrive during start() or stop() wait until it is done and
+then act as usual (the Python handler raises). A start that is interrupted so, or fails,
+detaches again before raising: it leaves no client behind and, if it was the only one, no
+running server. initdb and pg_ctl die with the process that ran them, so a SIGKILLed run
+leaves none of them at work (the server itself, once started, stays for the next client).
 
 Layout of `home`: pgdata/ (cluster), run/ (socket), state.lock, users.lock, server.log,
-initialized (written once the cluster and its database exist), pgsql-<major>/ (root only).
+initialized (written once the cluster and its database exist), pgsql-<major>/ (root only),
+pgdata.initdb/ (only while the first run makes the cluster).
 """
 
 from __future__ import annotations
