@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import signal
 import sys
@@ -54,6 +55,10 @@ from orderreport.options import (
     stamp,
 )
 from orderreport.output import Format
+
+# psycopg logs a failed rollback when our own signal interrupted its query; with no handler
+# Python would print it as a second line on stderr. The one line of ours says what happened.
+logging.getLogger("psycopg").addHandler(logging.NullHandler())
 
 MESSAGE_LIMIT = 300  # characters of one error line: no value is echoed back in full
 EXIT_CODES_HELP = "\n".join(f"  {code:<4} {text}" for code, text in EXIT_CODES.items())
@@ -286,8 +291,12 @@ def report(
     first, last = span or (None, None)
     with db.shop_session(settings) as (sess, shop):
         if fmt.value in queries.COPY_FORMATS:  # PostgreSQL writes them itself: COPY
-            blocks = queries.copy_report(sess, shop, first, last, fmt.value)
-            lines = output.write_blocks(blocks, sys.stdout, crlf=fmt is Format.csv)
+            # closed before the session ends: a COPY cut short (a reader gone) must be
+            # finished before the connection can roll back
+            with contextlib.closing(
+                queries.copy_report(sess, shop, first, last, fmt.value)
+            ) as blocks:
+                lines = output.write_blocks(blocks, sys.stdout, crlf=fmt is Format.csv)
             count = lines - (1 if fmt is Format.csv else 0)
         else:
             counted = _counting(queries.report_rows(sess, shop, first, last))

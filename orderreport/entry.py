@@ -25,4 +25,9 @@ def main() -> None:
         signal.signal(sig, _early)
     from orderreport.cli import main as cli_main  # cli.main installs its own handlers
 
-    cli_main()
+    try:
+        cli_main()
+    finally:
+        # The outcome is decided. A signal from here on could only spoil it: Python puts back
+        # the default actions while it shuts down, and a SIGTERM then kills us silently.
+        signal.pthread_sigmask(signal.SIG_BLOCK, set(_EARLY))

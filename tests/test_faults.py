@@ -272,16 +272,20 @@ def _shell(url: URL, line: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_pipes_closed_and_full(secret_url: URL) -> None:
-    head = _shell(secret_url, "OR report --all | head -1")
-    assert head.returncode == 0 and head.stderr == "" and head.stdout.count("\n") == 1
+    for fmt in ("table", "csv", "jsonl"):  # csv and jsonl come from COPY, cut short here
+        head = _shell(secret_url, f"OR report --all -f {fmt} | head -1")
+        assert head.returncode == 0 and head.stderr == "" and head.stdout.count("\n") == 1
     closed = _shell(secret_url, "OR summary >&-")
     assert closed.returncode == 1
     assert (
         closed.stderr == "orderreport: error: stdout is closed: redirect it instead (>/dev/null)\n"
     )
-    full = _shell(secret_url, "OR report --all > /dev/full")
-    assert full.returncode == 1
-    assert full.stderr == "orderreport: error: cannot write the output: No space left on device\n"
+    for fmt in ("table", "csv"):
+        full = _shell(secret_url, f"OR report --all -f {fmt} > /dev/full")
+        assert full.returncode == 1
+        assert full.stderr == (
+            "orderreport: error: cannot write the output: No space left on device\n"
+        )
 
 
 # -- bad input ----------------------------------------------------------------------------
