@@ -12,7 +12,7 @@ wrapped in an expression and the index still serves a day.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -229,7 +229,7 @@ COPY_FORMATS = frozenset(_COPY_COLUMNS)
 
 def copy_report(
     session: Session, shop: Shop, start: date | None, end: date | None, fmt: str
-) -> Iterator[bytes]:
+) -> Generator[bytes, None, None]:
     """The report rows as `fmt` ("csv" or "jsonl") text, in blocks straight from COPY.
 
     Same rows and order as report_rows; CSV lines end in LF here (see above).
