@@ -14,7 +14,8 @@ EXIT_TERMINATED = 143  # SIGTERM
 
 EXIT_CODES: dict[int, str] = {
     EXIT_OK: "success",
-    EXIT_FAILURE: "failure: database unreachable or not migrated, unhealthy status, refused",
+    EXIT_FAILURE: "failure: database unreachable or not migrated, unhealthy status, refused, "
+    "stored reports differ from live data (verify)",
     EXIT_USAGE: "bad input: unknown flag or value, impossible date, unknown time zone, bad config",
     EXIT_LOCKED: "another run holds the lock (daily); nothing was written",
     EXIT_INTERRUPTED: "interrupted by SIGINT (Ctrl-C); no partial day is left behind",
@@ -72,5 +73,22 @@ class Incomplete(OrderReportError):
     """Some of the days asked for could not be stored."""
 
 
+class Differs(OrderReportError):
+    """Stored reports differ from what the live data gives now (`verify`)."""
+
+
 class Terminated(BaseException):
     """Raised from the SIGTERM handler so `finally` blocks and context managers run."""
+
+
+def exit_code_of(exc: BaseException) -> int:
+    """The exit code the CLI gives for `exc` (the same table as above)."""
+    if isinstance(exc, OrderReportError):
+        return exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    if isinstance(exc, Terminated):
+        return EXIT_TERMINATED
+    if isinstance(exc, SystemExit) and isinstance(exc.code, int):
+        return exc.code
+    return EXIT_FAILURE
