@@ -57,6 +57,13 @@ def secrets() -> frozenset[str]:
     return frozenset(_SECRETS)
 
 
+def scrub(message: str) -> str:
+    """`message` with every password seen in a URL replaced by ***."""
+    for secret in _SECRETS:
+        message = message.replace(secret, "***")
+    return message
+
+
 def mask_url(url: URL | str) -> str:
     """Render a URL with its password replaced by ***."""
     if isinstance(url, str):
