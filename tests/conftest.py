@@ -28,6 +28,7 @@ from orderreport import db
 from orderreport.cli import main
 from orderreport.config import Settings, load_settings, normalize_url
 from orderreport.embedded import EmbeddedServer
+from tests import prom
 
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATE = "orderreport_test_template"
@@ -182,6 +183,12 @@ def shop(db_url: URL) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
     """An autocommit psycopg connection to a migrated, empty test database."""
     with psycopg.connect(url_text(db_url.set(drivername="postgresql")), autocommit=True) as c:
         yield c
+
+
+@pytest.fixture
+def pushgateway(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """URL of a real Pushgateway started for this test on a free loopback port."""
+    yield from prom.run_pushgateway(tmp_path, monkeypatch)
 
 
 def plain(url: URL) -> str:
