@@ -34,7 +34,7 @@ def stored(url: URL) -> dict[date, tuple[int, Decimal, datetime]]:
             "SELECT report_date, total_orders, total_value, generated_at "
             "FROM orderreport.daily_reports ORDER BY report_date"
         ).fetchall()
-    return {d: (n, v, g) for d, n, v, g in rows}  # type: ignore[misc]
+    return {d: (n, v, g) for d, n, v, g in rows}
 
 
 def orders_on(shop: Conn, day: date, count: int, amount: str = "1.00") -> None:
