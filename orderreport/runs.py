@@ -253,11 +253,11 @@ def finish(
 ) -> None:
     """Record how the run ended (see `outcome`) with its final counts.
 
-    After a failure the session's transaction is rolled back first; if the run's own
-    connection cannot take the update (a signal arrived mid-statement and the connection
-    was closed), a new connection records it. A failed run's outcome that cannot be
-    recorded at all (the database is gone) is given up quietly: its row then reads as
-    unfinished. A successful run's is not: the error is raised.
+    After a failure the session's transaction is rolled back first. A connection that was
+    cut (by the server, or closed by SQLAlchemy when a signal arrived mid-statement) is
+    replaced on that rollback, so the outcome is still recorded. A failed run's outcome
+    that cannot be recorded at all (the database is gone) is given up quietly: its row then
+    reads as unfinished. A successful run's is not: the error is raised.
     """
     status, code, message = outcome(exc)
     values = {"id": run_id, "status": status, "exit_code": code, "message": message}
@@ -267,18 +267,11 @@ def finish(
     try:
         session.execute(_FINISH, values)
         session.commit()
-        return
     except DBAPIError:
-        with contextlib.suppress(DBAPIError):
-            session.rollback()
-    bind = session.get_bind()
-    try:
-        with bind.engine.connect() as conn:
-            conn.execute(_FINISH, values)
-            conn.commit()
-    except Exception:
         if exc is None:
             raise
+        with contextlib.suppress(DBAPIError):
+            session.rollback()
 
 
 @contextlib.contextmanager
