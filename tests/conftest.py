@@ -11,6 +11,7 @@ import contextlib
 import io
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import uuid
@@ -183,6 +184,20 @@ def shop(db_url: URL) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
     """An autocommit psycopg connection to a migrated, empty test database."""
     with psycopg.connect(url_text(db_url.set(drivername="postgresql")), autocommit=True) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """orderreport's wheel, built from this checkout by the uv that runs the tests."""
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [os.environ.get("UV", "uv"), "build", "--wheel", "--out-dir", str(out)],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+    )
+    (built,) = out.glob("orderreport-*.whl")
+    return built
 
 
 @pytest.fixture

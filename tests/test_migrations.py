@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import zipfile
@@ -138,17 +137,9 @@ def test_status_reports_revision_behind_head(empty_url: URL) -> None:
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
-        [os.environ.get("UV", "uv"), "build", "--wheel", "--out-dir", str(out)],
-        cwd=REPO,
-        check=True,
-        capture_output=True,
-    )
-    (built,) = out.glob("orderreport-*.whl")
-    unpacked = out / "site"
-    with zipfile.ZipFile(built) as zf:
+def wheel(built_wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    unpacked = tmp_path_factory.mktemp("wheel") / "site"
+    with zipfile.ZipFile(built_wheel) as zf:
         names = zf.namelist()
         assert "orderreport/migrations/env.py" in names
         assert "orderreport/migrations/versions/0005_runs.py" in names
