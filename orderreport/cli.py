@@ -393,7 +393,7 @@ def daily_cmd(
     (an order committed after its day was stored, an edit, a refund), and records itself in
     the run log (`orderreport runs`).
 
-    Example: orderreport daily --metrics-file /var/lib/node_exporter/textfile/orderreport.prom
+    Example: orderreport daily --metrics-file /var/lib/prometheus/node-exporter/orderreport.prom
 
     Example: orderreport daily --from 2025-12-01 --to 2025-12-31
     """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import zipfile
@@ -177,3 +178,29 @@ def test_unknown_revision_in_the_database_is_one_line(db_url: URL) -> None:
     r = run_cli("migrate", "--database-url", url_text(db_url))
     assert r.code == 1 and r.err.count("\n") == 1
     assert r.err.startswith("orderreport: error: migration failed:") and "9999" in r.err
+
+
+def test_the_run_log_revision_on_a_database_at_0004(db_url: URL) -> None:
+    settings = settings_for(db_url)
+    db.downgrade(settings, "0004")
+    r = run_cli("migrate", "--plan", "--json", "--database-url", url_text(db_url))
+    steps = {(step["action"], step["object"]) for step in json.loads(r.out)}
+    assert ("create", "orderreport.runs") in steps
+    # daily stops on the schema, before it could log anything
+    r = run_cli("daily", "--database-url", url_text(db_url))
+    assert r.code == 1 and "run `orderreport migrate`" in r.err and r.err.count("\n") == 1
+    assert db.migrate(settings).applied == ("0005",)
+    assert "orderreport.runs" in relations(db_url)
+
+
+def test_a_runs_table_orderreport_did_not_create_is_not_taken(db_url: URL) -> None:
+    settings = settings_for(db_url)
+    db.downgrade(settings, "0004")
+    with psycopg.connect(plain(db_url), autocommit=True) as conn:
+        conn.execute("CREATE TABLE orderreport.runs (x int)")
+        conn.execute("INSERT INTO orderreport.runs VALUES (1)")
+    for args in ((), ("--adopt",)):
+        r = run_cli("migrate", *args, "--database-url", url_text(db_url))
+        assert r.code == 1 and "orderreport.runs already exists" in r.err, r.err
+    with psycopg.connect(plain(db_url)) as conn:
+        assert conn.execute("SELECT * FROM orderreport.runs").fetchall() == [(1,)]
