@@ -32,7 +32,7 @@ from orderreport import (
     schema,
     verify,
 )
-from orderreport.config import secrets
+from orderreport.config import Settings, secrets
 from orderreport.dates import parse_bounds, resolve_range, today_in
 from orderreport.errors import (
     EXIT_CODES,
@@ -406,37 +406,8 @@ def daily_cmd(
         daily.require_complete(span[1], today, settings.tz)  # bad input is not a run
     progress = runs.Progress()
     started, code = now_utc(), EXIT_OK
-    result: daily.Run | None = None
     try:
-        with (
-            db.session(settings) as sess,
-            runs.recorded(
-                sess,
-                progress,
-                time_zone=settings.tz,
-                span=span,
-                host=socket.gethostname(),
-                pid=os.getpid(),
-                version=__version__,
-            ) as run_id,
-        ):
-            shop = db.checked_shop(sess, settings)
-            result = daily.run(
-                sess,
-                shop,
-                tz=settings.tz,
-                today=today,
-                span=span,
-                max_catch_up=max_catch_up,
-                restate=restate,
-                wait_seconds=wait,
-                run_id=run_id,
-                progress=progress,
-                on_plan=_say_plan,
-                on_stored=_say_stored,
-                on_changed=_say_changed,
-            )
-            _finish_daily(result, fmt, max_catch_up)
+        _logged_daily(settings, today, span, progress, fmt, max_catch_up, restate, wait)
     except BaseException as exc:
         code = exit_code_of(exc)
         raise
@@ -447,10 +418,51 @@ def daily_cmd(
             finished=now_utc(),
             exit_code=code,
             progress=progress,
-            result=result,
             today=today,
         )
         _export_metrics(figures, metrics_file, pushgateway)
+
+
+def _logged_daily(
+    settings: Settings,
+    today: date,
+    span: tuple[date, date] | None,
+    progress: runs.Progress,
+    fmt: Format,
+    max_catch_up: int,
+    restate: int,
+    wait: float,
+) -> None:
+    """daily.run on the configured database and its output, recorded in the run log from
+    connect to end: a gap it leaves is a failed run there too."""
+    with (
+        db.session(settings) as sess,
+        runs.recorded(
+            sess,
+            progress,
+            time_zone=settings.tz,
+            span=span,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            version=__version__,
+        ) as run_id,
+    ):
+        result = daily.run(
+            sess,
+            db.checked_shop(sess, settings),
+            tz=settings.tz,
+            today=today,
+            span=span,
+            max_catch_up=max_catch_up,
+            restate=restate,
+            wait_seconds=wait,
+            run_id=run_id,
+            progress=progress,
+            on_plan=_say_plan,
+            on_stored=_say_stored,
+            on_changed=_say_changed,
+        )
+        _finish_daily(result, fmt, max_catch_up)
 
 
 def _finish_daily(result: daily.Run, fmt: Format, max_catch_up: int) -> None:

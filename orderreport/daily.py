@@ -278,13 +278,13 @@ def run(
             on_changed(differences)
         progress.restated += 1
     runs.note(session, run_id, progress)
-    newest = stored_span(session, today).newest
     yesterday = today - timedelta(days=1)
-    yesterday_report = verify.stored_reports(session, yesterday, yesterday, today).get(yesterday)
+    progress.newest = stored_span(session, today).newest
+    progress.yesterday = verify.stored_reports(session, yesterday, yesterday, today).get(yesterday)
     session.commit()
     # On an error we leave the lock alone: it dies with the connection.
     release_lock(session)
-    return Run(plan, tuple(stored), restating, tuple(changes), newest, yesterday_report)
+    return Run(plan, tuple(stored), restating, tuple(changes), progress.newest, progress.yesterday)
 
 
 def run_figures(
@@ -294,14 +294,11 @@ def run_figures(
     finished: datetime,
     exit_code: int,
     progress: Progress,
-    result: Run | None,
     today: date,
 ) -> RunFigures:
-    """The metrics of a run (metrics.py) from what it did; `result` is None when the run
-    did not get to the end (the yesterday and lag figures are then unknown)."""
-    yesterday = today - timedelta(days=1)
-    report = result.yesterday if result is not None else None
-    newest = result.newest if result is not None else None
+    """The metrics of a run (metrics.py) from how far it got; the yesterday and lag figures
+    are unknown (None) when it did not get to the end."""
+    yesterday, newest, report = today - timedelta(days=1), progress.newest, progress.yesterday
     return RunFigures(
         time_zone=time_zone,
         started=started,

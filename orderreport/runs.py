@@ -30,6 +30,7 @@ from orderreport.errors import (
     Terminated,
     exit_code_of,
 )
+from orderreport.queries import Summary
 from orderreport.shop import OUR_SCHEMA
 
 DEFAULT_LIST = 20  # runs `orderreport runs` lists
@@ -48,6 +49,9 @@ class Progress:
     stored: int = 0
     restated: int = 0  # already-stored days recomputed by restatement
     changed: int = 0  # stored days whose figures it changed
+    # what the zone's stored reports look like once the run got to its end (None before)
+    newest: date | None = None
+    yesterday: Summary | None = None
 
 
 @dataclass(frozen=True)
