@@ -31,7 +31,7 @@ from orderreport.shop import Shop
 from orderreport.verify import Difference
 
 DEFAULT_MAX_CATCH_UP = 31
-# Already-stored days every run recomputes (README, "Restatement", says why 7); 0: none.
+# Already-stored days every run recomputes; README ("Late orders") says why 7. 0: none.
 DEFAULT_RESTATE = 7
 MAX_RESTATE = 366
 
