@@ -7,10 +7,12 @@ import errno
 import logging
 import os
 import signal
+import socket
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date
+from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any, NoReturn, TextIO, cast
 
@@ -20,7 +22,21 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 # typer vendors click: its usage errors, and the one raised for a bare `orderreport`
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
-from orderreport import __version__, daily, db, demo, options, output, queries, schema
+from orderreport import (
+    __version__,
+    daily,
+    db,
+    demo,
+    health,
+    metrics,
+    options,
+    output,
+    queries,
+    runs,
+    schema,
+    verify,
+)
+from orderreport.config import Settings
 from orderreport.dates import parse_bounds, resolve_range, today_in
 from orderreport.errors import (
     EXIT_CODES,
@@ -29,11 +45,13 @@ from orderreport.errors import (
     EXIT_OK,
     EXIT_TERMINATED,
     EXIT_USAGE,
+    Differs,
     Incomplete,
     OrderReportError,
     OutputFailed,
     ReaderGone,
     Terminated,
+    exit_code_of,
 )
 from orderreport.options import (
     ConfigPath,
@@ -68,6 +86,8 @@ EXAMPLES = """\
   orderreport report --date 2025-12-16      per-order rows of one day
   orderreport summary --from 2025-12-01     one summary per day up to yesterday
   orderreport daily                         store the days since the last run
+  orderreport verify                        compare stored reports with live data
+  orderreport runs                          the daily job's recent runs
   orderreport history --format csv          the stored daily reports
   orderreport status --max-lag 1            health probe: exit 1 when behind"""
 
@@ -159,6 +179,7 @@ def migrate(
 
     Example: orderreport migrate --shop-schema shop --naive-tz Europe/Moscow
     """
+    fmt = pick_format(fmt, as_json)
     if sql:
         say("-- the DDL for an EMPTY database; for a shop's own, see `orderreport migrate --plan`")
         db.migration_sql(sys.stdout)
@@ -364,9 +385,40 @@ def daily_cmd(
     max_catch_up: Annotated[int, typer.Option(min=1, help="Most days one run catches up.")] = (
         daily.DEFAULT_MAX_CATCH_UP
     ),
+    restate: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=daily.MAX_RESTATE,
+            metavar="DAYS",
+            help="Also recompute this many of the newest stored days and replace those "
+            "whose figures changed: late commits, edits, refunds (0: none).",
+        ),
+    ] = daily.DEFAULT_RESTATE,
     wait: Annotated[
         float, typer.Option(min=0, help="Seconds to wait for a running job's lock (0: don't wait).")
     ] = 0,
+    metrics_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--metrics-file",
+            metavar="FILE",
+            help="Write the run's metrics to FILE, atomically, whatever the outcome "
+            "(node_exporter textfile collector: name it *.prom in its folder).",
+            dir_okay=False,
+            show_default=False,
+        ),
+    ] = None,
+    pushgateway: Annotated[
+        str | None,
+        typer.Option(
+            "--pushgateway",
+            metavar="URL",
+            help="Push the run's metrics to this Prometheus Pushgateway, grouped by job and "
+            "zone (for CronJobs); a failed push is a warning, not a failed run.",
+            show_default=False,
+        ),
+    ] = None,
     database_url: DatabaseUrl = None,
     tz: Tz = None,
     config: ConfigPath = None,
@@ -380,56 +432,240 @@ def daily_cmd(
     """Store daily summaries: every day since the newest stored one, up to yesterday.
 
     Run it just after midnight from cron, a systemd timer or a Kubernetes CronJob. It never
-    overlaps another run (exit 75 if one holds the lock) and reruns replace rows.
+    overlaps another run (exit 75 if one holds the lock) and reruns replace rows. Each run
+    also restates the newest --restate stored days, replacing those whose figures changed
+    (an order committed after its day was stored, an edit, a refund), and records itself in
+    the run log (`orderreport runs`).
 
-    Example: orderreport daily --tz Europe/Moscow
+    Example: orderreport daily --metrics-file /var/lib/prometheus/node-exporter/orderreport.prom
 
     Example: orderreport daily --from 2025-12-01 --to 2025-12-31
     """
     settings = settings_from(
         database_url, tz, config, shop_schema, naive_tz, lock_timeout, statement_timeout
     )
+    fmt = pick_format(fmt, as_json)
     today = today_in(settings.tz, now_utc())
     explicit = day is not None or start is not None or end is not None
     span = resolve_range(day=day, start=start, end=end, today=today) if explicit else None
-    fmt = pick_format(fmt, as_json)
-    with db.shop_session(settings) as (sess, shop):
-        run = daily.run(
+    if span is not None:
+        daily.require_complete(span[1], today, settings.tz)  # bad input is not a run
+    progress = runs.Progress()
+    started, code = now_utc(), EXIT_OK
+    try:
+        _logged_daily(settings, today, span, progress, fmt, max_catch_up, restate, wait)
+    except BaseException as exc:
+        code = exit_code_of(exc)
+        raise
+    finally:
+        figures = daily.run_figures(
+            time_zone=settings.tz,
+            started=started,
+            finished=now_utc(),
+            exit_code=code,
+            progress=progress,
+            today=today,
+        )
+        _export_metrics(figures, metrics_file, pushgateway)
+
+
+def _logged_daily(
+    settings: Settings,
+    today: date,
+    span: tuple[date, date] | None,
+    progress: runs.Progress,
+    fmt: Format,
+    max_catch_up: int,
+    restate: int,
+    wait: float,
+) -> None:
+    """daily.run on the configured database and its output, recorded in the run log from
+    connect to end: a gap it leaves is a failed run there too."""
+    with (
+        db.session(settings) as sess,
+        runs.recorded(
             sess,
-            shop,
+            progress,
+            time_zone=settings.tz,
+            span=span,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            version=__version__,
+        ) as run_id,
+    ):
+        result = daily.run(
+            sess,
+            db.checked_shop(sess, settings),
             tz=settings.tz,
             today=today,
             span=span,
             max_catch_up=max_catch_up,
+            restate=restate,
             wait_seconds=wait,
+            run_id=run_id,
+            progress=progress,
             on_plan=_say_plan,
             on_stored=_say_stored,
+            on_changed=_say_changed,
         )
-    if run.stored:
+        _finish_daily(result, fmt, max_catch_up)
+
+
+def _finish_daily(result: daily.Run, fmt: Format, max_catch_up: int) -> None:
+    """Print what a run stored; say what restatement found; fail if a gap is left."""
+    if result.stored:
         output.render(
-            run.stored,
-            queries.SUMMARY_FIELDS,
-            fmt,
-            sys.stdout,
-            title="Stored reports",
+            result.stored, queries.SUMMARY_FIELDS, fmt, sys.stdout, title="Stored reports"
         )
-    if run.plan.gap:
-        first, last = run.plan.gap
+    restated_changes = {c[0].date for c in result.changes} & set(result.restated)
+    if result.restated and not restated_changes:
+        stamp(f"restated {len(result.restated)} stored day(s): no figure changed")
+    if result.plan.gap:
+        first, last = result.plan.gap
         raise Incomplete(
             f"{first} to {last} are missing and older than --max-catch-up {max_catch_up}: "
             f"store them with `orderreport daily --from {first} --to {last}`"
         )
 
 
-def _say_plan(plan: daily.Plan) -> None:
+def _export_metrics(
+    figures: metrics.RunFigures, metrics_file: Path | None, pushgateway: str | None
+) -> None:
+    """Write and push the run's metrics; a failure is a warning: the run's outcome stands."""
+    if metrics_file is not None:
+        try:
+            metrics.write_textfile(metrics_file, figures)
+        except OSError as exc:
+            say(f"warning: metrics not written to {metrics_file}: {exc.strerror or exc}")
+    if pushgateway is not None:
+        warning = metrics.push(pushgateway, figures)
+        if warning is not None:
+            say(warning)
+
+
+def _say_plan(plan: daily.Plan, restating: tuple[date, ...]) -> None:
     if plan.start is None:
-        stamp("nothing to do: reports are stored up to yesterday")
+        stamp("nothing new to store: reports are stored up to yesterday")
     else:
         stamp(f"storing {plan.days} day(s) {plan.start} to {plan.end}")
+    if restating:
+        stamp(f"restating {len(restating)} stored day(s) {restating[0]} to {restating[-1]}")
 
 
 def _say_stored(s: queries.Summary) -> None:
     stamp(f"stored {s.date} ({s.time_zone}): {s.total_orders} orders, total {s.total_value}")
+
+
+def _say_changed(changes: Sequence[verify.Difference]) -> None:
+    stamp(f"restated {changes[0].date} ({changes[0].time_zone}): {verify.describe(changes)}")
+
+
+@app.command(name="verify", short_help="Compare stored reports with live data; writes nothing.")
+def verify_cmd(
+    day: DateOpt = None,
+    start: FromOpt = None,
+    end: ToOpt = None,
+    database_url: DatabaseUrl = None,
+    tz: Tz = None,
+    config: ConfigPath = None,
+    shop_schema: ShopSchema = None,
+    naive_tz: NaiveTz = None,
+    lock_timeout: LockTimeout = None,
+    statement_timeout: StatementTimeout = None,
+    fmt: Fmt = Format.table,
+    as_json: JsonFlag = False,
+) -> None:
+    """Recompute stored days from the live data and compare them, figure by figure.
+
+    Prints every figure that differs (date, zone, field, stored, live) and exits 1 if any
+    does, naming the command that re-stores those days. Default: every stored day of the
+    zone. It writes nothing (its transactions are read-only): run it weekly from cron, or
+    as a probe.
+
+    Example: orderreport verify --from 2025-12-01 --to 2025-12-31 --format csv
+    """
+    settings = settings_from(
+        database_url, tz, config, shop_schema, naive_tz, lock_timeout, statement_timeout
+    )
+    fmt = pick_format(fmt, as_json)
+    today = today_in(settings.tz, now_utc())
+    bounds: tuple[date | None, date | None]
+    if day is not None:
+        one = resolve_range(day=day, start=start, end=end, today=today)  # refuses --from too
+        assert one is not None
+        bounds = one
+    else:
+        bounds = parse_bounds(start, end, today)
+    with db.shop_session(settings, read_only=True) as (sess, shop):
+        found = verify.verify(sess, shop, *bounds, today)
+    output.render(
+        found.differences,
+        verify.DIFFERENCE_FIELDS,
+        fmt,
+        sys.stdout,
+        title=f"Stored reports that differ from the live data ({settings.tz})",
+    )
+    if found.first is None or found.last is None:
+        say(f"no stored reports to verify ({settings.tz}): run `orderreport daily`")
+        return
+    days = found.differing_days
+    if not days:
+        say(f"verified {found.days} stored day(s) {found.first} to {found.last}: all match")
+        return
+    again = f"--date {days[0]}" if len(days) == 1 else f"--from {days[0]} --to {days[-1]}"
+    raise Differs(
+        f"{len(days)} of {found.days} stored day(s) differ from the live data: "
+        f"re-store them with `orderreport daily {again}`"
+    )
+
+
+@app.command(name="runs", short_help="The daily job's recent runs, newest first.")
+def runs_cmd(
+    limit: Annotated[
+        int,
+        typer.Option(
+            "--limit", "-n", min=1, max=runs.MAX_LIST, metavar="N", help="How many runs to list."
+        ),
+    ] = runs.DEFAULT_LIST,
+    database_url: DatabaseUrl = None,
+    tz: Tz = None,
+    config: ConfigPath = None,
+    shop_schema: ShopSchema = None,
+    naive_tz: NaiveTz = None,
+    lock_timeout: LockTimeout = None,
+    statement_timeout: StatementTimeout = None,
+    fmt: Fmt = Format.table,
+    as_json: JsonFlag = False,
+) -> None:
+    """The run log: each `orderreport daily` of every zone, newest first, with its outcome.
+
+    A run whose process died without a word (SIGKILL, a lost machine) shows as unfinished;
+    a run still going, as running. Times are in the shop's zone (--tz).
+
+    Example: orderreport runs --limit 5 --json
+    """
+    settings = settings_from(
+        database_url, tz, config, shop_schema, naive_tz, lock_timeout, statement_timeout
+    )
+    fmt = pick_format(fmt, as_json)
+    with db.session(settings) as sess:
+        found = runs.recent(sess, limit)
+    if not found:
+        say("no daily runs recorded yet: run `orderreport daily`")
+    if fmt is Format.table:
+        output.write_rich_table(
+            found,
+            runs.RUN_TABLE_FIELDS,
+            output.make_console(sys.stdout),
+            title=f"orderreport daily runs ({settings.tz})",
+            row_style=_run_style,
+        )
+        return
+    output.render(found, runs.RUN_FIELDS, fmt, sys.stdout)
+
+
+def _run_style(run: runs.RunRecord) -> str | None:
+    return {"succeeded": None, "running": "cyan", "busy": "dim"}.get(run.status, "bold red")
 
 
 @app.command(short_help="The stored daily reports, with a chart.")
@@ -490,20 +726,24 @@ def status(
     fmt: Fmt = Format.table,
     as_json: JsonFlag = False,
 ) -> None:
-    """Health: database, schema revision against head, stored reports, lag and gaps.
+    """Health: database, schema revision against head, stored reports, lag, gaps, last run.
 
-    Exit 0 when healthy; 1 when the schema is not at head, reports lag more than --max-lag
-    days behind yesterday, or older days are missing, so it can serve as a monitoring probe.
+    Exit 0 when healthy; 1 when the schema is not at head, the last daily run failed or
+    never finished, reports lag more than --max-lag days behind yesterday, or older days
+    are missing, so it can serve as a monitoring probe. --format prometheus prints the
+    figures as Prometheus metrics (for a scrape or a node_exporter textfile).
 
     Example: orderreport status --max-lag 1 --json
+
+    Example: orderreport status --format prometheus
     """
     settings = settings_from(
         database_url, tz, config, shop_schema, naive_tz, lock_timeout, statement_timeout
     )
-    fmt = pick_format(fmt, as_json)
+    fmt = pick_format(fmt, as_json, prometheus=True)
     with db.session(settings) as sess:
         shop, shop_problem = db.try_find_shop(sess.connection(), settings)
-        result = daily.status(
+        result = health.status(
             sess,
             shop,
             shop_problem=shop_problem,
@@ -512,9 +752,12 @@ def status(
             today=today_in(settings.tz, now_utc()),
             max_lag=max_lag,
         )
-    output.render(
-        [result], daily.STATUS_FIELDS, fmt, sys.stdout, single=True, title="orderreport status"
-    )
+    if fmt is Format.prometheus:
+        sys.stdout.write(metrics.health_exposition(health.health_figures(result)))
+    else:
+        output.render(
+            [result], health.STATUS_FIELDS, fmt, sys.stdout, single=True, title="orderreport status"
+        )
     if not result.healthy:
         say(f"unhealthy: {result.problem}")
         raise typer.Exit(1)

@@ -72,6 +72,11 @@ class Settings:
         return urls.mask_url(self.database_url)
 
 
+def scrub(message: str) -> str:
+    """`message` with credentials in URL or conninfo positions replaced by *** (urls.scrub)."""
+    return urls.scrub(message, None)
+
+
 def mask_url(url: URL | str) -> str:
     """Render a URL with its password and secret parameters replaced by ***."""
     return urls.mask_url(url)

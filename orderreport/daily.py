@@ -1,28 +1,39 @@
-"""The daily job, the stored history and the health status. "today" is always a parameter.
+"""The daily job and the stored history. "today" is always a parameter.
 
 A run stores one row per day and zone in daily_reports. The summaries of all the days it
 covers come from one grouped query (queries.summaries); each day is then upserted in its
 own transaction, so a run that dies leaves only complete days behind and a rerun replaces
 rows (refreshing generated_at) instead of duplicating them.
+
+Every run also restates: it recomputes the newest already-stored days (`restate` of them)
+and replaces those whose figures changed since they were stored, under the same lock and
+each in its own transaction. That is what catches an order committed after its day was
+stored (a transaction that spanned midnight) and an order edited or refunded later.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Date, bindparam, func, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from orderreport import db, queries, schema
+from orderreport import db, queries, runs, verify
 from orderreport.errors import UsageError
+from orderreport.metrics import RunFigures
 from orderreport.models import daily_reports
 from orderreport.queries import Summary
+from orderreport.runs import Progress
 from orderreport.shop import Shop
+from orderreport.verify import Difference
 
 DEFAULT_MAX_CATCH_UP = 31
+# Already-stored days every run recomputes; README ("Late orders") says why 7. 0: none.
+DEFAULT_RESTATE = 7
+MAX_RESTATE = 366
 
 
 @dataclass(frozen=True)
@@ -108,40 +119,85 @@ def release_lock(session: Session) -> None:
     db.advisory_unlock(session, db.DAILY_LOCK_KEY)
 
 
-def store_days(session: Session, shop: Shop, start: date, end: date) -> Iterator[Summary]:
+def upsert_day(session: Session, summary: Summary) -> None:
+    """Store one day's summary, replacing the zone's row for that day (in the caller's
+    transaction)."""
+    values = {
+        "report_date": summary.date,
+        "time_zone": summary.time_zone,
+        "total_orders": summary.total_orders,
+        "total_products": summary.total_products,
+        "total_value": summary.total_value,
+        "average_products_per_order": summary.average_products_per_order,
+        "average_order_value": summary.average_order_value,
+        "generated_at": func.now(),
+    }
+    stmt = insert(daily_reports).values(values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[daily_reports.c.time_zone, daily_reports.c.report_date],
+        set_={k: stmt.excluded[k] for k in values if k not in ("report_date", "time_zone")},
+    )
+    session.execute(stmt)
+
+
+def store_days(
+    session: Session,
+    shop: Shop,
+    start: date,
+    end: date,
+    before_commit: Callable[[Summary], None] = lambda _summary: None,
+) -> Iterator[Summary]:
     """Compute start..end in one query, then upsert each day in its own transaction.
 
-    Yields each Summary after its transaction committed.
+    `before_commit` runs in each day's transaction, after its upsert (the run log's counts
+    commit with the day). Yields each Summary after its transaction committed.
     """
     days = queries.summaries(session, shop, start, end)
     session.commit()
     for summary in days:
-        values = {
-            "report_date": summary.date,
-            "time_zone": summary.time_zone,
-            "total_orders": summary.total_orders,
-            "total_products": summary.total_products,
-            "total_value": summary.total_value,
-            "average_products_per_order": summary.average_products_per_order,
-            "average_order_value": summary.average_order_value,
-            "generated_at": func.now(),
-        }
-        stmt = insert(daily_reports).values(values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[daily_reports.c.time_zone, daily_reports.c.report_date],
-            set_={k: stmt.excluded[k] for k in values if k not in ("report_date", "time_zone")},
-        )
-        session.execute(stmt)
+        upsert_day(session, summary)
+        before_commit(summary)
         session.commit()
         yield summary
 
 
+_RESTATE_DAYS = text(
+    """
+    SELECT report_date FROM orderreport.daily_reports
+    WHERE time_zone = current_setting('TimeZone') AND report_date < :today
+      AND (CAST(:start AS date) IS NULL
+           OR report_date NOT BETWEEN CAST(:start AS date) AND CAST(:end AS date))
+    ORDER BY report_date DESC
+    LIMIT :n
+    """
+).bindparams(
+    bindparam("today", type_=Date), bindparam("start", type_=Date), bindparam("end", type_=Date)
+)
+
+
+def restate_days(session: Session, today: date, restate: int, plan: Plan) -> tuple[date, ...]:
+    """The `restate` newest stored days of the session's zone that `plan` does not store
+    anyway, oldest first."""
+    if restate <= 0:
+        return ()
+    rows = session.execute(
+        _RESTATE_DAYS, {"today": today, "start": plan.start, "end": plan.end, "n": restate}
+    )
+    return tuple(sorted(d for (d,) in rows))
+
+
 @dataclass(frozen=True)
 class Run:
-    """What one `daily` run did: its plan and the days it stored, in order."""
+    """What one `daily` run did: its plan, the days it stored (in order), the stored days it
+    restated, every stored day whose figures it changed, and the zone's stored reports
+    after it: the newest day and yesterday's report (None if not stored)."""
 
     plan: Plan
     stored: tuple[Summary, ...]
+    restated: tuple[date, ...] = ()
+    changes: tuple[tuple[Difference, ...], ...] = ()
+    newest: date | None = None
+    yesterday: Summary | None = None
 
 
 def run(
@@ -152,15 +208,24 @@ def run(
     today: date,
     span: tuple[date, date] | None,
     max_catch_up: int = DEFAULT_MAX_CATCH_UP,
+    restate: int = DEFAULT_RESTATE,
     wait_seconds: float = 0.0,
-    on_plan: Callable[[Plan], None] = lambda _plan: None,
+    run_id: int | None = None,
+    progress: Progress | None = None,
+    on_plan: Callable[[Plan, tuple[date, ...]], None] = lambda _plan, _restating: None,
     on_stored: Callable[[Summary], None] = lambda _summary: None,
+    on_changed: Callable[[Sequence[Difference]], None] = lambda _changes: None,
 ) -> Run:
-    """The daily job: take the lock, store `span` (or catch up to yesterday), release.
+    """The daily job: take the lock, store `span` (or catch up to yesterday), restate the
+    `restate` newest other stored days, release.
 
     Raises UsageError for a span reaching today or later, LockBusy if another run holds the
-    lock (after `wait_seconds`). Calls on_plan once, on_stored after each committed day.
+    lock (after `wait_seconds`). Calls on_plan once (the plan and the days to restate),
+    on_stored after each committed day, on_changed with the differences of each stored day
+    whose figures changed (a planned day stored before, or a restated day). `progress` is
+    kept up to date as days commit, and so is the run log's row `run_id` (runs.note).
     """
+    progress = progress if progress is not None else Progress()
     if span is not None:
         require_complete(span[1], today, tz)
     acquire_lock(session, wait_seconds)
@@ -168,15 +233,84 @@ def run(
         plan = Plan(*span)
     else:
         plan = plan_catch_up(stored_span(session, today).newest, today, max_catch_up)
-    on_plan(plan)
+    restating = restate_days(session, today, restate, plan)
+    # the stored figures of every day this run may replace, to say what changed
+    touched = sorted([*restating, *(d for d in (plan.start, plan.end) if d is not None)])
+    before = verify.stored_reports(session, touched[0], touched[-1], today) if touched else {}
+    progress.first_day, progress.last_day, progress.planned = plan.start, plan.end, plan.days
+    runs.note(session, run_id, progress)
+    session.commit()
+    on_plan(plan, restating)
     stored: list[Summary] = []
+    changes: list[tuple[Difference, ...]] = []
+
+    def changed(summary: Summary) -> tuple[Difference, ...]:
+        old = before.get(summary.date)
+        return () if old is None else verify.differences(old, summary)
+
+    def note_stored(summary: Summary) -> None:
+        after = replace(progress, stored=progress.stored + 1)
+        after.changed += 1 if changed(summary) else 0
+        runs.note(session, run_id, after)
+
     if plan.start is not None and plan.end is not None:
-        for summary in store_days(session, shop, plan.start, plan.end):
+        for summary in store_days(session, shop, plan.start, plan.end, note_stored):
+            differences = changed(summary)
+            progress.stored += 1
+            progress.changed += 1 if differences else 0
             stored.append(summary)
             on_stored(summary)
+            if differences:
+                changes.append(differences)
+                on_changed(differences)
+    for live in verify.live_reports(session, shop, restating):
+        differences = changed(live)
+        if differences:
+            upsert_day(session, live)
+            runs.note(
+                session,
+                run_id,
+                replace(progress, restated=progress.restated + 1, changed=progress.changed + 1),
+            )
+            session.commit()
+            progress.changed += 1
+            changes.append(differences)
+            on_changed(differences)
+        progress.restated += 1
+    runs.note(session, run_id, progress)
+    yesterday = today - timedelta(days=1)
+    progress.newest = stored_span(session, today).newest
+    progress.yesterday = verify.stored_reports(session, yesterday, yesterday, today).get(yesterday)
+    session.commit()
     # On an error we leave the lock alone: it dies with the connection.
     release_lock(session)
-    return Run(plan, tuple(stored))
+    return Run(plan, tuple(stored), restating, tuple(changes), progress.newest, progress.yesterday)
+
+
+def run_figures(
+    *,
+    time_zone: str,
+    started: datetime,
+    finished: datetime,
+    exit_code: int,
+    progress: Progress,
+    today: date,
+) -> RunFigures:
+    """The metrics of a run (metrics.py) from how far it got; the yesterday and lag figures
+    are unknown (None) when it did not get to the end."""
+    yesterday, newest, report = today - timedelta(days=1), progress.newest, progress.yesterday
+    return RunFigures(
+        time_zone=time_zone,
+        started=started,
+        finished=finished,
+        exit_code=exit_code,
+        days_stored=progress.stored,
+        days_restated=progress.restated,
+        days_changed=progress.changed,
+        yesterday_orders=report.total_orders if report is not None else None,
+        yesterday_value=report.total_value if report is not None else None,
+        lag_days=(yesterday - newest).days if newest is not None else None,
+    )
 
 
 _HISTORY = text(
@@ -197,113 +331,3 @@ def history(session: Session, start: date | None, end: date | None) -> list[Stor
     """Stored reports of the session's zone between start and end (None: unbounded), by day."""
     rows = session.execute(_HISTORY, {"start": start, "end": end})
     return [StoredReport(**row._asdict()) for row in rows]
-
-
-@dataclass(frozen=True)
-class Status:
-    """Health of an installation; `healthy` is what a monitoring probe checks."""
-
-    database: str
-    schema_revision: str | None
-    head_revision: str
-    shop_schema: str | None
-    money_type: str | None
-    money_read_as: str | None
-    created_at_type: str | None
-    created_at_read_as: str | None
-    undated_orders: int | None  # orders with no created_at: in no report
-    time_zone: str
-    oldest_report: date | None
-    newest_report: date | None
-    lag_days: int | None  # days between the newest stored report and yesterday
-    missing_days: int | None  # days up to yesterday, since the oldest report, not stored
-    max_lag: int
-    healthy: bool
-    problem: str | None
-
-
-STATUS_FIELDS = (
-    "database",
-    "schema_revision",
-    "head_revision",
-    "shop_schema",
-    "money_type",
-    "money_read_as",
-    "created_at_type",
-    "created_at_read_as",
-    "undated_orders",
-    "time_zone",
-    "oldest_report",
-    "newest_report",
-    "lag_days",
-    "missing_days",
-    "max_lag",
-    "healthy",
-    "problem",
-)
-
-
-def status(
-    session: Session,
-    shop: Shop | None,
-    *,
-    shop_problem: str | None,
-    database: str,
-    tz: str,
-    today: date,
-    max_lag: int,
-) -> Status:
-    """Check the shop, the schema revision against head, and the stored reports.
-
-    `shop` is None when it could not be found (`shop_problem` says why, e.g. `orders` in
-    several schemas and none configured). Unhealthy then, and when the schema is not at
-    head or the view was built for other settings, nothing is stored, the newest report is
-    more than `max_lag` days before yesterday, or days older than that are missing (a gap
-    that a bounded catch-up left behind).
-    """
-    conn = session.connection()
-    revision = db.schema_revision(conn)
-    head = db.SCHEMA_HEAD
-    view_ok = shop is not None and schema.view_comment(conn) == shop.fingerprint()
-    # behind head, daily_reports may not exist yet: there is nothing to count
-    span = stored_span(session, today) if revision == head else StoredSpan(None, None, 0)
-    oldest, newest, count = span.oldest, span.newest, span.days
-    yesterday = today - timedelta(days=1)
-    lag = None if newest is None else (yesterday - newest).days
-    missing = None if oldest is None else (yesterday - oldest).days + 1 - count
-    undated = schema.undated_orders(conn, shop) if shop is not None and shop.exists else None
-    problem: str | None = None
-    if shop is None:
-        problem = shop_problem or "the shop's tables were not found"
-    elif revision != head:
-        problem = f"schema at {revision or 'nothing'}, head is {head}: run `orderreport migrate`"
-    elif not view_ok:
-        problem = "the order_reports view was built for other settings: run `orderreport migrate`"
-    elif newest is None or oldest is None or lag is None or missing is None:
-        problem = "no stored reports yet: run `orderreport daily`"
-    elif lag > max_lag:
-        problem = f"stored reports lag {lag} days (more than --max-lag {max_lag})"
-    elif missing > lag:
-        problem = (
-            f"{missing - lag} days between {oldest} and {newest} are not stored: "
-            f"run `orderreport daily --from {oldest} --to {newest}`"
-        )
-    return Status(
-        database=database,
-        schema_revision=revision,
-        head_revision=head,
-        shop_schema=shop.schema if shop is not None else None,
-        money_type=shop.money_type if shop is not None else None,
-        money_read_as=shop.money_reading() if shop is not None and shop.exists else None,
-        created_at_type=shop.created_at_type if shop is not None else None,
-        created_at_read_as=shop.timestamp_reading() if shop is not None and shop.exists else None,
-        undated_orders=undated,
-        time_zone=tz,
-        oldest_report=oldest,
-        newest_report=newest,
-        lag_days=lag,
-        missing_days=missing,
-        max_lag=max_lag,
-        healthy=problem is None,
-        problem=problem,
-    )

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 # The newest revision in migrations/versions. Kept here so that reports can check the schema
 # without importing Alembic (a quarter of a second at every start); a test keeps it honest.
-SCHEMA_HEAD = "0004"
+SCHEMA_HEAD = "0005"
 
 # Advisory lock keys (pg_advisory_lock takes a bigint): "ORMIGRAT" and "ORDAILY_" in ASCII.
 MIGRATE_LOCK_KEY = 0x4F524D4947524154
@@ -236,16 +236,20 @@ def _parts(fingerprint: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def session(settings: Settings) -> Iterator[Session]:
+def session(settings: Settings, *, read_only: bool = False) -> Iterator[Session]:
     """A session on the configured database; commits on success, rolls back on error.
 
-    Core functions may commit inside it to make their own transaction boundaries.
+    Core functions may commit inside it to make their own transaction boundaries. With
+    `read_only` every transaction of the session is READ ONLY: the server refuses any write.
     """
     # Bound to one Connection: every transaction of the session, and any session-level
     # advisory lock taken in it, use the same server connection.
     with connect(settings) as conn:
         sess = Session(bind=conn)
         try:
+            if read_only:
+                sess.execute(text("SET default_transaction_read_only = on"))
+                sess.commit()
             yield sess
             sess.commit()
         except DBAPIError as exc:
@@ -270,15 +274,20 @@ def session(settings: Settings) -> Iterator[Session]:
                 sess.close()
 
 
+def checked_shop(sess: Session, settings: Settings) -> Shop:
+    """The shop found in the session's database, checked to be migrated to head."""
+    conn = sess.connection()
+    found = find_shop(conn, settings)
+    require_schema(conn, found)
+    sess.commit()
+    return found
+
+
 @contextlib.contextmanager
-def shop_session(settings: Settings) -> Iterator[tuple[Session, Shop]]:
+def shop_session(settings: Settings, *, read_only: bool = False) -> Iterator[tuple[Session, Shop]]:
     """A session (see `session`) and the shop found in it, checked to be migrated to head."""
-    with session(settings) as sess:
-        conn = sess.connection()
-        found = find_shop(conn, settings)
-        require_schema(conn, found)
-        sess.commit()
-        yield sess, found
+    with session(settings, read_only=read_only) as sess:
+        yield sess, checked_shop(sess, settings)
 
 
 def _rollback_quietly(sess: Session) -> None:

@@ -14,7 +14,8 @@ EXIT_TERMINATED = 143  # SIGTERM
 
 EXIT_CODES: dict[int, str] = {
     EXIT_OK: "success",
-    EXIT_FAILURE: "failure: database unreachable or not migrated, unhealthy status, refused",
+    EXIT_FAILURE: "failure: database unreachable or not migrated, unhealthy status, refused, "
+    "stored reports differ from live data (verify)",
     EXIT_USAGE: "bad input: unknown flag or value, impossible date, unknown time zone, bad config",
     EXIT_LOCKED: "another run holds the lock (daily); nothing was written",
     EXIT_INTERRUPTED: "interrupted by SIGINT (Ctrl-C); no partial day is left behind",
@@ -90,3 +91,20 @@ class Terminated(BaseException):
     def __init__(self, signum: int = 15) -> None:
         super().__init__(signum)
         self.signum = signum  # 15 SIGTERM, 2 SIGINT
+
+
+class Differs(OrderReportError):
+    """Stored reports differ from what the live data gives now (`verify`)."""
+
+
+def exit_code_of(exc: BaseException) -> int:
+    """The exit code the CLI gives for `exc` (the same table as above)."""
+    if isinstance(exc, OrderReportError):
+        return exc.exit_code
+    if isinstance(exc, Terminated):
+        return EXIT_INTERRUPTED if exc.signum == 2 else EXIT_TERMINATED
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    if isinstance(exc, SystemExit) and isinstance(exc.code, int):
+        return exc.code
+    return EXIT_FAILURE

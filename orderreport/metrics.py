@@ -49,10 +49,12 @@ DAILY_METRICS: dict[str, str] = {
     "see `orderreport --help` for the table).",
     "orderreport_daily_last_run_success": "1 if the last daily run succeeded, else 0.",
     "orderreport_daily_last_run_duration_seconds": "How long the last daily run took.",
-    "orderreport_daily_last_run_days_stored": "Days the last daily run stored.",
-    "orderreport_daily_last_run_days_restated": "Days the last daily run stored that "
-    "were already stored.",
-    "orderreport_daily_last_run_days_changed": "Restated days whose figures changed.",
+    "orderreport_daily_last_run_days_stored": "Days the last daily run stored (the days "
+    "it set out to store: catch-up or --date/--from/--to).",
+    "orderreport_daily_last_run_days_restated": "Already-stored days the last daily run "
+    "recomputed (--restate), changed or not.",
+    "orderreport_daily_last_run_days_changed": "Stored days whose figures the last daily "
+    "run changed (restated, or stored again with other figures).",
     "orderreport_daily_yesterday_orders": "Orders of yesterday in the shop's zone.",
     "orderreport_daily_yesterday_value": "Total value of yesterday's orders (a float "
     "approximation; the exact figure is in daily_reports).",

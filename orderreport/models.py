@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     MetaData,
@@ -97,6 +99,32 @@ created_objects = Table(
     Column("name", Text, primary_key=True),
     Column("revision", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    schema=OUR_SCHEMA,
+)
+
+# The daily job's run log: one row per `orderreport daily` (runs.py writes and reads it).
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("time_zone", Text, nullable=False),
+    Column("catch_up", Boolean, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("status", Text, nullable=False),
+    Column("exit_code", Integer),
+    Column("message", Text),
+    Column("first_day", Date),
+    Column("last_day", Date),
+    Column("days_planned", Integer, nullable=False),
+    Column("days_stored", Integer, nullable=False),
+    Column("days_restated", Integer, nullable=False),
+    Column("days_changed", Integer, nullable=False),
+    Column("host", Text, nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("backend_pid", Integer, nullable=False),
+    Column("backend_start", DateTime(timezone=True)),
+    Column("version", Text, nullable=False),
     schema=OUR_SCHEMA,
 )
 

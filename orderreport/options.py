@@ -93,7 +93,15 @@ StatementTimeout = Annotated[
         show_default=False,
     ),
 ]
-Fmt = Annotated[Format, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)]
+Fmt = Annotated[
+    Format,
+    typer.Option(
+        "--format",
+        "-f",
+        help="Output format (prometheus: `status` only).",
+        case_sensitive=False,
+    ),
+]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Short for --format json.")]
 DateOpt = Annotated[
     str | None,
@@ -192,8 +200,13 @@ def stamp(message: str) -> None:
     say(f"{now_utc().isoformat(timespec='seconds')} {message}")
 
 
-def pick_format(fmt: Format, as_json: bool) -> Format:
-    """--json is short for --format json; with another --format it is a contradiction."""
+def pick_format(fmt: Format, as_json: bool, *, prometheus: bool = False) -> Format:
+    """--json is short for --format json; with another --format it is a contradiction.
+
+    --format prometheus is accepted only where `prometheus` says so (`status`).
+    """
     if as_json and fmt not in (Format.table, Format.json):
         raise UsageError(f"--json cannot be combined with --format {fmt.value}")
+    if fmt is Format.prometheus and not prometheus:
+        raise UsageError("--format prometheus is for `orderreport status` only")
     return Format.json if as_json else fmt

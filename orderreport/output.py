@@ -27,6 +27,7 @@ class Format(enum.StrEnum):
     json = "json"
     jsonl = "jsonl"
     csv = "csv"
+    prometheus = "prometheus"  # `status` only: metrics.py writes it, never render()
 
 
 def _decimal_text(value: Decimal) -> str:
@@ -119,6 +120,16 @@ HEADERS = {
     "average_products_per_order": "avg lines/order",
     "average_order_value": "avg order value",
     "generated_at": "generated at",
+    "started_at": "started",
+    "finished_at": "finished",
+    "duration_seconds": "seconds",
+    "exit_code": "exit",
+    "first_day": "from",
+    "last_day": "to",
+    "days_planned": "planned",
+    "days_stored": "stored",
+    "days_restated": "restated",
+    "days_changed": "changed",
 }
 
 MONEY_FIELDS = frozenset(
@@ -217,6 +228,26 @@ def write_record(record: Any, fields: Sequence[str], console: Console, title: st
     console.print(table)
 
 
+def write_rich_table(
+    records: Iterable[Any],
+    fields: Sequence[str],
+    console: Console,
+    *,
+    title: str | None = None,
+    row_style: Callable[[Any], str | None] = lambda _record: None,
+) -> None:
+    """A short listing as a Rich Table, each row styled by `row_style` (e.g. by outcome)."""
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+    records = list(records)
+    sample = _values(records[0], fields) if records else [None] * len(fields)
+    for f, v in zip(fields, sample, strict=True):
+        table.add_column(HEADERS.get(f, f), justify="right" if _is_number(v) else "left")
+    for record in records:
+        cells = [table_cell(f, v) for f, v in zip(fields, _values(record, fields), strict=True)]
+        table.add_row(*cells, style=row_style(record))
+    console.print(table)
+
+
 def make_console(out: TextIO) -> Console:
     # A pipe or file gets whole rows rather than rows cropped to an imaginary 80 columns.
     return Console(file=out, width=None if out.isatty() else 200, highlight=False)
@@ -234,6 +265,8 @@ def render(
 ) -> None:
     """Write records to `out` in `fmt`. `single`: one record, which JSON writes as an object
     (not an array) and a table as one field a line. `title` and `footer` are for tables."""
+    if fmt is Format.prometheus:
+        raise ValueError("records are not Prometheus metrics: metrics.py writes those")
     if single:
         (record,) = records
         if fmt is Format.json:

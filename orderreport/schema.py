@@ -23,6 +23,7 @@ from orderreport.errors import ObjectExists
 from orderreport.shop import OUR_SCHEMA, VIEW, Shop
 
 DAILY_REPORTS = "daily_reports"
+RUNS = "runs"
 REGISTRY = "created_objects"
 # (table, column): the indexes the reports need on the shop's tables, by their name.
 NEEDED_INDEXES = {
@@ -133,6 +134,57 @@ DAILY_REPORTS_DDL = (
     "generated_at timestamptz NOT NULL DEFAULT now(), "
     # zone first: `daily` and `status` ask for the newest stored day of one zone
     "CONSTRAINT daily_reports_pkey PRIMARY KEY (time_zone, report_date))"
+)
+# The daily job's run log (revision 0005); models.runs mirrors it.
+RUN_STATUSES = ("running", "succeeded", "failed", "busy", "interrupted", "terminated")
+RUNS_DDL = (
+    f"CREATE TABLE {OUR_SCHEMA}.{RUNS} ("
+    "id bigint GENERATED ALWAYS AS IDENTITY, "
+    "time_zone text NOT NULL, "
+    # true: the days came from what was stored (catch-up); false: --date or --from/--to
+    "catch_up boolean NOT NULL, "
+    "started_at timestamptz NOT NULL DEFAULT now(), "
+    "finished_at timestamptz, "
+    "status text NOT NULL DEFAULT 'running' CONSTRAINT runs_status_known CHECK (status IN ("
+    + ", ".join(f"'{s}'" for s in RUN_STATUSES)
+    + ")), "
+    "exit_code integer, "
+    "message text, "
+    "first_day date, last_day date, "
+    "days_planned integer NOT NULL DEFAULT 0, "
+    "days_stored integer NOT NULL DEFAULT 0, "
+    "days_restated integer NOT NULL DEFAULT 0, "
+    "days_changed integer NOT NULL DEFAULT 0, "
+    "host text NOT NULL, "
+    "pid integer NOT NULL, "
+    # the run's server backend, to tell a live run from a dead one (pid alone can be reused)
+    "backend_pid integer NOT NULL DEFAULT pg_backend_pid(), "
+    "backend_start timestamptz, "
+    "version text NOT NULL, "
+    "CONSTRAINT runs_pkey PRIMARY KEY (id))"
+)
+RUNS_COLUMNS = frozenset(
+    {
+        "id",
+        "time_zone",
+        "catch_up",
+        "started_at",
+        "finished_at",
+        "status",
+        "exit_code",
+        "message",
+        "first_day",
+        "last_day",
+        "days_planned",
+        "days_stored",
+        "days_restated",
+        "days_changed",
+        "host",
+        "pid",
+        "backend_pid",
+        "backend_start",
+        "version",
+    }
 )
 # What `migrate --sql` shows: a database with no shop, whose tables land in public.
 OFFLINE_SHOP = Shop(
@@ -412,6 +464,34 @@ def create_daily_reports(conn: Connection, legacy: Legacy | None, adopt: bool) -
     return f"created {OUR_SCHEMA}.daily_reports"
 
 
+def create_runs(conn: Connection, adopt: bool) -> str:
+    """orderreport.runs, the run log; returns what was done.
+
+    A table of that name that orderreport did not create is taken only with `adopt`, and
+    only if it has every column the run log writes: its rows are never dropped.
+    """
+    if exists(conn, OUR_SCHEMA, RUNS):
+        found = {
+            str(c)
+            for (c,) in conn.execute(
+                text(
+                    "SELECT column_name FROM information_schema.columns "
+                    "WHERE table_schema = :s AND table_name = :t"
+                ),
+                {"s": OUR_SCHEMA, "t": RUNS},
+            )
+        }
+        if not adopt or not found >= RUNS_COLUMNS:
+            raise ObjectExists(
+                f"{OUR_SCHEMA}.{RUNS} already exists and was not created by orderreport: "
+                "rename it"
+                + ("" if adopt else ", or rerun with --adopt if it is a copy of orderreport's")
+            )
+        return f"adopted the existing {OUR_SCHEMA}.{RUNS}"
+    conn.execute(text(RUNS_DDL))
+    return f"created {OUR_SCHEMA}.{RUNS}"
+
+
 def view_comment(conn: Connection) -> str | None:
     """The comment on orderreport.order_reports ('' if it has none), None if it is absent."""
     row = conn.execute(
@@ -581,6 +661,13 @@ def plan(
             steps.append(
                 Step("create", f"{OUR_SCHEMA}.daily_reports", "the stored daily summaries")
             )
+        # below head the run log (the last revision) cannot be orderreport's yet
+        if exists(conn, OUR_SCHEMA, RUNS):
+            steps.append(
+                Step("conflict", f"{OUR_SCHEMA}.{RUNS}", "exists and is not orderreport's")
+            )
+        else:
+            steps.append(Step("create", f"{OUR_SCHEMA}.{RUNS}", "the daily job's run log"))
     comment = view_comment(conn)
     if comment is None:
         steps.append(Step("create", f"{OUR_SCHEMA}.{VIEW}", "one row per dated order"))

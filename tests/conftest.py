@@ -11,6 +11,7 @@ import contextlib
 import io
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import uuid
@@ -28,6 +29,7 @@ from orderreport import db
 from orderreport.cli import main
 from orderreport.config import Settings, load_settings, normalize_url
 from orderreport.embedded import EmbeddedServer
+from tests import prom
 
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATE = "orderreport_test_template"
@@ -182,6 +184,26 @@ def shop(db_url: URL) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
     """An autocommit psycopg connection to a migrated, empty test database."""
     with psycopg.connect(url_text(db_url.set(drivername="postgresql")), autocommit=True) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """orderreport's wheel, built from this checkout by the uv that runs the tests."""
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [os.environ.get("UV", "uv"), "build", "--wheel", "--out-dir", str(out)],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+    )
+    (built,) = out.glob("orderreport-*.whl")
+    return built
+
+
+@pytest.fixture
+def pushgateway(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """URL of a real Pushgateway started for this test on a free loopback port."""
+    yield from prom.run_pushgateway(tmp_path, monkeypatch)
 
 
 def plain(url: URL) -> str:

@@ -204,12 +204,13 @@ def test_version_and_help() -> None:
     assert (r.code, r.out.strip()) == (0, f"orderreport {__version__}")
     r = run_cli("--help")
     assert r.code == 0
-    for command in ("migrate", "demo", "report", "summary", "daily", "history", "status"):
+    commands = ("migrate", "demo", "report", "summary", "daily", "verify", "runs", "history")
+    for command in (*commands, "status"):
         assert f"  {command} " in r.out, command
         assert f"orderreport {command}" in r.out, f"no example for {command}"
     for code in EXIT_CODES:
         assert f"    {code} " in r.out
-    for command in ("report", "summary", "daily"):
+    for command in ("report", "summary", "daily", "verify", "runs", "status"):
         sub = run_cli(command, "--help")
         assert sub.code == 0 and "Example:" in sub.out and "--format" in sub.out
 

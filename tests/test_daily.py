@@ -89,7 +89,7 @@ def test_first_run_stores_yesterday_and_rerun_is_idempotent(
     assert len(second) == 1 and second[0][:4] == first[0][:4]
     assert second[0][4] > first[0][4]  # generated_at refreshed by the rerun
     code, out, err = cli(db_url, "daily")  # nothing missing now
-    assert code == 0 and out == "" and "nothing to do" in err
+    assert code == 0 and out == "" and "nothing new to store" in err
 
 
 def test_catch_up_after_missed_days(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import configparser
 import re
+from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
@@ -14,6 +15,8 @@ import yaml
 from tests.conftest import REPO
 
 K8S = REPO / "deploy" / "kubernetes"
+# Where README's install puts the command (uv tool install / pipx install --global)
+INSTALLED = "/usr/local/bin/orderreport"
 KUBERNETES_VERSION = "1.30"  # CronJob timeZone is GA since 1.27; podFailurePolicy since 1.31 beta
 
 
@@ -84,7 +87,9 @@ def test_migrate_job_runs_migrate() -> None:
 def test_dockerfile_runs_as_the_manifests_user() -> None:
     text = (REPO / "deploy" / "Dockerfile").read_text()
     assert re.search(r"^USER 10001", text, re.M)
-    assert 'ENTRYPOINT ["orderreport"]' in text
+    assert 'ENTRYPOINT ["/usr/local/bin/orderreport"]' in text
+    assert "ln -s /opt/orderreport/bin/orderreport /usr/local/bin/orderreport" in text
+    assert "UV_PROJECT_ENVIRONMENT=/opt/orderreport" in text
     assert "uv sync --locked --no-dev" in text
     for _, doc in manifests():
         if doc["kind"] in ("CronJob", "Job"):
@@ -105,8 +110,13 @@ def test_systemd_timer_and_service() -> None:
     assert timer["Timer"]["Unit"] == "orderreport-daily.service"
     service = unit("orderreport-daily.service")
     assert service["Service"]["Type"] == "oneshot"
-    assert service["Service"]["ExecStart"].startswith("/")
-    assert " daily" in service["Service"]["ExecStart"]
+    exec_start = service["Service"]["ExecStart"]
+    assert exec_start.startswith(f"{INSTALLED} daily ")
+    metrics_file = exec_start.split("--metrics-file ")[1].split()[0]
+    assert metrics_file.endswith(".prom")  # node_exporter reads *.prom only
+    # ProtectSystem=strict: the textfile folder must be writable
+    writable = [w.lstrip("-") for w in service["Service"]["ReadWritePaths"].split()]
+    assert str(Path(metrics_file).parent) in writable
     assert "75" in service["Service"]["SuccessExitStatus"]
     assert (
         "postgresql://"
@@ -125,7 +135,17 @@ def test_crontab_example() -> None:
     minute, hour = fields[0], fields[1]
     assert (minute, hour, fields[2:5]) == ("5", "0", ["*", "*", "*"])
     command = next(f for f in fields[5:] if "orderreport" in f and "=" not in f)
-    assert command.startswith("/") and command.endswith("/orderreport")
+    assert command == INSTALLED
+    assert fields[fields.index("--metrics-file") + 1].endswith(".prom")
     assert "daily" in fields and ">>" in fields and "2>&1" in fields
     assert "ORDERREPORT_CONFIG=" in job and "postgresql://" not in job
     assert "time zone" in (REPO / "crontab.example").read_text().lower()
+
+
+def test_readme_installs_the_command_where_the_deploy_files_run_it() -> None:
+    readme = (REPO / "README.md").read_text()
+    assert "UV_TOOL_BIN_DIR=/usr/local/bin" in readme and "uv tool install" in readme
+    assert "pipx install" in readme and INSTALLED in readme
+    for path in ("crontab.example", "deploy/systemd/orderreport-daily.service"):
+        text = (REPO / path).read_text()
+        assert "UV_TOOL_BIN_DIR=/usr/local/bin" in text, path

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import json
 import subprocess
 import sys
 import zipfile
@@ -22,6 +22,7 @@ TABLES = {
     "public.order_items",
     "orderreport.daily_reports",
     "orderreport.created_objects",
+    "orderreport.runs",
 }
 
 
@@ -48,7 +49,7 @@ def columns(url: URL, table: str) -> dict[str, str]:
 def test_up_down_up(empty_url: URL) -> None:
     settings = settings_for(empty_url)
     result = db.migrate(settings)
-    assert result.applied == ("0001", "0002", "0003", "0004") and result.start is None
+    assert result.applied == ("0001", "0002", "0003", "0004", "0005") and result.start is None
     assert TABLES | {
         "orderreport.order_reports",
         "orderreport.orderreport_version",
@@ -57,11 +58,14 @@ def test_up_down_up(empty_url: URL) -> None:
     assert columns(empty_url, "orders")["created_at"] == "timestamp with time zone"
     assert columns(empty_url, "order_items")["price"] == "numeric(12,2)"
     assert not any("double" in t or "real" in t for t in columns(empty_url, "orders").values())
+    db.downgrade(settings, "0004")
+    assert "orderreport.runs" not in relations(empty_url)  # 0005's downgrade drops the run log
+    assert "orderreport.daily_reports" in relations(empty_url)
     for step in ("0003", "0002", "0001", "base"):
         db.downgrade(settings, step)
     assert relations(empty_url) == {"orderreport.orderreport_version"}
     again = db.migrate(settings)
-    assert again.applied == ("0001", "0002", "0003", "0004")
+    assert again.applied == ("0001", "0002", "0003", "0004", "0005")
     assert db.migrate(settings).applied == ()
 
 
@@ -90,13 +94,13 @@ def test_five_migrate_processes_at_once(empty_url: URL) -> None:
     ]
     results = [(p.wait(timeout=120), *p.communicate()) for p in procs]
     assert [code for code, _, _ in results] == [0] * 5, results
-    applied = [err for _, _, err in results if "from empty to 0004" in err]
-    already = [err for _, _, err in results if "already at 0004" in err]
+    applied = [err for _, _, err in results if "from empty to 0005" in err]
+    already = [err for _, _, err in results if "already at 0005" in err]
     assert (len(applied), len(already)) == (1, 4), results
     with psycopg.connect(plain(empty_url)) as conn:
         assert conn.execute(
             "SELECT version_num FROM orderreport.orderreport_version"
-        ).fetchall() == [("0004",)]
+        ).fetchall() == [("0005",)]
 
 
 def test_migrate_sql_touches_no_database() -> None:
@@ -117,7 +121,7 @@ def test_alembic_cli_reads_orderreport_configuration(empty_url: URL) -> None:
     current = subprocess.run(
         [*alembic, "current"], cwd=REPO, env=env, capture_output=True, text=True
     )
-    assert "0004 (head)" in current.stdout
+    assert "0005 (head)" in current.stdout
     assert "sqlalchemy.url" not in (REPO / "alembic.ini").read_text().replace("# ", "")
 
 
@@ -134,20 +138,12 @@ def test_status_reports_revision_behind_head(empty_url: URL) -> None:
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
-        [os.environ.get("UV", "uv"), "build", "--wheel", "--out-dir", str(out)],
-        cwd=REPO,
-        check=True,
-        capture_output=True,
-    )
-    (built,) = out.glob("orderreport-*.whl")
-    unpacked = out / "site"
-    with zipfile.ZipFile(built) as zf:
+def wheel(built_wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    unpacked = tmp_path_factory.mktemp("wheel") / "site"
+    with zipfile.ZipFile(built_wheel) as zf:
         names = zf.namelist()
         assert "orderreport/migrations/env.py" in names
-        assert "orderreport/migrations/versions/0004_reports_and_view.py" in names
+        assert "orderreport/migrations/versions/0005_runs.py" in names
         zf.extractall(unpacked)
     return unpacked
 
@@ -169,7 +165,7 @@ def test_migrate_from_an_installed_wheel_anywhere(
         text=True,
     )
     assert result.returncode == 0, result.stderr
-    assert "from empty to 0004" in result.stderr
+    assert "from empty to 0005" in result.stderr
 
 
 def test_schema_head_constant_matches_the_scripts() -> None:
@@ -182,3 +178,29 @@ def test_unknown_revision_in_the_database_is_one_line(db_url: URL) -> None:
     r = run_cli("migrate", "--database-url", url_text(db_url))
     assert r.code == 1 and r.err.count("\n") == 1
     assert r.err.startswith("orderreport: error: migration failed:") and "9999" in r.err
+
+
+def test_the_run_log_revision_on_a_database_at_0004(db_url: URL) -> None:
+    settings = settings_for(db_url)
+    db.downgrade(settings, "0004")
+    r = run_cli("migrate", "--plan", "--json", "--database-url", url_text(db_url))
+    steps = {(step["action"], step["object"]) for step in json.loads(r.out)}
+    assert ("create", "orderreport.runs") in steps
+    # daily stops on the schema, before it could log anything
+    r = run_cli("daily", "--database-url", url_text(db_url))
+    assert r.code == 1 and "run `orderreport migrate`" in r.err and r.err.count("\n") == 1
+    assert db.migrate(settings).applied == ("0005",)
+    assert "orderreport.runs" in relations(db_url)
+
+
+def test_a_runs_table_orderreport_did_not_create_is_not_taken(db_url: URL) -> None:
+    settings = settings_for(db_url)
+    db.downgrade(settings, "0004")
+    with psycopg.connect(plain(db_url), autocommit=True) as conn:
+        conn.execute("CREATE TABLE orderreport.runs (x int)")
+        conn.execute("INSERT INTO orderreport.runs VALUES (1)")
+    for args in ((), ("--adopt",)):
+        r = run_cli("migrate", *args, "--database-url", url_text(db_url))
+        assert r.code == 1 and "orderreport.runs already exists" in r.err, r.err
+    with psycopg.connect(plain(db_url)) as conn:
+        assert conn.execute("SELECT * FROM orderreport.runs").fetchall() == [(1,)]

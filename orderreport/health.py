@@ -1,0 +1,163 @@
+"""The health status: what `status` checks, and its figures for Prometheus.
+
+"today" is a parameter, as everywhere below the CLI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from orderreport import db, runs, schema
+from orderreport.daily import StoredSpan, stored_span
+from orderreport.metrics import HealthFigures
+from orderreport.runs import RunRecord
+from orderreport.shop import Shop
+
+
+@dataclass(frozen=True)
+class Status:
+    """Health of an installation; `healthy` is what a monitoring probe checks."""
+
+    database: str
+    schema_revision: str | None
+    head_revision: str
+    shop_schema: str | None
+    money_type: str | None
+    money_read_as: str | None
+    created_at_type: str | None
+    created_at_read_as: str | None
+    undated_orders: int | None  # orders with no created_at: in no report
+    time_zone: str
+    oldest_report: date | None
+    newest_report: date | None
+    lag_days: int | None  # days between the newest stored report and yesterday
+    missing_days: int | None  # days up to yesterday, since the oldest report, not stored
+    max_lag: int
+    last_run_id: int | None  # the zone's last daily run that was not busy (runs.last)
+    last_run_status: str | None
+    last_run_started: datetime | None
+    last_run_finished: datetime | None
+    last_run_exit_code: int | None
+    last_run_host: str | None
+    healthy: bool
+    problem: str | None
+
+
+STATUS_FIELDS = (
+    "database",
+    "schema_revision",
+    "head_revision",
+    "shop_schema",
+    "money_type",
+    "money_read_as",
+    "created_at_type",
+    "created_at_read_as",
+    "undated_orders",
+    "time_zone",
+    "oldest_report",
+    "newest_report",
+    "lag_days",
+    "missing_days",
+    "max_lag",
+    "last_run_id",
+    "last_run_status",
+    "last_run_started",
+    "last_run_finished",
+    "last_run_exit_code",
+    "last_run_host",
+    "healthy",
+    "problem",
+)
+
+
+def status(
+    session: Session,
+    shop: Shop | None,
+    *,
+    shop_problem: str | None,
+    database: str,
+    tz: str,
+    today: date,
+    max_lag: int,
+) -> Status:
+    """Check the shop, the schema revision against head, and the stored reports.
+
+    `shop` is None when it could not be found (`shop_problem` says why, e.g. `orders` in
+    several schemas and none configured). Unhealthy then, and when the schema is not at
+    head or the view was built for other settings, the zone's last daily run (busy runs
+    aside) failed or never finished, nothing is stored, the newest report is more than
+    `max_lag` days before yesterday, or days older than that are missing (a gap that a
+    bounded catch-up left behind).
+    """
+    conn = session.connection()
+    revision = db.schema_revision(conn)
+    head = db.SCHEMA_HEAD
+    view_ok = shop is not None and schema.view_comment(conn) == shop.fingerprint()
+    # behind head, daily_reports may not exist yet: there is nothing to count
+    span = stored_span(session, today) if revision == head else StoredSpan(None, None, 0)
+    last: RunRecord | None = runs.last(session, tz) if revision == head else None
+    oldest, newest, count = span.oldest, span.newest, span.days
+    yesterday = today - timedelta(days=1)
+    lag = None if newest is None else (yesterday - newest).days
+    missing = None if oldest is None else (yesterday - oldest).days + 1 - count
+    undated = schema.undated_orders(conn, shop) if shop is not None and shop.exists else None
+    problem: str | None = None
+    if shop is None:
+        problem = shop_problem or "the shop's tables were not found"
+    elif revision != head:
+        problem = f"schema at {revision or 'nothing'}, head is {head}: run `orderreport migrate`"
+    elif not view_ok:
+        problem = "the order_reports view was built for other settings: run `orderreport migrate`"
+    elif runs.problem(last) is not None:
+        problem = runs.problem(last)
+    elif newest is None or oldest is None or lag is None or missing is None:
+        problem = "no stored reports yet: run `orderreport daily`"
+    elif lag > max_lag:
+        problem = f"stored reports lag {lag} days (more than --max-lag {max_lag})"
+    elif missing > lag:
+        problem = (
+            f"{missing - lag} days between {oldest} and {newest} are not stored: "
+            f"run `orderreport daily --from {oldest} --to {newest}`"
+        )
+    return Status(
+        database=database,
+        schema_revision=revision,
+        head_revision=head,
+        shop_schema=shop.schema if shop is not None else None,
+        money_type=shop.money_type if shop is not None else None,
+        money_read_as=shop.money_reading() if shop is not None and shop.exists else None,
+        created_at_type=shop.created_at_type if shop is not None else None,
+        created_at_read_as=shop.timestamp_reading() if shop is not None and shop.exists else None,
+        undated_orders=undated,
+        time_zone=tz,
+        oldest_report=oldest,
+        newest_report=newest,
+        lag_days=lag,
+        missing_days=missing,
+        max_lag=max_lag,
+        last_run_id=last.id if last else None,
+        last_run_status=last.status if last else None,
+        last_run_started=last.started_at if last else None,
+        last_run_finished=last.finished_at if last else None,
+        last_run_exit_code=last.exit_code if last else None,
+        last_run_host=last.host if last else None,
+        healthy=problem is None,
+        problem=problem,
+    )
+
+
+def health_figures(found: Status) -> HealthFigures:
+    """The status as Prometheus figures (metrics.health_exposition)."""
+    return HealthFigures(
+        time_zone=found.time_zone,
+        healthy=found.healthy,
+        schema_at_head=found.schema_revision == found.head_revision,
+        lag_days=found.lag_days,
+        missing_days=found.missing_days,
+        newest_report=found.newest_report,
+        last_run_exit_code=found.last_run_exit_code,
+        last_run_finished=found.last_run_finished,
+    )

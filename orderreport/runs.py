@@ -1,0 +1,335 @@
+"""The run log: every `orderreport daily` records itself in orderreport.runs.
+
+A run inserts its row in a transaction of its own right after it connects (before it
+waits for the daily lock), keeps the row's counts up to date in the same transactions
+that store its days, and writes its outcome when it ends, whatever the outcome. A run
+killed with SIGKILL never writes an outcome: its row stays without finished_at, and
+`status` tells it from a run still going by the run's server backend (its pid and start
+time, recorded in the row): a live run's backend is still there, a dead run's is gone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Connection, Date, bindparam, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from orderreport.config import scrub
+from orderreport.errors import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    LockBusy,
+    NotMigrated,
+    OrderReportError,
+    Terminated,
+    exit_code_of,
+)
+from orderreport.queries import Summary
+from orderreport.shop import OUR_SCHEMA
+
+DEFAULT_LIST = 20  # runs `orderreport runs` lists
+MAX_LIST = 1000
+MESSAGE_LIMIT = 500  # characters of an error message kept in the log
+
+
+@dataclass
+class Progress:
+    """What a run has done so far. daily.run updates it as each day commits, so whoever
+    started the run still knows how far it got when it fails."""
+
+    first_day: date | None = None  # the days it set out to store
+    last_day: date | None = None
+    planned: int = 0
+    stored: int = 0
+    restated: int = 0  # already-stored days recomputed by restatement
+    changed: int = 0  # stored days whose figures it changed
+    # what the zone's stored reports look like once the run got to its end (None before)
+    newest: date | None = None
+    yesterday: Summary | None = None
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run as the log has it. `status` is running, unfinished (its process is gone
+    without a word: killed), succeeded, failed, busy (another run held the lock),
+    interrupted (SIGINT) or terminated (SIGTERM)."""
+
+    id: int
+    time_zone: str
+    status: str
+    exit_code: int | None
+    started_at: datetime
+    finished_at: datetime | None
+    duration_seconds: Decimal | None
+    catch_up: bool  # False: the days were given (--date, --from/--to)
+    first_day: date | None
+    last_day: date | None
+    days_planned: int
+    days_stored: int
+    days_restated: int
+    days_changed: int
+    host: str
+    pid: int
+    message: str | None
+
+
+RUN_FIELDS = (
+    "id",
+    "time_zone",
+    "status",
+    "exit_code",
+    "started_at",
+    "finished_at",
+    "duration_seconds",
+    "catch_up",
+    "first_day",
+    "last_day",
+    "days_planned",
+    "days_stored",
+    "days_restated",
+    "days_changed",
+    "host",
+    "pid",
+    "message",
+)
+# The columns of the `runs` table for people (JSON and CSV carry every field).
+RUN_TABLE_FIELDS = (
+    "id",
+    "started_at",
+    "duration_seconds",
+    "status",
+    "exit_code",
+    "first_day",
+    "last_day",
+    "days_planned",
+    "days_stored",
+    "days_restated",
+    "days_changed",
+    "host",
+    "message",
+)
+
+_EXISTS = text(f"SELECT to_regclass('{OUR_SCHEMA}.runs') IS NOT NULL")
+
+_START = text(
+    f"""
+    INSERT INTO {OUR_SCHEMA}.runs
+        (time_zone, catch_up, first_day, last_day, days_planned, host, pid, version,
+         backend_start)
+    VALUES (:time_zone, :catch_up, :first_day, :last_day, :planned, :host, :pid, :version,
+            (SELECT backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()))
+    RETURNING id
+    """
+).bindparams(bindparam("first_day", type_=Date), bindparam("last_day", type_=Date))
+
+_NOTE = text(
+    f"""
+    UPDATE {OUR_SCHEMA}.runs
+    SET first_day = :first_day, last_day = :last_day, days_planned = :planned,
+        days_stored = :stored, days_restated = :restated, days_changed = :changed
+    WHERE id = :id
+    """
+).bindparams(bindparam("first_day", type_=Date), bindparam("last_day", type_=Date))
+
+_FINISH = text(
+    f"""
+    UPDATE {OUR_SCHEMA}.runs
+    SET first_day = :first_day, last_day = :last_day, days_planned = :planned,
+        days_stored = :stored, days_restated = :restated, days_changed = :changed,
+        status = :status, exit_code = :exit_code, message = :message,
+        finished_at = clock_timestamp()
+    WHERE id = :id
+    """
+).bindparams(bindparam("first_day", type_=Date), bindparam("last_day", type_=Date))
+
+# A run without finished_at is live while its backend is: same pid, same backend start.
+# A role that may not see other roles' backend_start (pg_read_all_stats) sees NULL there,
+# and then the pid alone decides.
+_SELECT = f"""
+    SELECT r.id, r.time_zone,
+           CASE WHEN r.finished_at IS NOT NULL THEN r.status
+                WHEN EXISTS (
+                    SELECT 1 FROM pg_stat_activity a
+                    WHERE a.pid = r.backend_pid
+                      AND (a.backend_start IS NULL OR r.backend_start IS NULL
+                           OR a.backend_start = r.backend_start)
+                ) THEN 'running'
+                ELSE 'unfinished'
+           END AS status,
+           r.exit_code, r.started_at, r.finished_at,
+           ROUND(EXTRACT(EPOCH FROM r.finished_at - r.started_at), 3) AS duration_seconds,
+           r.catch_up, r.first_day, r.last_day, r.days_planned, r.days_stored,
+           r.days_restated, r.days_changed, r.host, r.pid, r.message
+    FROM {OUR_SCHEMA}.runs r
+"""
+_RECENT = text(_SELECT + " ORDER BY r.id DESC LIMIT :limit")
+# Busy runs did nothing because another run was doing the work: that run's outcome counts.
+_LAST = text(_SELECT + " WHERE r.time_zone = :tz AND r.status <> 'busy' ORDER BY r.id DESC LIMIT 1")
+
+
+def exists(session: Session | Connection) -> bool:
+    """True if this database has the run log (schema at 0005 or later)."""
+    return bool(session.execute(_EXISTS).scalar_one())
+
+
+def start(
+    session: Session,
+    *,
+    time_zone: str,
+    span: tuple[date, date] | None,
+    host: str,
+    pid: int,
+    version: str,
+) -> int | None:
+    """Record a run as running, committed at once; its id, or None if the database has no
+    run log yet (its schema is behind: the run then stops on that)."""
+    if not exists(session):
+        session.rollback()
+        return None
+    first, last = span if span is not None else (None, None)
+    run_id = session.execute(
+        _START,
+        {
+            "time_zone": time_zone,
+            "catch_up": span is None,
+            "first_day": first,
+            "last_day": last,
+            "planned": 0 if span is None else (span[1] - span[0]).days + 1,
+            "host": host,
+            "pid": pid,
+            "version": version,
+        },
+    ).scalar_one()
+    session.commit()
+    return int(run_id)
+
+
+def _counts(progress: Progress) -> dict[str, object]:
+    return {
+        "first_day": progress.first_day,
+        "last_day": progress.last_day,
+        "planned": progress.planned,
+        "stored": progress.stored,
+        "restated": progress.restated,
+        "changed": progress.changed,
+    }
+
+
+def note(session: Session, run_id: int | None, progress: Progress) -> None:
+    """Write the run's counts in the caller's transaction (so they commit with its days)."""
+    if run_id is not None:
+        session.execute(_NOTE, {"id": run_id, **_counts(progress)})
+
+
+def outcome(exc: BaseException | None) -> tuple[str, int, str | None]:
+    """(status, exit code, one-line message) of a run that ended with `exc` (None: ok)."""
+    if exc is None:
+        return "succeeded", EXIT_OK, None
+    code = exit_code_of(exc)
+    if isinstance(exc, LockBusy):
+        return "busy", code, str(exc)
+    if isinstance(exc, KeyboardInterrupt) or (isinstance(exc, Terminated) and exc.signum == 2):
+        return "interrupted", code, "interrupted by SIGINT"
+    if isinstance(exc, Terminated):
+        return "terminated", code, "terminated by SIGTERM"
+    if isinstance(exc, OrderReportError):
+        message = str(exc)
+    elif isinstance(exc, DBAPIError):
+        orig = exc.orig if exc.orig is not None else exc
+        lines = str(orig).strip().splitlines()
+        message = f"database error: {lines[0] if lines else type(orig).__name__}"
+    else:
+        message = f"unexpected {type(exc).__name__}: {exc}"
+    return "failed", code or EXIT_FAILURE, scrub(" ".join(message.split()))[:MESSAGE_LIMIT]
+
+
+def finish(
+    session: Session,
+    run_id: int,
+    progress: Progress,
+    exc: BaseException | None,
+) -> None:
+    """Record how the run ended (see `outcome`) with its final counts.
+
+    After a failure the session's transaction is rolled back first. A connection that was
+    cut (by the server, or closed by SQLAlchemy when a signal arrived mid-statement) is
+    replaced on that rollback, so the outcome is still recorded. A failed run's outcome
+    that cannot be recorded at all (the database is gone) is given up quietly: its row then
+    reads as unfinished. A successful run's is not: the error is raised.
+    """
+    status, code, message = outcome(exc)
+    values = {"id": run_id, "status": status, "exit_code": code, "message": message}
+    values.update(_counts(progress))
+    with contextlib.suppress(DBAPIError):
+        session.rollback()  # a failed run's half-done day goes; committed days stay
+    try:
+        session.execute(_FINISH, values)
+        session.commit()
+    except DBAPIError:
+        if exc is None:
+            raise
+        with contextlib.suppress(DBAPIError):
+            session.rollback()
+
+
+@contextlib.contextmanager
+def recorded(
+    session: Session,
+    progress: Progress,
+    *,
+    time_zone: str,
+    span: tuple[date, date] | None,
+    host: str,
+    pid: int,
+    version: str,
+) -> Iterator[int | None]:
+    """Record the run around the block: started now, finished with the block's outcome,
+    counts from `progress`. Yields the run's id (None: no run log in this database)."""
+    run_id = start(session, time_zone=time_zone, span=span, host=host, pid=pid, version=version)
+    try:
+        yield run_id
+    except BaseException as exc:
+        if run_id is not None:
+            finish(session, run_id, progress, exc)
+        raise
+    if run_id is not None:
+        finish(session, run_id, progress, None)
+
+
+def recent(session: Session, limit: int) -> list[RunRecord]:
+    """The `limit` newest runs of every zone, newest first. Raises NotMigrated without a
+    run log."""
+    if not exists(session):
+        raise NotMigrated(
+            f"the database has no run log ({OUR_SCHEMA}.runs): run `orderreport migrate`"
+        )
+    rows = session.execute(_RECENT, {"limit": limit})
+    return [RunRecord(**row._asdict()) for row in rows]
+
+
+def last(session: Session, time_zone: str) -> RunRecord | None:
+    """The newest run of `time_zone` that was not busy (None: no such run yet)."""
+    row = session.execute(_LAST, {"tz": time_zone}).first()
+    return None if row is None else RunRecord(**row._asdict())
+
+
+def problem(run: RunRecord | None) -> str | None:
+    """Why `run` (the last one) makes an installation unhealthy, naming it; None if not."""
+    if run is None or run.status in ("succeeded", "running"):
+        return None
+    started = run.started_at.isoformat(timespec="seconds")
+    who = f"the last daily run (#{run.id} on {run.host}, started {started})"
+    again = (
+        "`orderreport daily`"
+        if run.catch_up or run.first_day is None
+        else f"`orderreport daily --from {run.first_day} --to {run.last_day}`"
+    )
+    if run.status == "unfinished":
+        return f"{who} never finished: its process is gone (killed?); run {again} again"
+    return f"{who} {run.status} with exit {run.exit_code}: {run.message}; run {again} again"

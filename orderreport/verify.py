@@ -1,0 +1,141 @@
+"""Stored reports against live data: the differences `verify` reports and restatement fixes.
+
+A stored day is compared with the same day computed afresh from the shop's orders, figure
+by figure. A day stored in a transaction that overlapped an order's (committed after the
+day was computed), or before an order was edited or refunded, differs; generated_at is
+never a difference. Nothing here writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import Date, bindparam, text
+from sqlalchemy.orm import Session
+
+from orderreport import queries
+from orderreport.queries import Summary
+from orderreport.shop import Shop
+
+# The figures a stored report holds, in the order they are reported.
+FIGURES = (
+    "total_orders",
+    "total_products",
+    "total_value",
+    "average_products_per_order",
+    "average_order_value",
+)
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One figure of one day: as stored, and as the live data gives it now."""
+
+    date: date
+    time_zone: str
+    field: str
+    stored: int | Decimal
+    live: int | Decimal
+
+
+DIFFERENCE_FIELDS = ("date", "time_zone", "field", "stored", "live")
+
+
+def differences(stored: Summary, live: Summary) -> tuple[Difference, ...]:
+    """The figures of `stored` that `live` (the same day) no longer has, in FIGURES order.
+
+    Decimals compare by value: a stored 6.6 and a live 6.60 are the same figure.
+    """
+    found = []
+    for name in FIGURES:
+        old, new = getattr(stored, name), getattr(live, name)
+        if old != new:
+            found.append(Difference(live.date, live.time_zone, name, old, new))
+    return tuple(found)
+
+
+def describe(changes: Iterable[Difference]) -> str:
+    """`total_orders 2000 → 2001, total_value 1919.90 → 1920.20`: for a line on stderr."""
+    return ", ".join(f"{d.field} {d.stored} → {d.live}" for d in changes)
+
+
+_STORED = text(
+    """
+    SELECT report_date AS date, time_zone, total_orders, total_products,
+           ROUND(total_value, 2) AS total_value,
+           average_products_per_order, average_order_value
+    FROM orderreport.daily_reports
+    WHERE time_zone = current_setting('TimeZone')
+      AND report_date < :today
+      AND (CAST(:start AS date) IS NULL OR report_date >= CAST(:start AS date))
+      AND (CAST(:end AS date) IS NULL OR report_date <= CAST(:end AS date))
+    ORDER BY report_date
+    """
+).bindparams(
+    bindparam("start", type_=Date), bindparam("end", type_=Date), bindparam("today", type_=Date)
+)
+
+
+def stored_reports(
+    session: Session, start: date | None, end: date | None, today: date
+) -> dict[date, Summary]:
+    """The stored reports of the session's zone from start to end (None: unbounded), by day.
+
+    Only finished days (before `today`): only those are ever stored.
+    """
+    rows = session.execute(_STORED, {"start": start, "end": end, "today": today})
+    return {row.date: Summary(**row._asdict()) for row in rows}
+
+
+def runs_of_days(days: Iterable[date]) -> Iterator[tuple[date, date]]:
+    """The days as (first, last) runs of consecutive days, in order (one query each)."""
+    ordered = sorted(set(days))
+    if not ordered:
+        return
+    first = last = ordered[0]
+    for day in ordered[1:]:
+        if day != last + timedelta(days=1):
+            yield first, last
+            first = day
+        last = day
+    yield first, last
+
+
+def live_reports(session: Session, shop: Shop, days: Iterable[date]) -> Iterator[Summary]:
+    """Each of `days` computed afresh from the shop's orders, by day: one grouped query per
+    run of consecutive days, so a gap between stored days costs nothing."""
+    for first, last in runs_of_days(days):
+        yield from queries.summaries(session, shop, first, last)
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What `verify` found: how many stored days it compared, and every differing figure."""
+
+    first: date | None  # the first and last stored day compared (None: none stored)
+    last: date | None
+    days: int
+    differences: tuple[Difference, ...]
+
+    @property
+    def differing_days(self) -> tuple[date, ...]:
+        return tuple(sorted({d.date for d in self.differences}))
+
+
+def verify(
+    session: Session, shop: Shop, start: date | None, end: date | None, today: date
+) -> Verification:
+    """Compare every stored day from start to end (None: unbounded) with the live data."""
+    stored = stored_reports(session, start, end, today)
+    found: list[Difference] = []
+    for live in live_reports(session, shop, stored):
+        found.extend(differences(stored[live.date], live))
+    return Verification(
+        first=min(stored, default=None),
+        last=max(stored, default=None),
+        days=len(stored),
+        differences=tuple(found),
+    )
