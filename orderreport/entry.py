@@ -23,6 +23,11 @@ def _early(signum: int, frame: FrameType | None) -> None:
 def main() -> None:
     for sig in _EARLY:
         signal.signal(sig, _early)
+    if sys.argv[1:] in (["--version"], ["-V"]):  # answered without loading the CLI at all
+        from orderreport import __version__
+
+        sys.stdout.write(f"orderreport {__version__}\n")
+        return
     from orderreport.cli import main as cli_main  # cli.main installs its own handlers
 
     try:

@@ -273,3 +273,18 @@ def test_bare_command_shows_the_whole_help() -> None:
     assert r.code == 2 and r.out == ""
     assert r.err.startswith("Usage: orderreport") and "Exit codes:" in r.err
     assert "\n    orderreport daily " in r.err  # formatted as help, not folded into one line
+
+
+def test_version_loads_no_database_code() -> None:
+    """`orderreport --version` answers before the CLI, SQLAlchemy or Rich are imported."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.argv = ['orderreport', '--version']; "
+        "from orderreport.entry import main; main(); "
+        "print(sorted(m for m in ('sqlalchemy', 'rich', 'typer', 'psycopg') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    version, loaded = done.stdout.splitlines()
+    assert version.startswith("orderreport ") and loaded == "[]"
