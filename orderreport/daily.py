@@ -1,9 +1,9 @@
 """The daily job and the stored history. "today" is always a parameter.
 
 A run stores one row per day and zone in daily_reports. The summaries of all the days it
-covers come from one grouped query (queries.summaries); each day is then upserted in its
-own transaction, so a run that dies leaves only complete days behind and a rerun replaces
-rows (refreshing generated_at) instead of duplicating them.
+covers come from one grouped query (queries.summaries); the days are then upserted, up to
+COMMIT_DAYS to a transaction, so a run that dies leaves only complete days behind and a
+rerun replaces rows (refreshing generated_at) instead of duplicating them.
 
 Every run also restates: it recomputes the newest already-stored days (`restate` of them)
 and replaces those whose figures changed since they were stored, under the same lock and
@@ -140,25 +140,37 @@ def upsert_day(session: Session, summary: Summary) -> None:
     session.execute(stmt)
 
 
+COMMIT_DAYS = 31  # days stored per transaction
+
+
 def store_days(
     session: Session,
     shop: Shop,
     start: date,
     end: date,
-    before_commit: Callable[[Summary], None] = lambda _summary: None,
+    before_commit: Callable[[Sequence[Summary]], None] = lambda _batch: None,
+    after_commit: Callable[[Sequence[Summary]], None] = lambda _batch: None,
 ) -> Iterator[Summary]:
-    """Compute start..end in one query, then upsert each day in its own transaction.
+    """Compute start..end in one query, then upsert the days, COMMIT_DAYS to a transaction.
 
-    `before_commit` runs in each day's transaction, after its upsert (the run log's counts
-    commit with the day). Yields each Summary after its transaction committed.
+    Every day is stored whole or not at all, and a killed run keeps the batches it
+    committed. A commit per day cost a disk flush per day (a year: 365 of them, twice the
+    time of one grouped INSERT); a month per commit keeps a year's catch-up within 1.5 times
+    that. `before_commit` runs in each batch's transaction after its upserts (the run log's
+    counts commit with the days), `after_commit` right after the commit (before anything
+    else can interrupt, so in-memory counts stay equal to the committed ones). Yields each
+    Summary after its transaction committed.
     """
     days = queries.summaries(session, shop, start, end)
     session.commit()
-    for summary in days:
-        upsert_day(session, summary)
-        before_commit(summary)
+    for first in range(0, len(days), COMMIT_DAYS):
+        batch = days[first : first + COMMIT_DAYS]
+        for summary in batch:
+            upsert_day(session, summary)
+        before_commit(batch)
         session.commit()
-        yield summary
+        after_commit(batch)
+        yield from batch
 
 
 _RESTATE_DAYS = text(
@@ -248,16 +260,21 @@ def run(
         old = before.get(summary.date)
         return () if old is None else verify.differences(old, summary)
 
-    def note_stored(summary: Summary) -> None:
-        after = replace(progress, stored=progress.stored + 1)
-        after.changed += 1 if changed(summary) else 0
-        runs.note(session, run_id, after)
+    def counted(batch: Sequence[Summary]) -> runs.Progress:
+        after = replace(progress, stored=progress.stored + len(batch))
+        after.changed += sum(1 for summary in batch if changed(summary))
+        return after
+
+    def note_stored(batch: Sequence[Summary]) -> None:
+        runs.note(session, run_id, counted(batch))
+
+    def committed(batch: Sequence[Summary]) -> None:
+        after = counted(batch)
+        progress.stored, progress.changed = after.stored, after.changed
 
     if plan.start is not None and plan.end is not None:
-        for summary in store_days(session, shop, plan.start, plan.end, note_stored):
+        for summary in store_days(session, shop, plan.start, plan.end, note_stored, committed):
             differences = changed(summary)
-            progress.stored += 1
-            progress.changed += 1 if differences else 0
             stored.append(summary)
             on_stored(summary)
             if differences:
