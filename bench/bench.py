@@ -227,11 +227,10 @@ def daily_row(b: Bench, first: date, last: date) -> Row:
     )
 
 
-def demo_row(b: Bench, loaded_in: float | None) -> Row:
+def demo_row(b: Bench, loaded: shops.Loaded | None) -> Row:
     """`demo`'s speed: this run's load of the main shop, else a fresh load of a 1M shop
     (a tiny one for --orders tiny) into a scratch database."""
-    shape, took = b.size, loaded_in
-    if took is None:
+    if loaded is None:
         shape = b.size if b.size.name == "tiny" else SIZES["1M"]
         shops.drop_database(b.dbs.demo)
         shops.create_database(b.dbs.demo)
@@ -240,11 +239,12 @@ def demo_row(b: Bench, loaded_in: float | None) -> Row:
             took = spawn([*ORDERREPORT, *demo, "--json"], b.env(b.dbs.demo)).seconds
         finally:
             shops.drop_database(b.dbs.demo)
-    rate = shape.orders / took
+        loaded = shops.Loaded(shape.orders, took)
+    rate = loaded.orders / loaded.seconds
     return Row(
-        f"`demo`, {shape.orders:,} orders (process, once)",
+        f"`demo`, {loaded.orders:,} orders (process, once)",
         f"{rate:,.0f} orders/s",
-        f"{seconds(took)} in all",
+        f"{seconds(loaded.seconds)} in all",
         None,
         f"≥ {DEMO_RATE:,} orders/s",
         met(rate >= DEMO_RATE),
@@ -464,11 +464,11 @@ def prepare_partitioned(b: Bench) -> str:
 
 
 def measure_all(b: Bench, partitioned: bool) -> list[Row]:
-    loaded_in = shops.ensure_demo_shop(b.dbs.main, b.size, b.home)
-    if loaded_in is not None:
+    loaded = shops.ensure_demo_shop(b.dbs.main, b.size, b.home)
+    if loaded is not None:
         b.notes.append(
-            f"loaded the {b.size.name} shop into {b.dbs.main.database} with `demo` "
-            f"in {seconds(loaded_in)}"
+            f"loaded the {b.size.name} shop into {b.dbs.main.database}: `demo` of "
+            f"{loaded.orders:,} orders in {seconds(loaded.seconds)}"
         )
     smaller = SMALLER[b.size.name]
     if shops.ensure_demo_shop(b.dbs.small, smaller, b.home) is not None:
@@ -496,7 +496,7 @@ def measure_all(b: Bench, partitioned: bool) -> list[Row]:
     startup, summary = startup_row(b), summary_row(b, day)
     export = export_rows(b)
     stored_year = daily_row(b, *spans["365-day"])
-    demo = demo_row(b, loaded_in)
+    demo = demo_row(b, loaded)
     two_spans = {"one-day": spans["one-day"], "31-day": spans["31-day"]}
     with (
         db.shop_session(shops.settings_for(b.dbs.main)) as (sess, shop),
@@ -543,7 +543,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     size = SIZES[args.orders]
-    load = report.load_average()  # before the bench adds its own
+    start = report.started()  # before the bench adds its own load
     try:
         with server(args.home) as (url, given, home):
             b = Bench(size, shops.databases(url, size, given=given), home, max(1, args.repeat))
@@ -571,14 +571,16 @@ def main(argv: list[str] | None = None) -> int:
                 f"`uv run python bench/bench.py {options} --repeat {b.repeat}` on {where}, "
                 f"databases {', '.join(str(u.database) for u in used)}.",
                 "",
-                *[f"- {fact}" for fact in report.machine(b.postgres, load)],
+                *[f"- {fact}" for fact in report.machine(b.postgres, start)],
                 "",
                 shown,
                 "",
                 *[f"- {note}" for note in b.notes],
             ]
         )
-        report.write_section(args.out, options.replace("--", "").replace(" ", ""), body)
+        report.write_section(
+            args.out, size.name + ("+partitioned" if args.partitioned else ""), body
+        )
     if b.wrong:
         print(f"bench: the answers differ for: {', '.join(b.wrong)}", file=sys.stderr)
         return 1

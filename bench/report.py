@@ -7,7 +7,7 @@ import platform
 import re
 import subprocess
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -92,20 +92,41 @@ def load_average() -> str:
     return _first("/proc/loadavg", r"^(\S+ \S+ \S+)")
 
 
-def machine(postgres: str, load: str) -> list[str]:
-    """What ran the bench, one fact a line (`postgres`: the server's version(); `load`:
-    the load average when the run started)."""
+@dataclass(frozen=True)
+class Start:
+    """The moment a run started: its date, the load average and the checkout measured."""
+
+    date: datetime
+    load: str
+    checkout: str
+
+
+def started() -> Start:
+    return Start(datetime.now(UTC), load_average(), checkout())
+
+
+def machine(postgres: str, start: Start) -> list[str]:
+    """What ran the bench, one fact a line (`postgres`: the server's version()). Every
+    process is started from the working tree: if it changed during the run, both
+    checkouts are named."""
     kib = _first("/proc/meminfo", r"^MemTotal:\s+(\d+)")
     memory = f"{int(kib) / 1024 / 1024:.1f} GiB" if kib.isdigit() else "unknown"
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     model = _first("/proc/cpuinfo", r"^model name\s*:(.*)$")
+    now = checkout()
+    took = (datetime.now(UTC) - start.date).total_seconds()
+    code = (
+        start.checkout
+        if now == start.checkout
+        else (f"{start.checkout} at the start, {now} at the end (the tree changed during the run)")
+    )
     return [
         f"CPU: {usable} usable of {os.cpu_count()} ({model})",
-        f"memory: {memory}; load average at start (1, 5, 15 min): {load}",
+        f"memory: {memory}; load average at the start (1, 5, 15 min): {start.load}",
         f"PostgreSQL: {postgres}",
         f"Python: {platform.python_version()} ({platform.python_implementation()})",
-        f"orderreport: {checkout()}",
-        f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        f"orderreport: {code}",
+        f"date: {start.date:%Y-%m-%d %H:%M} UTC, {timedelta(seconds=round(took))} in all",
     ]
 
 

@@ -18,7 +18,7 @@ import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -27,6 +27,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL
 
 from orderreport import db, schema
+from orderreport import demo as demo_mod
 from orderreport import shop as shop_mod
 from orderreport.config import Settings, load_settings
 
@@ -191,28 +192,83 @@ def _refuse(url: URL, have: int, size: Size) -> BenchError:
     )
 
 
-def ensure_demo_shop(url: URL, size: Size, home: Path | None) -> float | None:
+@dataclass(frozen=True)
+class Loaded:
+    """What `demo` loaded in this run, and how long the whole process took."""
+
+    orders: int
+    seconds: float
+
+
+# `demo` loads in one transaction, which keeps two temporary tables' locks per day until it
+# commits: ten years (7,300 locks) exhaust a default server's lock table (64 per connection
+# times max_connections, 6,400), "out of shared memory". Longer histories are a year of
+# `demo` copied back in time, one year per copy.
+DEMO_DAYS = 365
+
+
+def ensure_demo_shop(url: URL, size: Size, home: Path | None) -> Loaded | None:
     """Load `size` with `orderreport demo` unless the database already holds it.
 
-    Returns the seconds the whole demo process took if it ran now, else None. Either way
-    the database ends migrated by this orderreport, its view current, vacuumed.
+    Returns what `demo` loaded if it ran now, else None. Either way the database ends
+    migrated by this orderreport, its view current, vacuumed.
     """
     create_database(url)
     env = orderreport_env(url, home)
+    year = Size(size.name, min(size.days, DEMO_DAYS), size.per_day)
     have = order_count(url)
-    took: float | None = None
-    if have == size.orders:
-        run([*ORDERREPORT, "migrate"], env)
-    elif have:
-        raise _refuse(url, have, size)
-    else:
+    loaded: Loaded | None = None
+    if have not in (None, 0, size.orders, year.orders):
+        raise _refuse(url, have or 0, size)
+    if not have:
         started = time.perf_counter()
-        demo = ["demo", "--days", str(size.days), "--orders-per-day", str(size.per_day)]
+        demo = ["demo", "--days", str(year.days), "--orders-per-day", str(year.per_day)]
         run([*ORDERREPORT, *demo, "--json"], env)
-        took = time.perf_counter() - started
+        loaded = Loaded(year.orders, time.perf_counter() - started)
+        have = year.orders
+    else:
+        run([*ORDERREPORT, "migrate"], env)
+    if have != size.orders:
+        extend_history(url, size.days // year.days - 1, year.days)
     vacuum_once(url)
     refresh_view(url)
-    return took
+    return loaded
+
+
+# The orders and lines of a year, again `copies` times, each copy `days` days earlier than
+# the one before, with new ids past the highest. Foreign keys and secondary indexes are
+# dropped first and made again after, as `demo` does (PostgreSQL's "Populating a Database").
+_COPY_BACK = [
+    """INSERT INTO orders (id, user_id, total_amount, status, created_at, updated_at)
+       SELECT o.id + k * m.id, o.user_id, o.total_amount, o.status,
+              o.created_at - k * %(shift)s, o.updated_at - k * %(shift)s
+       FROM orders o, (SELECT max(id) AS id FROM orders) m, generate_series(1, %(copies)s) k""",
+    """INSERT INTO order_items (id, order_id, product_id, quantity, price)
+       SELECT i.id + k * m.id, i.order_id + k * mo.id, i.product_id, i.quantity, i.price
+       FROM order_items i, (SELECT max(id) AS id FROM order_items) m,
+            (SELECT max(id) / (%(copies)s + 1) AS id FROM orders) mo,
+            generate_series(1, %(copies)s) k""",
+]
+
+
+def extend_history(url: URL, copies: int, days: int) -> None:
+    """Copy the year of orders the database holds `copies` times back in time (one
+    transaction: all or nothing)."""
+    with connect(url, autocommit=False) as conn:
+        conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        rebuild = conn.execute(str(demo_mod._BULK_LOAD_OBJECTS.text)).fetchall()
+        for drop, _ in rebuild:
+            conn.execute(str(drop))
+        shift = timedelta(days=days)
+        conn.execute(_COPY_BACK[0], {"shift": shift, "copies": copies})
+        conn.execute(_COPY_BACK[1], {"shift": shift, "copies": copies})
+        for _, create in rebuild:
+            conn.execute(str(create))
+        for table in ("orders", "order_items"):
+            conn.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table}"
+            )
+        conn.commit()
 
 
 def refresh_view(url: URL) -> str | None:
