@@ -97,6 +97,9 @@ def connect_args(url: URL, bounds: Bounds, environ: dict[str, str] | None = None
         f"-c statement_timeout={_ms(bounds.statement)}",
         f"-c idle_in_transaction_session_timeout={_ms(IDLE_IN_TRANSACTION)}",
         f"-c client_connection_check_interval={_ms(CLIENT_CHECK_INTERVAL)}",
+        # JIT compiles a query for seconds to save milliseconds on reports that read one
+        # day's orders; its cost estimates jump with the history's size (bench/RESULTS.md)
+        "-c jit=off",
     )
     env = dict(os.environ) if environ is None else environ
     args: dict[str, Any] = {

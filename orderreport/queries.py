@@ -225,6 +225,7 @@ def _copy_sql(fmt: str, naive: bool | None) -> str:
 
 
 COPY_FORMATS = frozenset(_COPY_COLUMNS)
+COPY_CHUNK = 64 * 1024  # bytes handed to stdout at a time
 
 
 def copy_report(
@@ -243,8 +244,16 @@ def copy_report(
     with dbapi.cursor() as cursor, cursor.copy(sql, params) as copy:  # type: ignore[attr-defined]
         blocks = iter(copy)
         while True:
+            # COPY sends a message per row: gather them into COPY_CHUNK bytes under one
+            # arming of the watchdog, not two timer calls per row
+            chunk: list[bytes] = []
+            size = 0
             with db.waiting(session):
-                block = next(blocks, None)
-            if block is None:
+                for block in blocks:
+                    chunk.append(bytes(block))
+                    size += len(block)
+                    if size >= COPY_CHUNK:
+                        break
+            if not chunk:
                 return
-            yield bytes(block)
+            yield b"".join(chunk)

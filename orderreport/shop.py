@@ -60,6 +60,7 @@ class Shop:
     naive_tz: str  # the zone naive timestamps were written in
     naive_tz_source: str  # "setting" or "server TimeZone"
     partitioned: bool = False  # orders is a partitioned table
+    product_id_not_null: bool = True  # then count(*) counts the same lines as count(product_id)
 
     @property
     def naive(self) -> bool:
@@ -81,9 +82,10 @@ class Shop:
     def fingerprint(self) -> str:
         """What the view was built for; stored as its comment and compared at every run."""
         zone = self.naive_tz if self.naive else "-"
+        lines = "count(*)" if self.product_id_not_null else "count(product_id)"
         return (
             f"orderreport view: shop={self.schema}; money={self.money_type}; "
-            f"created_at={self.created_at_type}; naive_tz={zone}"
+            f"created_at={self.created_at_type}; naive_tz={zone}; lines={lines}"
         )
 
 
@@ -120,7 +122,7 @@ _SEARCH_PATH_SET = text("SELECT source <> 'default' FROM pg_settings WHERE name 
 _COLUMNS = text(
     """
     SELECT c.relname AS table, a.attname AS column,
-           format_type(a.atttypid, a.atttypmod) AS type
+           format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null
     FROM pg_class c
     JOIN pg_namespace n ON n.oid = c.relnamespace
     JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -178,10 +180,9 @@ def inspect(conn: Connection, *, schema: str | None, naive_tz: str | None, serve
             naive_tz=zone,
             naive_tz_source=zone_source,
         )
-    cols = {
-        (str(r.table), str(r.column)): str(r.type)
-        for r in conn.execute(_COLUMNS, {"schema": chosen})
-    }
+    found = conn.execute(_COLUMNS, {"schema": chosen}).all()
+    cols = {(str(r.table), str(r.column)): str(r.type) for r in found}
+    not_null = {(str(r.table), str(r.column)) for r in found if r.not_null}
     for table, needed in REQUIRED.items():
         for column in needed:
             if (table, column) not in cols:
@@ -199,6 +200,7 @@ def inspect(conn: Connection, *, schema: str | None, naive_tz: str | None, serve
         naive_tz=zone,
         naive_tz_source=zone_source,
         partitioned=any(r.partitioned for r in rows if r.schema == chosen),
+        product_id_not_null=("order_items", "product_id") in not_null,
     )
     if shop.money_reading() == "unsupported":
         raise ShopUnsupported(
@@ -230,13 +232,17 @@ def view_definition(shop: Shop, quote: Callable[[str], str]) -> str:
     if not shop.exists or shop.schema is None:
         raise ShopUnsupported("there is no shop to build the order_reports view on")
     schema = quote(shop.schema)
+    # count(*) needs only the index on order_items(order_id) (an index-only scan); counting
+    # product_id reads every line's row, five times slower for a month, and is needed only
+    # where product_id may be NULL (the old view's COUNT(oi.product_id) skipped those lines)
+    lines = "count(*)" if shop.product_id_not_null else "count(oi.product_id)"
     instant = "o.created_at"
     if shop.naive:
         instant = f"(o.created_at AT TIME ZONE {sql_string(shop.naive_tz)})"
     return f"""
         SELECT ({instant})::date AS report_at,
                o.id AS order_id,
-               (SELECT count(oi.product_id)
+               (SELECT {lines}
                 FROM {schema}.order_items oi
                 WHERE oi.order_id = o.id) AS count_product,
                round(o.total_amount::numeric, 2) AS total_amount,

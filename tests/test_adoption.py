@@ -564,3 +564,25 @@ def test_copy_exports_are_byte_identical_to_the_row_writer(empty_url: URL, fmt: 
                 )
                 assert by_copy.getvalue() == by_rows.getvalue(), (tz, first, last)
                 assert by_rows.getvalue().count("\n") > 1
+
+
+def test_lines_without_a_product_are_not_counted_where_the_shop_allows_them(
+    empty_url: URL,
+) -> None:
+    """count_product counts lines with a product, as the old view's COUNT(oi.product_id)."""
+    build_old_shop(empty_url, Variant("nullable", money="numeric(10,2)", timestamps="timestamptz"))
+    with connect(empty_url) as conn:
+        conn.execute("ALTER TABLE order_items ALTER COLUMN product_id DROP NOT NULL")
+        conn.execute(
+            "INSERT INTO order_items (order_id, product_id, quantity, price) VALUES (1, NULL, 1, 1)"
+        )
+    assert cli(empty_url, "migrate")[0] == 0
+    _, out, _ = cli(empty_url, "summary", "--date", "2025-12-16", "--json")
+    assert (
+        json.loads(out)["total_products"] == expected(date(2025, 12, 16), "UTC")["total_products"]
+    )
+    with connect(empty_url) as conn:
+        comment = conn.execute(
+            "SELECT obj_description('orderreport.order_reports'::regclass, 'pg_class')"
+        ).fetchone()
+    assert comment is not None and "lines=count(product_id)" in str(comment[0])
