@@ -38,9 +38,18 @@ def _seed_value(seed: int, salt: int) -> float:
     return ((seed * 1_000_003 + salt * 7_919) % 2_000_000) / 1_000_000 - 1
 
 
+# One pair of scratch tables for the whole load, emptied each day: creating and dropping a
+# pair per day kept a lock per table until the commit, and ten years of days ran out of
+# the server's lock table ("out of shared memory").
+_SCRATCH = (
+    "CREATE TEMP TABLE demo_orders "
+    "(id bigint, created_at timestamptz, user_id int, status text, lines int)",
+    "CREATE TEMP TABLE demo_lines (order_id bigint, product_id int, quantity int)",
+)
+
 _ORDERS = text(
     """
-    CREATE TEMP TABLE demo_orders AS
+    INSERT INTO demo_orders
     SELECT nextval(pg_get_serial_sequence('orders', 'id')) AS id, s.*
     FROM (
         SELECT CAST(:day AS date)::timestamptz
@@ -58,7 +67,7 @@ _ORDERS = text(
 
 _LINES = text(
     """
-    CREATE TEMP TABLE demo_lines AS
+    INSERT INTO demo_lines
     SELECT o.id AS order_id,
            :pmin + floor(random() * :products)::int AS product_id,
            1 + floor(random() * 3)::int AS quantity
@@ -201,15 +210,18 @@ def load_demo(
     umin = session.execute(text("SELECT min(id) FROM users")).scalar_one()
     pmin = session.execute(text("SELECT min(id) FROM products")).scalar_one()
     start = today - timedelta(days=days)
+    for statement in _SCRATCH:
+        session.execute(text(statement))
     for i in range(days):
         day = start + timedelta(days=i)
+        session.execute(text("TRUNCATE demo_orders, demo_lines"))
         session.execute(text("SELECT setseed(:s)"), {"s": _seed_value(seed, i + 1)})
         session.execute(_ORDERS, {"day": day, "n": orders_per_day, "umin": umin, "users": USERS})
         session.execute(_LINES, {"pmin": pmin, "products": PRODUCTS})
         session.execute(_INSERT_ORDERS)
         session.execute(_INSERT_ITEMS)
-        session.execute(text("DROP TABLE demo_orders, demo_lines"))
         progress(day)
+    session.execute(text("DROP TABLE demo_orders, demo_lines"))
     for _, create in rebuild:
         session.execute(text(create))
     session.execute(text("ANALYZE users, products, orders, order_items"))

@@ -186,6 +186,8 @@ def describe(
             f"{context}: the database server is read-only (a hot standby?): reports work "
             "there, but daily, migrate and demo must run against the primary"
         )
-    if isinstance(orig, psycopg.errors.AdminShutdown | psycopg.OperationalError):
+    # OperationalError itself (no SQLSTATE subclass) is psycopg's word for a broken
+    # connection; its subclasses (out of memory, disk full, …) are the server's refusals
+    if isinstance(orig, psycopg.errors.AdminShutdown) or type(orig) is psycopg.OperationalError:
         return DatabaseFailed(f"{context}: lost the connection to the database ({first})")
     return DatabaseFailed(f"{context}: {first}")

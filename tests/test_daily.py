@@ -392,3 +392,13 @@ def test_status_flags_a_gap_behind_the_newest_report(db_url: URL) -> None:
     assert f"8 days between {old} and" in err and "orderreport daily --from" in err
     code, _, _ = cli(db_url, "daily", "--from", old.isoformat(), "--to", "yesterday")
     assert code == 0 and cli(db_url, "status")[0] == 0
+
+
+def test_demo_loads_its_longest_history(empty_url: URL) -> None:
+    """--days at its bound (3,650) loads in one transaction without running out of the
+    server's lock table (it did, creating scratch tables per day); one past it is refused."""
+    code, _, err = cli(empty_url, "demo", "--days", "3651", "--orders-per-day", "1")
+    assert code == 2 and "--days" in err and "3650" in err
+    code, out, err = cli(empty_url, "demo", "--days", "3650", "--orders-per-day", "1", "--json")
+    assert code == 0, err
+    assert "loaded 3,650 orders" in err and json.loads(out)["total_orders"] == 1
