@@ -27,13 +27,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from prometheus_client import CollectorRegistry, Gauge, generate_latest
-from prometheus_client.exposition import push_to_gateway, pushadd_to_gateway
-from prometheus_client.parser import text_string_to_metric_families
+if TYPE_CHECKING:  # prometheus_client is imported by the functions that use it: every
+    # command imports this module, and the library costs a noticeable part of start-up
+    from prometheus_client import CollectorRegistry
 
 PUSH_JOB = "orderreport_daily"
 DEFAULT_PUSH_TIMEOUT = 5.0  # seconds, per connect and per read (urllib's timeout)
@@ -128,6 +129,8 @@ def _registry(
     helps: dict[str, str], time_zone: str, values: dict[str, float | None]
 ) -> CollectorRegistry:
     """A fresh registry with one time_zone-labelled gauge per value that is not None."""
+    from prometheus_client import CollectorRegistry, Gauge
+
     registry = CollectorRegistry()
     for name, value in values.items():
         if value is None:
@@ -168,6 +171,8 @@ def previous_success(path: Path, time_zone: str) -> float | None:
     except FileNotFoundError:
         return None
     try:
+        from prometheus_client.parser import text_string_to_metric_families
+
         for family in text_string_to_metric_families(data.decode("utf-8")):
             for sample in family.samples:
                 if sample.name == LAST_SUCCESS and sample.labels.get("time_zone") == time_zone:
@@ -212,6 +217,8 @@ def write_textfile(path: Path, figures: RunFigures) -> None:
         else previous_success(path, figures.time_zone)
     )
     registry = _registry(DAILY_METRICS, figures.time_zone, _run_values(figures, last_success))
+    from prometheus_client import generate_latest
+
     _write_atomically(path, generate_latest(registry))
 
 
@@ -253,6 +260,8 @@ def push(
         return f"warning: metrics not pushed to {where}: credentials in the URL are not supported"
     last_success = figures.finished.timestamp() if figures.succeeded else None
     registry = _registry(DAILY_METRICS, figures.time_zone, _run_values(figures, last_success))
+    from prometheus_client.exposition import push_to_gateway, pushadd_to_gateway
+
     send = push_to_gateway if figures.succeeded else pushadd_to_gateway
     try:
         send(
@@ -296,4 +305,6 @@ def health_exposition(figures: HealthFigures) -> str:
         ),
     }
     registry = _registry(HEALTH_METRICS, figures.time_zone, values)
+    from prometheus_client import generate_latest
+
     return generate_latest(registry).decode("utf-8")
