@@ -74,12 +74,6 @@ def head_revision() -> str:
     return head
 
 
-def _first_line(exc: BaseException) -> str:
-    orig = getattr(exc, "orig", None) or exc
-    lines = str(orig).strip().splitlines()
-    return lines[0] if lines else type(orig).__name__
-
-
 def make_engine(url: URL, tz: str, bounds: limits.Bounds) -> Engine:
     """An engine whose connections run in the shop's zone, within `bounds`.
 
@@ -145,7 +139,7 @@ def connect(settings: Settings, *, migrating: bool = False) -> Iterator[Connecti
             conn = stack.enter_context(eng.connect())
         except OperationalError as exc:
             raise DatabaseUnavailable(
-                f"cannot connect to {mask_url(url)}: {urls.scrub(_first_line(exc), url)}"
+                f"cannot connect to {mask_url(url)}: {urls.scrub(limits.first_line(exc), url)}"
             ) from None
         effective = conn.info.get("bounds", bounds)
         watchdog.set(effective.watchdog)
@@ -163,11 +157,8 @@ def connect(settings: Settings, *, migrating: bool = False) -> Iterator[Connecti
 def waiting(session: Session | Connection) -> contextlib.AbstractContextManager[None]:
     """The watchdog, armed for one wait on the server that no statement event covers (a
     fetch from a server-side cursor, a COPY block)."""
-    dog = (
-        session.connection().info.get("watchdog")
-        if isinstance(session, Session)
-        else (session.info.get("watchdog"))
-    )
+    conn = session.connection() if isinstance(session, Session) else session
+    dog = conn.info.get("watchdog")
     return dog.waiting() if isinstance(dog, limits.Watchdog) else contextlib.nullcontext()
 
 
@@ -256,7 +247,7 @@ def session(settings: Settings, *, read_only: bool = False) -> Iterator[Session]
             _rollback_quietly(sess)
             if isinstance(exc.orig, psycopg.errors.UndefinedTable | psycopg.errors.UndefinedColumn):
                 raise NotMigrated(
-                    f"database error ({_first_line(exc)}): run `orderreport migrate`"
+                    f"database error ({limits.first_line(exc)}): run `orderreport migrate`"
                 ) from None
             # permissions, a read-only server, a dropped connection, a timeout: one line
             raise limits.describe(exc, _bounds(conn)) from None

@@ -165,12 +165,19 @@ class Watchdog:
             self.disarm()
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of what the driver said (the wrapped DBAPI error's, if wrapped)."""
+    orig = getattr(exc, "orig", None) or exc
+    lines = str(orig).strip().splitlines()
+    return lines[0] if lines else type(orig).__name__
+
+
 def describe(
     exc: BaseException, bounds: Bounds, context: str = "database error"
 ) -> OrderReportError:
     """A one-line error for what the database said, naming the bound that was hit."""
     orig = getattr(exc, "orig", None) or exc
-    first = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+    first = first_line(exc)
     if isinstance(orig, psycopg.errors.LockNotAvailable):
         return DatabaseFailed(
             f"{context}: a table stayed locked by another session for over {bounds.lock:g} s "
