@@ -21,6 +21,8 @@ from sqlalchemy import Date, TextClause, bindparam, text
 from sqlalchemy.orm import Session
 
 from orderreport import db
+from orderreport import shop as shop_mod
+from orderreport.schema import quote
 from orderreport.shop import Shop
 
 STREAM_BATCH = 2000  # rows per server-side cursor fetch: memory stays flat for any size
@@ -95,13 +97,22 @@ _REPORT_RANGE = _ranged(
     """
 )
 
-_REPORT_ALL = text(
-    """
-    SELECT report_at, order_id, count_product, total_amount
-    FROM orderreport.order_reports
-    ORDER BY report_at DESC, order_id
-    """
-)
+
+def _whole_history(shop: Shop) -> str:
+    """order_reports for every day at once: the view's rows, each order's lines counted in
+    one grouped pass (shop.GROUPED) instead of a lookup per order."""
+    return f"({shop_mod.view_definition(shop, quote, shop_mod.GROUPED)}) AS order_reports"
+
+
+def _report_all(shop: Shop) -> TextClause:
+    return text(
+        f"""
+        SELECT report_at, order_id, count_product, total_amount
+        FROM {_whole_history(shop)}
+        ORDER BY report_at DESC, order_id
+        """
+    )
+
 
 # One grouped pass over the range, joined to every day of it so empty days get zeros.
 _SUMMARIES = _ranged(
@@ -159,7 +170,7 @@ def report_rows(
     from a server-side cursor, so the caller must consume them inside the session.
     """
     if start is None or end is None:
-        result = session.execute(_REPORT_ALL, execution_options={"yield_per": STREAM_BATCH})
+        result = session.execute(_report_all(shop), execution_options={"yield_per": STREAM_BATCH})
     else:
         result = session.execute(
             _REPORT_RANGE[shop.naive],
@@ -209,17 +220,18 @@ _COPY_COLUMNS = {
 _COPY_FORMAT = {"csv": "(FORMAT csv, HEADER)", "jsonl": "(FORMAT text)"}
 
 
-def _copy_sql(fmt: str, naive: bool | None) -> str:
-    """COPY of the report rows in `fmt` for a range (naive: its kind of bound) or all days."""
-    if naive is None:
-        where, order = "", "report_at DESC, order_id"
+def _copy_sql(fmt: str, shop: Shop, whole: bool) -> str:
+    """COPY of the report rows in `fmt` for a range of days or (`whole`) for all of them."""
+    source, where, order = "orderreport.order_reports", "", "report_at, order_id"
+    if whole:
+        source, order = _whole_history(shop), "report_at DESC, order_id"
     else:
-        bounds = _BOUNDS[naive]
+        bounds = _BOUNDS[shop.naive]
         for name in ("start", "end", "naive_tz"):
             bounds = bounds.replace(f":{name}", f"%({name})s")  # psycopg's placeholders
         where, order = f"WHERE {bounds}", "report_at, order_id"
     return (
-        f"COPY (SELECT {_COPY_COLUMNS[fmt]} FROM orderreport.order_reports {where} "
+        f"COPY (SELECT {_COPY_COLUMNS[fmt]} FROM {source} {where} "
         f"ORDER BY {order}) TO STDOUT {_COPY_FORMAT[fmt]}"
     )
 
@@ -238,9 +250,9 @@ def copy_report(
     dbapi = session.connection().connection.dbapi_connection
     assert dbapi is not None
     if start is None or end is None:
-        sql, params = _copy_sql(fmt, None), {}
+        sql, params = _copy_sql(fmt, shop, whole=True), None  # no placeholders to fill
     else:
-        sql, params = _copy_sql(fmt, shop.naive), _params(shop, start, end)
+        sql, params = _copy_sql(fmt, shop, whole=False), _params(shop, start, end)
     with dbapi.cursor() as cursor, cursor.copy(sql, params) as copy:  # type: ignore[attr-defined]
         blocks = iter(copy)
         while True:

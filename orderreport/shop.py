@@ -32,6 +32,10 @@ LEGACY_REVISIONS = frozenset({"0001", "0002", "0003", "0004"})
 # with a hand-written correlated count(*) (bench/RESULTS.md).
 SUBQUERY = "subquery"
 LATERAL = "lateral"
+# For the whole history at once (`report --all`) a lookup per order loses to counting every
+# order's lines in one grouped pass joined to orders (psql, 1M orders: 2.9 s against 6 s).
+# Never stored as a view: queries.py reads it inline, built from the same shop.
+GROUPED = "grouped"
 VIEW_FORM = LATERAL  # the head revision's
 
 TIMESTAMPTZ = "timestamp with time zone"
@@ -255,16 +259,22 @@ def view_definition(shop: Shop, quote: Callable[[str], str], form: str = VIEW_FO
         instant = f"(o.created_at AT TIME ZONE {sql_string(shop.naive_tz)})"
     count = f"SELECT {lines} FROM {schema}.order_items oi WHERE oi.order_id = o.id"
     if form == SUBQUERY:
-        count_product, lateral = f"({count})", ""
+        count_product, joined = f"({count})", ""
+    elif form == GROUPED:
+        count_product = "coalesce(l.count_product, 0)"
+        joined = (
+            f"LEFT JOIN (SELECT oi.order_id, {lines} AS count_product "
+            f"FROM {schema}.order_items oi GROUP BY oi.order_id) l ON l.order_id = o.id"
+        )
     else:
-        count_product, lateral = "l.count_product", f"CROSS JOIN LATERAL ({count}) l(count_product)"
+        count_product, joined = "l.count_product", f"CROSS JOIN LATERAL ({count}) l(count_product)"
     return f"""
         SELECT ({instant})::date AS report_at,
                o.id AS order_id,
                {count_product} AS count_product,
                round(o.total_amount::numeric, 2) AS total_amount,
                o.created_at AS created_at
-        FROM {schema}.orders o {lateral}
+        FROM {schema}.orders o {joined}
         WHERE o.created_at IS NOT NULL
     """
 
