@@ -35,9 +35,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the bench package, not this file
 
 import psycopg
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL
-from sqlalchemy.orm import Session
 
 from bench import measure, reference, report, shops
 from bench.measure import CommandFailed, Pair, in_turns, server_ms, spawn
@@ -263,7 +262,7 @@ def summaries_sql(shop: Shop) -> str:
     return str(queries._SUMMARIES[shop.naive])
 
 
-def answer(sess: Session, sql: str, values: Mapping[str, object]) -> list[tuple[object, ...]]:
+def answer(sess: Connection, sql: str, values: Mapping[str, object]) -> list[tuple[object, ...]]:
     rows = [tuple(r) for r in sess.execute(text(sql), dict(values))]
     sess.commit()
     return rows
@@ -271,8 +270,8 @@ def answer(sess: Session, sql: str, values: Mapping[str, object]) -> list[tuple[
 
 def server_pair(
     b: Bench,
-    ours: tuple[Session, str, Mapping[str, object]],
-    ref: tuple[Session, str, Mapping[str, object]],
+    ours: tuple[Connection, str, Mapping[str, object]],
+    ref: tuple[Connection, str, Mapping[str, object]],
 ) -> Pair:
     pair = in_turns(lambda: server_ms(*ours), lambda: server_ms(*ref), b.repeat)
     ours[0].commit()
@@ -281,7 +280,7 @@ def server_pair(
 
 
 def view_rows(
-    b: Bench, sess: Session, shop: Shop, spans: dict[str, tuple[date, date]]
+    b: Bench, sess: Connection, shop: Shop, spans: dict[str, tuple[date, date]]
 ) -> list[Row]:
     rows = []
     for label, (start, end) in spans.items():
@@ -309,7 +308,7 @@ def view_rows(
 
 
 def scale_rows(
-    b: Bench, big: tuple[Session, Shop, date], small: tuple[Session, Shop, date]
+    b: Bench, big: tuple[Connection, Shop, date], small: tuple[Connection, Shop, date]
 ) -> list[Row]:
     rows = []
     smaller = SMALLER[b.size.name]
@@ -330,7 +329,7 @@ def scale_rows(
     return rows
 
 
-def shop_tables(sess: Session) -> dict[str, str]:
+def shop_tables(sess: Connection) -> dict[str, str]:
     """Relation name -> shop table, partitions of orders included."""
     parts = sess.execute(
         text(
@@ -344,7 +343,7 @@ def shop_tables(sess: Session) -> dict[str, str]:
 
 
 def plan_row(
-    b: Bench, sess: Session, shop: Shop, spans: dict[str, tuple[date, date]], where: str
+    b: Bench, sess: Connection, shop: Shop, spans: dict[str, tuple[date, date]], where: str
 ) -> Row:
     tables = shop_tables(sess)
     found = []
@@ -372,7 +371,7 @@ FROM pg_inherits i WHERE i.inhparent = to_regclass('orders')
 """
 
 
-def pruning_row(sess: Session, shop: Shop, label: str, span: tuple[date, date], of: int) -> Row:
+def pruning_row(sess: Connection, shop: Shop, label: str, span: tuple[date, date], of: int) -> Row:
     """Which partitions of orders the plan reads: only those of the span's months. A scan of
     a whole partition is then no scan of the history (the planner may rightly choose one
     for a month that covers most of a partition); order_items must still go by its index."""
@@ -395,7 +394,7 @@ def pruning_row(sess: Session, shop: Shop, label: str, span: tuple[date, date], 
 
 
 def partitioned_rows(
-    b: Bench, plain: tuple[Session, Shop], migrated: str, spans: dict[str, tuple[date, date]]
+    b: Bench, plain: tuple[Connection, Shop], migrated: str, spans: dict[str, tuple[date, date]]
 ) -> list[Row]:
     settings = shops.settings_for(b.dbs.part)
     with db.shop_session(settings) as (sess, shop):

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import Connection, Date, bindparam, text
-from sqlalchemy.orm import Session
 
 from orderreport.errors import Refused
 from orderreport.schema import REGISTRY, exists, quote
@@ -156,7 +155,7 @@ def refuse_unless_empty(conn: Connection) -> None:
 
 
 def load_demo(
-    session: Session,
+    session: Connection,
     shop: Shop,
     *,
     today: date,

@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Date, TextClause, bindparam, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Date, TextClause, bindparam, text
 
 from orderreport import db
 from orderreport import shop as shop_mod
@@ -162,7 +161,7 @@ _RANGE_TOTAL = _ranged(
 
 
 def report_rows(
-    session: Session, shop: Shop, start: date | None, end: date | None
+    session: Connection, shop: Shop, start: date | None, end: date | None
 ) -> Iterator[ReportRow]:
     """Per-order rows for the days start..end inclusive, by day then order id.
 
@@ -187,18 +186,18 @@ def report_rows(
             yield ReportRow(report_at, order_id, count_product, total_amount)
 
 
-def summaries(session: Session, shop: Shop, start: date, end: date) -> list[Summary]:
+def summaries(session: Connection, shop: Shop, start: date, end: date) -> list[Summary]:
     """One Summary per day from start to end inclusive, empty days included (zeros)."""
     rows = session.execute(_SUMMARIES[shop.naive], _params(shop, start, end))
     return [Summary(**row._asdict()) for row in rows]
 
 
-def summary(session: Session, shop: Shop, day: date) -> Summary:
+def summary(session: Connection, shop: Shop, day: date) -> Summary:
     """The Summary of one day (zeros if it had no orders)."""
     return summaries(session, shop, day, day)[0]
 
 
-def range_total(session: Session, shop: Shop, start: date, end: date) -> Summary:
+def range_total(session: Connection, shop: Shop, start: date, end: date) -> Summary:
     """The range start..end as one Summary (its `date` is `start`)."""
     row = session.execute(_RANGE_TOTAL[shop.naive], _params(shop, start, end)).one()
     return Summary(**row._asdict())
@@ -241,13 +240,13 @@ COPY_CHUNK = 64 * 1024  # bytes handed to stdout at a time
 
 
 def copy_report(
-    session: Session, shop: Shop, start: date | None, end: date | None, fmt: str
+    session: Connection, shop: Shop, start: date | None, end: date | None, fmt: str
 ) -> Generator[bytes, None, None]:
     """The report rows as `fmt` ("csv" or "jsonl") text, in blocks straight from COPY.
 
     Same rows and order as report_rows; CSV lines end in LF here (see above).
     """
-    dbapi = session.connection().connection.dbapi_connection
+    dbapi = session.connection.dbapi_connection
     assert dbapi is not None
     if start is None or end is None:
         sql, params = _copy_sql(fmt, shop, whole=True), None  # no placeholders to fill

@@ -501,13 +501,13 @@ def create_runs(conn: Connection, adopt: bool) -> str:
 def view_comment(conn: Connection) -> str | None:
     """The comment on orderreport.order_reports ('' if it has none), None if it is absent."""
     row = conn.execute(
-        text("SELECT COALESCE(obj_description(to_regclass(:v), 'pg_class'), '')"),
+        text(
+            "SELECT to_regclass(:v) IS NOT NULL, "
+            "COALESCE(obj_description(to_regclass(:v), 'pg_class'), '')"
+        ),
         {"v": f"{quote(OUR_SCHEMA)}.{quote(VIEW)}"},
-    ).first()
-    oid = conn.execute(
-        text("SELECT to_regclass(:v)"), {"v": f"{quote(OUR_SCHEMA)}.{quote(VIEW)}"}
-    ).scalar()
-    return None if oid is None or row is None else str(row[0])
+    ).one()
+    return str(row[1]) if row[0] else None
 
 
 def ensure_view(
