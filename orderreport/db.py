@@ -247,9 +247,10 @@ def session(settings: Settings, *, read_only: bool = False) -> Iterator[Connecti
                 conn.commit()
             yield conn
             conn.commit()
-        except DBAPIError as exc:
+        except (DBAPIError, psycopg.Error) as exc:  # psycopg's own: from a COPY (queries.py)
             _rollback_quietly(conn)
-            if isinstance(exc.orig, psycopg.errors.UndefinedTable | psycopg.errors.UndefinedColumn):
+            orig = exc.orig if isinstance(exc, DBAPIError) else exc
+            if isinstance(orig, psycopg.errors.UndefinedTable | psycopg.errors.UndefinedColumn):
                 raise NotMigrated(
                     f"database error ({limits.first_line(exc)}): run `orderreport migrate`"
                 ) from None

@@ -12,11 +12,15 @@ wrapped in an expression and the index still serves a day.
 
 from __future__ import annotations
 
+import select
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
+import psycopg
+from psycopg import pq
 from sqlalchemy import Connection, Date, TextClause, bindparam, text
 
 from orderreport import db
@@ -253,18 +257,58 @@ def copy_report(
     else:
         sql, params = _copy_sql(fmt, shop, whole=False), _params(shop, start, end)
     with dbapi.cursor() as cursor, cursor.copy(sql, params) as copy:  # type: ignore[attr-defined]
-        blocks = iter(copy)
-        while True:
-            # COPY sends a message per row: gather them into COPY_CHUNK bytes under one
-            # arming of the watchdog, not two timer calls per row
+        pgconn = dbapi.pgconn
+        done = False
+        while not done:
             chunk: list[bytes] = []
             size = 0
-            with db.waiting(session):
-                for block in blocks:
-                    chunk.append(bytes(block))
-                    size += len(block)
-                    if size >= COPY_CHUNK:
+            with db.waiting(session):  # armed once per COPY_CHUNK bytes, not per row
+                while size < COPY_CHUNK:
+                    data = _next_row(pgconn, copy)
+                    if not data:
+                        done = True
                         break
-            if not chunk:
-                return
-            yield b"".join(chunk)
+                    chunk.append(data)
+                    size += len(data)
+            if chunk:
+                yield b"".join(chunk)
+
+
+def _next_row(pgconn: Any, copy: Any) -> bytes:
+    """The next row of a COPY TO, b"" at its end.
+
+    COPY sends a message per row, and psycopg's Copy.read runs a generator and a wait for
+    each (3-5 µs a row: the better part of a big export). A row libpq has already received
+    is taken here with one C call; psycopg waits for the rest and reports errors. When
+    libpq reports the end here, the COPY's result is read here too (psycopg would ask libpq
+    for a row again, and libpq has no COPY in progress any more).
+    """
+    nbytes, data = pgconn.get_copy_data(1)  # 1: never blocks, 0 bytes when nothing is buffered
+    if nbytes > 0:
+        return bytes(data)
+    if nbytes == 0:
+        return bytes(copy.read())
+    while pgconn.is_busy():  # the end (-1): the COPY's own result is on its way
+        select.select([pgconn.socket], [], [])  # the watchdog bounds this wait
+        pgconn.consume_input()
+    result = pgconn.get_result()
+    while pgconn.get_result() is not None:
+        pass
+    if result is None:
+        raise psycopg.OperationalError("the COPY ended without a result")
+    if result.status != pq.ExecStatus.COMMAND_OK:  # an error cut the COPY short
+        raise _error_of(result)
+    copy._finished = True  # what psycopg's own read sets when it sees the end
+    return b""
+
+
+def _error_of(result: Any) -> psycopg.Error:
+    """The psycopg exception for a failed result, of the class its SQLSTATE names."""
+    field = pq.DiagnosticField
+    state = (result.error_field(field.SQLSTATE) or b"").decode()
+    text = result.error_field(field.MESSAGE_PRIMARY) or result.error_message or b"failed"
+    try:
+        kind: type[psycopg.Error] = psycopg.errors.lookup(state)
+    except KeyError:
+        kind = psycopg.OperationalError
+    return kind(text.decode(errors="replace").strip())
