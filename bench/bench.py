@@ -155,6 +155,57 @@ def summary_row(b: Bench, day: date) -> Row:
     )
 
 
+# What every data command imports and cannot do without (SQLAlchemy Core with the psycopg
+# dialect, psycopg, and the pydantic that Typer 0.29 converts every option with): the floor
+# under `summary`'s process time while it keeps SQLAlchemy and Typer.
+IMPORT_FLOOR = "import sqlalchemy.dialects.postgresql.psycopg, psycopg, typer._adapters"
+
+
+def floor_row(b: Bench) -> Row:
+    """A profile row: the floor above against the reference process (no target)."""
+    env, ref_env = b.env(b.dbs.main), reference_env(b.dbs.main)
+    ref = [sys.executable, str(HERE / "ref_summary.py"), date.today().isoformat()]
+    pair = in_turns(
+        lambda: spawn([sys.executable, "-c", IMPORT_FLOOR], env).seconds,
+        lambda: spawn(ref, ref_env).seconds,
+        b.repeat,
+    )
+    return Row(
+        "… of which the imports alone: SQLAlchemy Core, psycopg, Typer's pydantic (process)",
+        seconds(pair.ours),
+        f"bench/ref_summary.py, psycopg: {seconds(pair.reference)}",
+        pair.ratio,
+        "— (profile)",
+        "—",
+    )
+
+
+def export_query_row(b: Bench) -> Row:
+    """A profile row: the export's own COPY query in psql against the reference's, to part
+    the server's share of the export row from the client's (no target)."""
+    from orderreport import queries
+
+    with db.shop_session(shops.settings_for(b.dbs.main)) as (_sess, shop):
+        ours_sql = queries.copy_sql("csv", shop, whole=True)
+    ours = psql_argv(b.dbs.main, "-c", "\\copy " + " ".join(ours_sql.split()).removeprefix("COPY "))
+    ref = psql_argv(b.dbs.main, "-c", reference.EXPORT_ALL)
+    ref_env = reference_env(b.dbs.main)
+    pair = in_turns(
+        lambda: spawn(ours, ref_env).seconds,
+        lambda: spawn(ref, ref_env).seconds,
+        b.repeat,
+        warm=False,
+    )
+    return Row(
+        "… of which the server: orderreport's COPY query, run by psql (process)",
+        seconds(pair.ours),
+        f"psql `\\copy (…) TO STDOUT CSV`: {seconds(pair.reference)}",
+        pair.ratio,
+        "— (profile)",
+        "—",
+    )
+
+
 def export_rows(b: Bench) -> list[Row]:
     env, ref_env = b.env(b.dbs.main), reference_env(b.dbs.main)
     ours = [*ORDERREPORT, "report", "--all", "--format", "csv"]
@@ -492,8 +543,8 @@ def measure_all(b: Bench, partitioned: bool) -> list[Row]:
         f"{spans['365-day'][0]}..{last}; one day of the {smaller.name} shop: {small_day}"
     )
 
-    startup, summary = startup_row(b), summary_row(b, day)
-    export = export_rows(b)
+    startup, summary, floor = startup_row(b), summary_row(b, day), floor_row(b)
+    export = [*export_rows(b), export_query_row(b)]
     stored_year = daily_row(b, *spans["365-day"])
     demo = demo_row(b, loaded)
     two_spans = {"one-day": spans["one-day"], "31-day": spans["31-day"]}
@@ -511,7 +562,7 @@ def measure_all(b: Bench, partitioned: bool) -> list[Row]:
             part = partitioned_rows(b, (sess, shop), migrated, spans)
         b.postgres = str(sess.execute(text("SELECT version()")).scalar())
         sess.commit()
-    return [startup, summary, *view, *export, stored_year, demo, *scale, plans, *part]
+    return [startup, summary, floor, *view, *export, stored_year, demo, *scale, plans, *part]
 
 
 @contextlib.contextmanager

@@ -223,7 +223,7 @@ _COPY_COLUMNS = {
 _COPY_FORMAT = {"csv": "(FORMAT csv, HEADER)", "jsonl": "(FORMAT text)"}
 
 
-def _copy_sql(fmt: str, shop: Shop, whole: bool) -> str:
+def copy_sql(fmt: str, shop: Shop, whole: bool) -> str:
     """COPY of the report rows in `fmt` for a range of days or (`whole`) for all of them."""
     source, where, order = "orderreport.order_reports", "", "report_at, order_id"
     if whole:
@@ -253,9 +253,9 @@ def copy_report(
     dbapi = session.connection.dbapi_connection
     assert dbapi is not None
     if start is None or end is None:
-        sql, params = _copy_sql(fmt, shop, whole=True), None  # no placeholders to fill
+        sql, params = copy_sql(fmt, shop, whole=True), None  # no placeholders to fill
     else:
-        sql, params = _copy_sql(fmt, shop, whole=False), _params(shop, start, end)
+        sql, params = copy_sql(fmt, shop, whole=False), _params(shop, start, end)
     with dbapi.cursor() as cursor, cursor.copy(sql, params) as copy:  # type: ignore[attr-defined]
         pgconn = dbapi.pgconn
         done = False
