@@ -225,14 +225,15 @@ _COPY_FORMAT = {"csv": "(FORMAT csv, HEADER)", "jsonl": "(FORMAT text)"}
 
 def copy_sql(fmt: str, shop: Shop, whole: bool) -> str:
     """COPY of the report rows in `fmt` for a range of days or (`whole`) for all of them."""
-    source, where, order = "orderreport.order_reports", "", "report_at, order_id"
+    # ordered by the view's date, not by the text to_char made of it (same order, cheaper)
+    source, where, order = "orderreport.order_reports", "", "order_reports.report_at, order_id"
     if whole:
-        source, order = _whole_history(shop), "report_at DESC, order_id"
+        source, order = _whole_history(shop), "order_reports.report_at DESC, order_id"
     else:
         bounds = _BOUNDS[shop.naive]
         for name in ("start", "end", "naive_tz"):
             bounds = bounds.replace(f":{name}", f"%({name})s")  # psycopg's placeholders
-        where, order = f"WHERE {bounds}", "report_at, order_id"
+        where = f"WHERE {bounds}"
     return (
         f"COPY (SELECT {_COPY_COLUMNS[fmt]} FROM {source} {where} "
         f"ORDER BY {order}) TO STDOUT {_COPY_FORMAT[fmt]}"
