@@ -443,7 +443,6 @@ def daily_cmd(
 
     Example: orderreport daily --from 2025-12-01 --to 2025-12-31
     """
-
     from orderreport import daily, runs
 
     settings = settings_from(
