@@ -565,9 +565,11 @@ def test_copy_exports_are_byte_identical_to_the_row_writer(empty_url: URL, fmt: 
                 by_rows = io.StringIO(newline="")
                 writer(queries.report_rows(s, found, first, last), queries.REPORT_FIELDS, by_rows)
                 by_copy = io.StringIO(newline="")
+                s.execute(text("SET DateStyle = 'German'"))  # a user's: the export stays ISO
                 output.write_blocks(
                     queries.copy_report(s, found, first, last, fmt), by_copy, crlf=fmt == "csv"
                 )
+                s.execute(text("RESET DateStyle"))
                 assert by_copy.getvalue() == by_rows.getvalue(), (tz, first, last)
                 assert by_rows.getvalue().count("\n") > 1
             # the whole history is read in one grouped pass, not through the view: same rows
