@@ -12,8 +12,9 @@ from datetime import date, timedelta
 
 from sqlalchemy import Connection, Date, bindparam, text
 
+from orderreport import db
 from orderreport.errors import Refused
-from orderreport.schema import REGISTRY, exists, quote
+from orderreport.schema import REGISTRY, exists, qualified, quote
 from orderreport.shop import OUR_SCHEMA, Shop
 
 USERS = 1000
@@ -234,7 +235,6 @@ def load_demo(
             )
     for _, create in reversed(rebuild):  # indexes and keys first, then the foreign keys
         session.execute(text(create))
-    session.execute(text("ANALYZE users, products, orders, order_items"))
     return DemoResult(
         start=start,
         end=today - timedelta(days=1),
@@ -243,3 +243,22 @@ def load_demo(
         orders=orders,
         order_items=lines,
     )
+
+
+def settle(session: Connection, shop: Shop) -> None:
+    """After the load is committed: VACUUM (ANALYZE) the shop's tables, outside any
+    transaction. The planner gets its statistics, and the visibility map lets the reports'
+    line counts be index-only from the start (freshly loaded pages would each be read from
+    the heap: the daily run over a year took 4.6 s instead of 2.8)."""
+    session.commit()
+    tables = ", ".join(
+        qualified(shop.schema, t) for t in ("users", "products", "orders", "order_items")
+    )
+    dbapi = session.connection.dbapi_connection
+    assert dbapi is not None
+    dbapi.autocommit = True
+    try:
+        with db.waiting(session):
+            dbapi.execute(f"VACUUM (ANALYZE) {tables}")
+    finally:
+        dbapi.autocommit = False
