@@ -35,9 +35,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the bench package, not this file
 
 import psycopg
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL
-from sqlalchemy.orm import Session
 
 from bench import measure, reference, report, shops
 from bench.measure import CommandFailed, Pair, in_turns, server_ms, spawn
@@ -156,6 +155,57 @@ def summary_row(b: Bench, day: date) -> Row:
     )
 
 
+# What every data command imports and cannot do without (SQLAlchemy Core with the psycopg
+# dialect, psycopg, and the pydantic that Typer 0.29 converts every option with): the floor
+# under `summary`'s process time while it keeps SQLAlchemy and Typer.
+IMPORT_FLOOR = "import sqlalchemy.dialects.postgresql.psycopg, psycopg, typer._adapters"
+
+
+def floor_row(b: Bench) -> Row:
+    """A profile row: the floor above against the reference process (no target)."""
+    env, ref_env = b.env(b.dbs.main), reference_env(b.dbs.main)
+    ref = [sys.executable, str(HERE / "ref_summary.py"), date.today().isoformat()]
+    pair = in_turns(
+        lambda: spawn([sys.executable, "-c", IMPORT_FLOOR], env).seconds,
+        lambda: spawn(ref, ref_env).seconds,
+        b.repeat,
+    )
+    return Row(
+        "… of which the imports alone: SQLAlchemy Core, psycopg, Typer's pydantic (process)",
+        seconds(pair.ours),
+        f"bench/ref_summary.py, psycopg: {seconds(pair.reference)}",
+        pair.ratio,
+        "— (profile)",
+        "—",
+    )
+
+
+def export_query_row(b: Bench) -> Row:
+    """A profile row: the export's own COPY query in psql against the reference's, to part
+    the server's share of the export row from the client's (no target)."""
+    from orderreport import queries
+
+    with db.shop_session(shops.settings_for(b.dbs.main)) as (_sess, shop):
+        ours_sql = queries.copy_sql("csv", shop, whole=True)
+    ours = psql_argv(b.dbs.main, "-c", "\\copy " + " ".join(ours_sql.split()).removeprefix("COPY "))
+    ref = psql_argv(b.dbs.main, "-c", reference.EXPORT_ALL)
+    ref_env = reference_env(b.dbs.main)
+    pair = in_turns(
+        lambda: spawn(ours, ref_env).seconds,
+        lambda: spawn(ref, ref_env).seconds,
+        b.repeat,
+        warm=False,
+    )
+    return Row(
+        "… of which the server: orderreport's COPY query, run by psql (process)",
+        seconds(pair.ours),
+        f"psql `\\copy (…) TO STDOUT CSV`: {seconds(pair.reference)}",
+        pair.ratio,
+        "— (profile)",
+        "—",
+    )
+
+
 def export_rows(b: Bench) -> list[Row]:
     env, ref_env = b.env(b.dbs.main), reference_env(b.dbs.main)
     ours = [*ORDERREPORT, "report", "--all", "--format", "csv"]
@@ -263,7 +313,7 @@ def summaries_sql(shop: Shop) -> str:
     return str(queries._SUMMARIES[shop.naive])
 
 
-def answer(sess: Session, sql: str, values: Mapping[str, object]) -> list[tuple[object, ...]]:
+def answer(sess: Connection, sql: str, values: Mapping[str, object]) -> list[tuple[object, ...]]:
     rows = [tuple(r) for r in sess.execute(text(sql), dict(values))]
     sess.commit()
     return rows
@@ -271,8 +321,8 @@ def answer(sess: Session, sql: str, values: Mapping[str, object]) -> list[tuple[
 
 def server_pair(
     b: Bench,
-    ours: tuple[Session, str, Mapping[str, object]],
-    ref: tuple[Session, str, Mapping[str, object]],
+    ours: tuple[Connection, str, Mapping[str, object]],
+    ref: tuple[Connection, str, Mapping[str, object]],
 ) -> Pair:
     pair = in_turns(lambda: server_ms(*ours), lambda: server_ms(*ref), b.repeat)
     ours[0].commit()
@@ -281,7 +331,7 @@ def server_pair(
 
 
 def view_rows(
-    b: Bench, sess: Session, shop: Shop, spans: dict[str, tuple[date, date]]
+    b: Bench, sess: Connection, shop: Shop, spans: dict[str, tuple[date, date]]
 ) -> list[Row]:
     rows = []
     for label, (start, end) in spans.items():
@@ -309,7 +359,7 @@ def view_rows(
 
 
 def scale_rows(
-    b: Bench, big: tuple[Session, Shop, date], small: tuple[Session, Shop, date]
+    b: Bench, big: tuple[Connection, Shop, date], small: tuple[Connection, Shop, date]
 ) -> list[Row]:
     rows = []
     smaller = SMALLER[b.size.name]
@@ -330,7 +380,7 @@ def scale_rows(
     return rows
 
 
-def shop_tables(sess: Session) -> dict[str, str]:
+def shop_tables(sess: Connection) -> dict[str, str]:
     """Relation name -> shop table, partitions of orders included."""
     parts = sess.execute(
         text(
@@ -344,7 +394,7 @@ def shop_tables(sess: Session) -> dict[str, str]:
 
 
 def plan_row(
-    b: Bench, sess: Session, shop: Shop, spans: dict[str, tuple[date, date]], where: str
+    b: Bench, sess: Connection, shop: Shop, spans: dict[str, tuple[date, date]], where: str
 ) -> Row:
     tables = shop_tables(sess)
     found = []
@@ -372,7 +422,7 @@ FROM pg_inherits i WHERE i.inhparent = to_regclass('orders')
 """
 
 
-def pruning_row(sess: Session, shop: Shop, label: str, span: tuple[date, date], of: int) -> Row:
+def pruning_row(sess: Connection, shop: Shop, label: str, span: tuple[date, date], of: int) -> Row:
     """Which partitions of orders the plan reads: only those of the span's months. A scan of
     a whole partition is then no scan of the history (the planner may rightly choose one
     for a month that covers most of a partition); order_items must still go by its index."""
@@ -395,7 +445,7 @@ def pruning_row(sess: Session, shop: Shop, label: str, span: tuple[date, date], 
 
 
 def partitioned_rows(
-    b: Bench, plain: tuple[Session, Shop], migrated: str, spans: dict[str, tuple[date, date]]
+    b: Bench, plain: tuple[Connection, Shop], migrated: str, spans: dict[str, tuple[date, date]]
 ) -> list[Row]:
     settings = shops.settings_for(b.dbs.part)
     with db.shop_session(settings) as (sess, shop):
@@ -493,8 +543,8 @@ def measure_all(b: Bench, partitioned: bool) -> list[Row]:
         f"{spans['365-day'][0]}..{last}; one day of the {smaller.name} shop: {small_day}"
     )
 
-    startup, summary = startup_row(b), summary_row(b, day)
-    export = export_rows(b)
+    startup, summary, floor = startup_row(b), summary_row(b, day), floor_row(b)
+    export = [*export_rows(b), export_query_row(b)]
     stored_year = daily_row(b, *spans["365-day"])
     demo = demo_row(b, loaded)
     two_spans = {"one-day": spans["one-day"], "31-day": spans["31-day"]}
@@ -512,7 +562,7 @@ def measure_all(b: Bench, partitioned: bool) -> list[Row]:
             part = partitioned_rows(b, (sess, shop), migrated, spans)
         b.postgres = str(sess.execute(text("SELECT version()")).scalar())
         sess.commit()
-    return [startup, summary, *view, *export, stored_year, demo, *scale, plans, *part]
+    return [startup, summary, floor, *view, *export, stored_year, demo, *scale, plans, *part]
 
 
 @contextlib.contextmanager

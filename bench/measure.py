@@ -16,8 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from sqlalchemy import text
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, text
 
 
 class CommandFailed(Exception):
@@ -105,20 +104,20 @@ class Pair:
 
 
 # -- server time ----------------------------------------------------------------------
-def explain(session: Session, sql: str, params: Mapping[str, object], analyze: bool) -> Any:
+def explain(session: Connection, sql: str, params: Mapping[str, object], analyze: bool) -> Any:
     """EXPLAIN's JSON plan of `sql` (SQLAlchemy :name parameters); with `analyze`, run it
     (without per-node timing, whose clock reads would weigh on the side with more rows)."""
     options = "ANALYZE, BUFFERS, TIMING OFF, FORMAT JSON" if analyze else "FORMAT JSON"
     return session.execute(text(f"EXPLAIN ({options}) {sql}"), dict(params)).scalar_one()[0]
 
 
-def server_ms(session: Session, sql: str, params: Mapping[str, object]) -> float:
+def server_ms(session: Connection, sql: str, params: Mapping[str, object]) -> float:
     """Planning plus execution time on the server, in milliseconds."""
     plan = explain(session, sql, params, analyze=True)
     return float(plan["Planning Time"]) + float(plan["Execution Time"])
 
 
-def plan_text(session: Session, sql: str, params: Mapping[str, object]) -> str:
+def plan_text(session: Connection, sql: str, params: Mapping[str, object]) -> str:
     """EXPLAIN (ANALYZE, BUFFERS) as text, for the plans file."""
     rows = session.execute(text(f"EXPLAIN (ANALYZE, BUFFERS) {sql}"), dict(params)).scalars()
     return "\n".join(str(r) for r in rows)

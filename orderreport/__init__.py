@@ -1,8 +1,5 @@
 """orderreport: exact daily order reports from a shop's PostgreSQL database."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("orderreport")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
+# The one place the version is written (pyproject.toml reads it from here): every command
+# would otherwise pay for importlib.metadata, a twentieth of a second, to print it.
+__version__ = "0.1.0"

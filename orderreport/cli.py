@@ -14,28 +14,14 @@ from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any, NoReturn, TextIO, cast
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TextIO, cast
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 # typer vendors click: its usage errors, and the one raised for a bare `orderreport`
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
-from orderreport import (
-    __version__,
-    daily,
-    db,
-    demo,
-    health,
-    metrics,
-    options,
-    output,
-    queries,
-    runs,
-    schema,
-    verify,
-)
+from orderreport import __version__, defaults, options, output
 from orderreport.config import Settings
 from orderreport.dates import parse_bounds, resolve_range, today_in
 from orderreport.errors import (
@@ -73,6 +59,12 @@ from orderreport.options import (
     stamp,
 )
 from orderreport.output import Format
+
+if TYPE_CHECKING:
+    from orderreport import daily, metrics, queries, runs, verify
+
+# The core (SQLAlchemy, psycopg, Alembic, Rich's progress bar) is imported by the commands
+# that use it, in the command: `--help`, `--version` and completion load none of it.
 
 # psycopg logs a failed rollback when our own signal interrupted its query; with no handler
 # Python would print it as a second line on stderr. The one line of ours says what happened.
@@ -179,6 +171,8 @@ def migrate(
 
     Example: orderreport migrate --shop-schema shop --naive-tz Europe/Moscow
     """
+    from orderreport import db, schema
+
     fmt = pick_format(fmt, as_json)
     if sql:
         say("-- the DDL for an EMPTY database; for a shop's own, see `orderreport migrate --plan`")
@@ -229,6 +223,10 @@ def demo_cmd(
 
     Example: orderreport demo --days 30 --orders-per-day 500 --tz Europe/Moscow
     """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from orderreport import daily, db, demo, queries
+
     settings = settings_from(
         database_url, tz, config, shop_schema, naive_tz, lock_timeout, statement_timeout
     )
@@ -258,6 +256,7 @@ def demo_cmd(
                 progress=lambda d: bar.update(task, advance=1, description=d.isoformat()),
             )
         sess.commit()
+        demo.settle(sess, shop)
         say(
             f"loaded {loaded.orders:,} orders ({loaded.order_items:,} lines) from "
             f"{loaded.start} to {loaded.end} for {loaded.users} users and {loaded.products} "
@@ -302,6 +301,8 @@ def report(
 
     Example: orderreport report --date 2025-12-16 --tz Europe/Moscow --format csv > day.csv
     """
+    from orderreport import db, queries
+
     settings = settings_from(
         database_url, tz, config, shop_schema, naive_tz, lock_timeout, statement_timeout
     )
@@ -352,6 +353,8 @@ def summary(
 
     Example: orderreport summary --from 2025-12-01 --to 2025-12-31 --json
     """
+    from orderreport import db, queries
+
     settings = settings_from(
         database_url, tz, config, shop_schema, naive_tz, lock_timeout, statement_timeout
     )
@@ -383,18 +386,18 @@ def daily_cmd(
     start: FromOpt = None,
     end: ToOpt = None,
     max_catch_up: Annotated[int, typer.Option(min=1, help="Most days one run catches up.")] = (
-        daily.DEFAULT_MAX_CATCH_UP
+        defaults.DEFAULT_MAX_CATCH_UP
     ),
     restate: Annotated[
         int,
         typer.Option(
             min=0,
-            max=daily.MAX_RESTATE,
+            max=defaults.MAX_RESTATE,
             metavar="DAYS",
             help="Also recompute this many of the newest stored days and replace those "
             "whose figures changed: late commits, edits, refunds (0: none).",
         ),
-    ] = daily.DEFAULT_RESTATE,
+    ] = defaults.DEFAULT_RESTATE,
     wait: Annotated[
         float, typer.Option(min=0, help="Seconds to wait for a running job's lock (0: don't wait).")
     ] = 0,
@@ -441,6 +444,8 @@ def daily_cmd(
 
     Example: orderreport daily --from 2025-12-01 --to 2025-12-31
     """
+    from orderreport import daily, runs
+
     settings = settings_from(
         database_url, tz, config, shop_schema, naive_tz, lock_timeout, statement_timeout
     )
@@ -481,6 +486,8 @@ def _logged_daily(
 ) -> None:
     """daily.run on the configured database and its output, recorded in the run log from
     connect to end: a gap it leaves is a failed run there too."""
+    from orderreport import daily, db, runs
+
     with (
         db.session(settings) as sess,
         runs.recorded(
@@ -513,6 +520,8 @@ def _logged_daily(
 
 def _finish_daily(result: daily.Run, fmt: Format, max_catch_up: int) -> None:
     """Print what a run stored; say what restatement found; fail if a gap is left."""
+    from orderreport import queries
+
     if result.stored:
         output.render(
             result.stored, queries.SUMMARY_FIELDS, fmt, sys.stdout, title="Stored reports"
@@ -532,6 +541,8 @@ def _export_metrics(
     figures: metrics.RunFigures, metrics_file: Path | None, pushgateway: str | None
 ) -> None:
     """Write and push the run's metrics; a failure is a warning: the run's outcome stands."""
+    from orderreport import metrics
+
     if metrics_file is not None:
         try:
             metrics.write_textfile(metrics_file, figures)
@@ -557,6 +568,8 @@ def _say_stored(s: queries.Summary) -> None:
 
 
 def _say_changed(changes: Sequence[verify.Difference]) -> None:
+    from orderreport import verify
+
     stamp(f"restated {changes[0].date} ({changes[0].time_zone}): {verify.describe(changes)}")
 
 
@@ -584,6 +597,8 @@ def verify_cmd(
 
     Example: orderreport verify --from 2025-12-01 --to 2025-12-31 --format csv
     """
+    from orderreport import db, verify
+
     settings = settings_from(
         database_url, tz, config, shop_schema, naive_tz, lock_timeout, statement_timeout
     )
@@ -624,9 +639,14 @@ def runs_cmd(
     limit: Annotated[
         int,
         typer.Option(
-            "--limit", "-n", min=1, max=runs.MAX_LIST, metavar="N", help="How many runs to list."
+            "--limit",
+            "-n",
+            min=1,
+            max=defaults.MAX_LIST,
+            metavar="N",
+            help="How many runs to list.",
         ),
-    ] = runs.DEFAULT_LIST,
+    ] = defaults.DEFAULT_LIST,
     database_url: DatabaseUrl = None,
     tz: Tz = None,
     config: ConfigPath = None,
@@ -644,6 +664,8 @@ def runs_cmd(
 
     Example: orderreport runs --limit 5 --json
     """
+    from orderreport import db, runs
+
     settings = settings_from(
         database_url, tz, config, shop_schema, naive_tz, lock_timeout, statement_timeout
     )
@@ -686,6 +708,8 @@ def history(
 
     Example: orderreport history --from 2025-12-01 --format csv
     """
+    from orderreport import daily, db
+
     settings = settings_from(
         database_url, tz, config, shop_schema, naive_tz, lock_timeout, statement_timeout
     )
@@ -737,12 +761,14 @@ def status(
 
     Example: orderreport status --format prometheus
     """
+    from orderreport import db, health, metrics
+
     settings = settings_from(
         database_url, tz, config, shop_schema, naive_tz, lock_timeout, statement_timeout
     )
     fmt = pick_format(fmt, as_json, prometheus=True)
     with db.session(settings) as sess:
-        shop, shop_problem = db.try_find_shop(sess.connection(), settings)
+        shop, shop_problem = db.try_find_shop(sess, settings)
         result = health.status(
             sess,
             shop,
@@ -790,6 +816,8 @@ def _title(what: str, span: tuple[date, date] | None, tz: str) -> str:
 
 
 def _total_row(total: queries.Summary | None) -> dict[str, object] | None:
+    from orderreport import queries
+
     if total is None:
         return None
     row = {f: getattr(total, f) for f in queries.SUMMARY_FIELDS}

@@ -14,12 +14,15 @@ import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
-from sqlalchemy.engine import URL
 
 from orderreport import urls
 from orderreport.errors import UsageError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 DEFAULT_TZ = "UTC"
 # Seconds. A lock a statement waits for longer than this gives up (lock_timeout); `migrate`

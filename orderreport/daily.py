@@ -17,11 +17,15 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Date, bindparam, func, text
+from sqlalchemy import Connection, Date, bindparam, func, text
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
 
 from orderreport import db, queries, runs, verify
+
+# the CLI's bounds, kept where the CLI reads them without importing this module
+from orderreport.defaults import DEFAULT_MAX_CATCH_UP as DEFAULT_MAX_CATCH_UP
+from orderreport.defaults import DEFAULT_RESTATE as DEFAULT_RESTATE
+from orderreport.defaults import MAX_RESTATE as MAX_RESTATE
 from orderreport.errors import UsageError
 from orderreport.metrics import RunFigures
 from orderreport.models import daily_reports
@@ -29,11 +33,6 @@ from orderreport.queries import Summary
 from orderreport.runs import Progress
 from orderreport.shop import Shop
 from orderreport.verify import Difference
-
-DEFAULT_MAX_CATCH_UP = 31
-# Already-stored days every run recomputes; README ("Late orders") says why 7. 0: none.
-DEFAULT_RESTATE = 7
-MAX_RESTATE = 366
 
 
 @dataclass(frozen=True)
@@ -79,7 +78,7 @@ _STORED_SPAN = text(
 ).bindparams(bindparam("today", type_=Date))
 
 
-def stored_span(session: Session, today: date) -> StoredSpan:
+def stored_span(session: Connection, today: date) -> StoredSpan:
     """Which days before `today` are stored for the session's zone (the shop's)."""
     return StoredSpan(**session.execute(_STORED_SPAN, {"today": today}).one()._asdict())
 
@@ -110,16 +109,16 @@ def require_complete(last: date, today: date, tz: str) -> None:
         )
 
 
-def acquire_lock(session: Session, wait_seconds: float) -> None:
+def acquire_lock(session: Connection, wait_seconds: float) -> None:
     """Take the daily job's advisory lock (session-level); raise LockBusy if another run has it."""
     db.try_advisory_lock(session, db.DAILY_LOCK_KEY, wait_seconds)
 
 
-def release_lock(session: Session) -> None:
+def release_lock(session: Connection) -> None:
     db.advisory_unlock(session, db.DAILY_LOCK_KEY)
 
 
-def upsert_day(session: Session, summary: Summary) -> None:
+def upsert_day(session: Connection, summary: Summary) -> None:
     """Store one day's summary, replacing the zone's row for that day (in the caller's
     transaction)."""
     values = {
@@ -144,7 +143,7 @@ COMMIT_DAYS = 31  # days stored per transaction
 
 
 def store_days(
-    session: Session,
+    session: Connection,
     shop: Shop,
     start: date,
     end: date,
@@ -187,7 +186,7 @@ _RESTATE_DAYS = text(
 )
 
 
-def restate_days(session: Session, today: date, restate: int, plan: Plan) -> tuple[date, ...]:
+def restate_days(session: Connection, today: date, restate: int, plan: Plan) -> tuple[date, ...]:
     """The `restate` newest stored days of the session's zone that `plan` does not store
     anyway, oldest first."""
     if restate <= 0:
@@ -213,7 +212,7 @@ class Run:
 
 
 def run(
-    session: Session,
+    session: Connection,
     shop: Shop,
     *,
     tz: str,
@@ -344,7 +343,7 @@ _HISTORY = text(
 ).bindparams(bindparam("start", type_=Date), bindparam("end", type_=Date))
 
 
-def history(session: Session, start: date | None, end: date | None) -> list[StoredReport]:
+def history(session: Connection, start: date | None, end: date | None) -> list[StoredReport]:
     """Stored reports of the session's zone between start and end (None: unbounded), by day."""
     rows = session.execute(_HISTORY, {"start": start, "end": end})
     return [StoredReport(**row._asdict()) for row in rows]

@@ -18,7 +18,6 @@ import psycopg
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import Session
 
 from orderreport import limits, schema, urls
 from orderreport import shop as shop_mod
@@ -39,7 +38,7 @@ if TYPE_CHECKING:
 
 # The newest revision in migrations/versions. Kept here so that reports can check the schema
 # without importing Alembic (a quarter of a second at every start); a test keeps it honest.
-SCHEMA_HEAD = "0005"
+SCHEMA_HEAD = "0006"
 
 # Advisory lock keys (pg_advisory_lock takes a bigint): "ORMIGRAT" and "ORDAILY_" in ASCII.
 MIGRATE_LOCK_KEY = 0x4F524D4947524154
@@ -82,7 +81,13 @@ def make_engine(url: URL, tz: str, bounds: limits.Bounds) -> Engine:
     the session is kept in the connection's info as "server_tz" before the session's
     TimeZone is set to the shop's: it is the zone `now()` used to fill naive timestamps.
     """
-    eng = create_engine(url, connect_args=limits.connect_args(url, bounds), hide_parameters=True)
+    eng = create_engine(
+        url,
+        connect_args=limits.connect_args(url, bounds),
+        hide_parameters=True,
+        # no hstore here: the dialect would look its type up at connect, three round trips
+        use_native_hstore=False,
+    )
 
     @event.listens_for(eng, "connect")
     def _shop_zone(dbapi_conn: Any, record: Any) -> None:
@@ -154,10 +159,9 @@ def connect(settings: Settings, *, migrating: bool = False) -> Iterator[Connecti
             raise
 
 
-def waiting(session: Session | Connection) -> contextlib.AbstractContextManager[None]:
+def waiting(conn: Connection) -> contextlib.AbstractContextManager[None]:
     """The watchdog, armed for one wait on the server that no statement event covers (a
     fetch from a server-side cursor, a COPY block)."""
-    conn = session.connection() if isinstance(session, Session) else session
     dog = conn.info.get("watchdog")
     return dog.waiting() if isinstance(dog, limits.Watchdog) else contextlib.nullcontext()
 
@@ -227,25 +231,26 @@ def _parts(fingerprint: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def session(settings: Settings, *, read_only: bool = False) -> Iterator[Session]:
-    """A session on the configured database; commits on success, rolls back on error.
+def session(settings: Settings, *, read_only: bool = False) -> Iterator[Connection]:
+    """The run's connection to the configured database, used as a session: commits on
+    success, rolls back on error. SQLAlchemy Core only: the ORM's Session bought nothing
+    here and cost every command a fifth of a second of imports.
 
-    Core functions may commit inside it to make their own transaction boundaries. With
-    `read_only` every transaction of the session is READ ONLY: the server refuses any write.
+    Core functions may commit inside it to make their own transaction boundaries (any
+    session-level advisory lock taken in it lasts across them: it is one server
+    connection). With `read_only` every transaction is READ ONLY: the server refuses writes.
     """
-    # Bound to one Connection: every transaction of the session, and any session-level
-    # advisory lock taken in it, use the same server connection.
     with connect(settings) as conn:
-        sess = Session(bind=conn)
         try:
             if read_only:
-                sess.execute(text("SET default_transaction_read_only = on"))
-                sess.commit()
-            yield sess
-            sess.commit()
-        except DBAPIError as exc:
-            _rollback_quietly(sess)
-            if isinstance(exc.orig, psycopg.errors.UndefinedTable | psycopg.errors.UndefinedColumn):
+                conn.execute(text("SET default_transaction_read_only = on"))
+                conn.commit()
+            yield conn
+            conn.commit()
+        except (DBAPIError, psycopg.Error) as exc:  # psycopg's own: from a COPY (queries.py)
+            _rollback_quietly(conn)
+            orig = exc.orig if isinstance(exc, DBAPIError) else exc
+            if isinstance(orig, psycopg.errors.UndefinedTable | psycopg.errors.UndefinedColumn):
                 raise NotMigrated(
                     f"database error ({limits.first_line(exc)}): run `orderreport migrate`"
                 ) from None
@@ -257,38 +262,35 @@ def session(settings: Settings, *, read_only: bool = False) -> Iterator[Session]
                 conn.invalidate()
             raise
         except BaseException:
-            _rollback_quietly(sess)
+            _rollback_quietly(conn)
             raise
-        finally:
-            # closing must not replace the error that is on its way out
-            with contextlib.suppress(Exception):
-                sess.close()
 
 
-def checked_shop(sess: Session, settings: Settings) -> Shop:
+def checked_shop(conn: Connection, settings: Settings) -> Shop:
     """The shop found in the session's database, checked to be migrated to head."""
-    conn = sess.connection()
     found = find_shop(conn, settings)
     require_schema(conn, found)
-    sess.commit()
+    conn.commit()
     return found
 
 
 @contextlib.contextmanager
-def shop_session(settings: Settings, *, read_only: bool = False) -> Iterator[tuple[Session, Shop]]:
+def shop_session(
+    settings: Settings, *, read_only: bool = False
+) -> Iterator[tuple[Connection, Shop]]:
     """A session (see `session`) and the shop found in it, checked to be migrated to head."""
-    with session(settings, read_only=read_only) as sess:
-        yield sess, checked_shop(sess, settings)
+    with session(settings, read_only=read_only) as conn:
+        yield conn, checked_shop(conn, settings)
 
 
-def _rollback_quietly(sess: Session) -> None:
+def _rollback_quietly(conn: Connection) -> None:
     # the connection may be gone, or a signal may have landed mid-commit (that may be the
     # very error): the original error matters, not what the rollback says about it
     with contextlib.suppress(Exception):
-        sess.rollback()
+        conn.rollback()
 
 
-def try_advisory_lock(session: Session | Connection, key: int, wait_seconds: float = 0.0) -> None:
+def try_advisory_lock(session: Connection, key: int, wait_seconds: float = 0.0) -> None:
     """Take a session-level advisory lock, polling up to `wait_seconds`; raise LockBusy if not.
 
     The lock belongs to the session's one connection (see `session`), so it outlives the
@@ -305,7 +307,7 @@ def try_advisory_lock(session: Session | Connection, key: int, wait_seconds: flo
         time.sleep(min(0.2, max(0.01, deadline - time.monotonic())))
 
 
-def advisory_unlock(session: Session | Connection, key: int) -> None:
+def advisory_unlock(session: Connection, key: int) -> None:
     session.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
     session.commit()
 

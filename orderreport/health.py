@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from orderreport import db, runs, schema
 from orderreport.daily import StoredSpan, stored_span
@@ -74,7 +74,7 @@ STATUS_FIELDS = (
 
 
 def status(
-    session: Session,
+    session: Connection,
     shop: Shop | None,
     *,
     shop_problem: str | None,
@@ -92,10 +92,9 @@ def status(
     `max_lag` days before yesterday, or days older than that are missing (a gap that a
     bounded catch-up left behind).
     """
-    conn = session.connection()
-    revision = db.schema_revision(conn)
+    revision = db.schema_revision(session)
     head = db.SCHEMA_HEAD
-    view_ok = shop is not None and schema.view_comment(conn) == shop.fingerprint()
+    view_ok = shop is not None and schema.view_comment(session) == shop.fingerprint()
     # behind head, daily_reports may not exist yet: there is nothing to count
     span = stored_span(session, today) if revision == head else StoredSpan(None, None, 0)
     last: RunRecord | None = runs.last(session, tz) if revision == head else None
@@ -103,7 +102,7 @@ def status(
     yesterday = today - timedelta(days=1)
     lag = None if newest is None else (yesterday - newest).days
     missing = None if oldest is None else (yesterday - oldest).days + 1 - count
-    undated = schema.undated_orders(conn, shop) if shop is not None and shop.exists else None
+    undated = schema.undated_orders(session, shop) if shop is not None and shop.exists else None
     problem: str | None = None
     if shop is None:
         problem = shop_problem or "the shop's tables were not found"

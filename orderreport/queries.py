@@ -12,15 +12,20 @@ wrapped in an expression and the index still serves a day.
 
 from __future__ import annotations
 
+import select
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Date, TextClause, bindparam, text
-from sqlalchemy.orm import Session
+import psycopg
+from psycopg import pq
+from sqlalchemy import Connection, Date, TextClause, bindparam, text
 
 from orderreport import db
+from orderreport import shop as shop_mod
+from orderreport.schema import quote
 from orderreport.shop import Shop
 
 STREAM_BATCH = 2000  # rows per server-side cursor fetch: memory stays flat for any size
@@ -95,13 +100,22 @@ _REPORT_RANGE = _ranged(
     """
 )
 
-_REPORT_ALL = text(
-    """
-    SELECT report_at, order_id, count_product, total_amount
-    FROM orderreport.order_reports
-    ORDER BY report_at DESC, order_id
-    """
-)
+
+def _whole_history(shop: Shop) -> str:
+    """order_reports for every day at once: the view's rows, each order's lines counted in
+    one grouped pass (shop.GROUPED) instead of a lookup per order."""
+    return f"({shop_mod.view_definition(shop, quote, shop_mod.GROUPED)}) AS order_reports"
+
+
+def _report_all(shop: Shop) -> TextClause:
+    return text(
+        f"""
+        SELECT report_at, order_id, count_product, total_amount
+        FROM {_whole_history(shop)}
+        ORDER BY report_at DESC, order_id
+        """
+    )
+
 
 # One grouped pass over the range, joined to every day of it so empty days get zeros.
 _SUMMARIES = _ranged(
@@ -151,7 +165,7 @@ _RANGE_TOTAL = _ranged(
 
 
 def report_rows(
-    session: Session, shop: Shop, start: date | None, end: date | None
+    session: Connection, shop: Shop, start: date | None, end: date | None
 ) -> Iterator[ReportRow]:
     """Per-order rows for the days start..end inclusive, by day then order id.
 
@@ -159,7 +173,7 @@ def report_rows(
     from a server-side cursor, so the caller must consume them inside the session.
     """
     if start is None or end is None:
-        result = session.execute(_REPORT_ALL, execution_options={"yield_per": STREAM_BATCH})
+        result = session.execute(_report_all(shop), execution_options={"yield_per": STREAM_BATCH})
     else:
         result = session.execute(
             _REPORT_RANGE[shop.naive],
@@ -176,18 +190,18 @@ def report_rows(
             yield ReportRow(report_at, order_id, count_product, total_amount)
 
 
-def summaries(session: Session, shop: Shop, start: date, end: date) -> list[Summary]:
+def summaries(session: Connection, shop: Shop, start: date, end: date) -> list[Summary]:
     """One Summary per day from start to end inclusive, empty days included (zeros)."""
     rows = session.execute(_SUMMARIES[shop.naive], _params(shop, start, end))
     return [Summary(**row._asdict()) for row in rows]
 
 
-def summary(session: Session, shop: Shop, day: date) -> Summary:
+def summary(session: Connection, shop: Shop, day: date) -> Summary:
     """The Summary of one day (zeros if it had no orders)."""
     return summaries(session, shop, day, day)[0]
 
 
-def range_total(session: Session, shop: Shop, start: date, end: date) -> Summary:
+def range_total(session: Connection, shop: Shop, start: date, end: date) -> Summary:
     """The range start..end as one Summary (its `date` is `start`)."""
     row = session.execute(_RANGE_TOTAL[shop.naive], _params(shop, start, end)).one()
     return Summary(**row._asdict())
@@ -196,30 +210,32 @@ def range_total(session: Session, shop: Shop, start: date, end: date) -> Summary
 # -- exports at the speed of COPY ---------------------------------------------------------
 # `report` as CSV or JSON lines is written by PostgreSQL itself (COPY … TO STDOUT) and
 # streamed to stdout block by block: no Python object per row. The text is exactly what
-# output.py writes for the same rows: ISO dates (to_char, whatever the session's DateStyle),
-# numbers as PostgreSQL prints integers and numerics rounded to 2 places, CSV lines ending
-# in CRLF (COPY ends them in LF: the caller turns them into CRLF, and none of these values
-# can hold a line break).
+# output.py writes for the same rows: ISO dates (the COPY's transaction sets DateStyle ISO
+# whatever the user's is; to_char cost a tenth of the export), numbers as PostgreSQL prints
+# integers and numerics rounded to 2 places, CSV lines ending in CRLF (COPY ends them in LF:
+# the caller turns them into CRLF, and none of these values can hold a line break).
 _COPY_COLUMNS = {
-    "csv": "to_char(report_at, 'YYYY-MM-DD') AS report_at, order_id, count_product, total_amount",
-    "jsonl": """'{"report_at": "' || to_char(report_at, 'YYYY-MM-DD') || '", "order_id": '
+    "csv": "report_at, order_id, count_product, total_amount",
+    "jsonl": """'{"report_at": "' || report_at || '", "order_id": '
         || order_id || ', "count_product": ' || count_product || ', "total_amount": '
         || total_amount || '}'""",
 }
 _COPY_FORMAT = {"csv": "(FORMAT csv, HEADER)", "jsonl": "(FORMAT text)"}
 
 
-def _copy_sql(fmt: str, naive: bool | None) -> str:
-    """COPY of the report rows in `fmt` for a range (naive: its kind of bound) or all days."""
-    if naive is None:
-        where, order = "", "report_at DESC, order_id"
+def copy_sql(fmt: str, shop: Shop, whole: bool) -> str:
+    """COPY of the report rows in `fmt` for a range of days or (`whole`) for all of them."""
+    # ordered by the view's date, not by the text to_char made of it (same order, cheaper)
+    source, where, order = "orderreport.order_reports", "", "order_reports.report_at, order_id"
+    if whole:
+        source, order = _whole_history(shop), "order_reports.report_at DESC, order_id"
     else:
-        bounds = _BOUNDS[naive]
+        bounds = _BOUNDS[shop.naive]
         for name in ("start", "end", "naive_tz"):
             bounds = bounds.replace(f":{name}", f"%({name})s")  # psycopg's placeholders
-        where, order = f"WHERE {bounds}", "report_at, order_id"
+        where = f"WHERE {bounds}"
     return (
-        f"COPY (SELECT {_COPY_COLUMNS[fmt]} FROM orderreport.order_reports {where} "
+        f"COPY (SELECT {_COPY_COLUMNS[fmt]} FROM {source} {where} "
         f"ORDER BY {order}) TO STDOUT {_COPY_FORMAT[fmt]}"
     )
 
@@ -229,31 +245,72 @@ COPY_CHUNK = 64 * 1024  # bytes handed to stdout at a time
 
 
 def copy_report(
-    session: Session, shop: Shop, start: date | None, end: date | None, fmt: str
+    session: Connection, shop: Shop, start: date | None, end: date | None, fmt: str
 ) -> Generator[bytes, None, None]:
     """The report rows as `fmt` ("csv" or "jsonl") text, in blocks straight from COPY.
 
     Same rows and order as report_rows; CSV lines end in LF here (see above).
     """
-    dbapi = session.connection().connection.dbapi_connection
+    dbapi = session.connection.dbapi_connection
     assert dbapi is not None
     if start is None or end is None:
-        sql, params = _copy_sql(fmt, None), {}
+        sql, params = copy_sql(fmt, shop, whole=True), None  # no placeholders to fill
     else:
-        sql, params = _copy_sql(fmt, shop.naive), _params(shop, start, end)
+        sql, params = copy_sql(fmt, shop, whole=False), _params(shop, start, end)
+    session.execute(text("SET LOCAL DateStyle = 'ISO'"))  # this transaction's dates: ISO
     with dbapi.cursor() as cursor, cursor.copy(sql, params) as copy:  # type: ignore[attr-defined]
-        blocks = iter(copy)
-        while True:
-            # COPY sends a message per row: gather them into COPY_CHUNK bytes under one
-            # arming of the watchdog, not two timer calls per row
+        pgconn = dbapi.pgconn
+        done = False
+        while not done:
             chunk: list[bytes] = []
             size = 0
-            with db.waiting(session):
-                for block in blocks:
-                    chunk.append(bytes(block))
-                    size += len(block)
-                    if size >= COPY_CHUNK:
+            with db.waiting(session):  # armed once per COPY_CHUNK bytes, not per row
+                while size < COPY_CHUNK:
+                    data = _next_row(pgconn, copy)
+                    if not data:
+                        done = True
                         break
-            if not chunk:
-                return
-            yield b"".join(chunk)
+                    chunk.append(data)
+                    size += len(data)
+            if chunk:
+                yield b"".join(chunk)
+
+
+def _next_row(pgconn: Any, copy: Any) -> bytes:
+    """The next row of a COPY TO, b"" at its end.
+
+    COPY sends a message per row, and psycopg's Copy.read runs a generator and a wait for
+    each (3-5 µs a row: the better part of a big export). A row libpq has already received
+    is taken here with one C call; psycopg waits for the rest and reports errors. When
+    libpq reports the end here, the COPY's result is read here too (psycopg would ask libpq
+    for a row again, and libpq has no COPY in progress any more).
+    """
+    nbytes, data = pgconn.get_copy_data(1)  # 1: never blocks, 0 bytes when nothing is buffered
+    if nbytes > 0:
+        return bytes(data)
+    if nbytes == 0:
+        return bytes(copy.read())
+    while pgconn.is_busy():  # the end (-1): the COPY's own result is on its way
+        select.select([pgconn.socket], [], [])  # the watchdog bounds this wait
+        pgconn.consume_input()
+    result = pgconn.get_result()
+    while pgconn.get_result() is not None:
+        pass
+    if result is None:
+        raise psycopg.OperationalError("the COPY ended without a result")
+    if result.status != pq.ExecStatus.COMMAND_OK:  # an error cut the COPY short
+        raise _error_of(result)
+    copy._finished = True  # what psycopg's own read sets when it sees the end
+    return b""
+
+
+def _error_of(result: Any) -> psycopg.Error:
+    """The psycopg exception for a failed result, of the class its SQLSTATE names."""
+    field = pq.DiagnosticField
+    state = (result.error_field(field.SQLSTATE) or b"").decode()
+    text = result.error_field(field.MESSAGE_PRIMARY) or result.error_message or b"failed"
+    try:
+        kind: type[psycopg.Error] = psycopg.errors.lookup(state)
+    except KeyError:
+        kind = psycopg.OperationalError
+    return kind(text.decode(errors="replace").strip())

@@ -18,9 +18,12 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, Date, bindparam, text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
 
 from orderreport.config import scrub
+
+# the CLI's bounds, kept where the CLI reads them without importing this module
+from orderreport.defaults import DEFAULT_LIST as DEFAULT_LIST
+from orderreport.defaults import MAX_LIST as MAX_LIST
 from orderreport.errors import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -33,8 +36,6 @@ from orderreport.errors import (
 from orderreport.queries import Summary
 from orderreport.shop import OUR_SCHEMA
 
-DEFAULT_LIST = 20  # runs `orderreport runs` lists
-MAX_LIST = 1000
 MESSAGE_LIMIT = 500  # characters of an error message kept in the log
 
 
@@ -173,13 +174,13 @@ _RECENT = text(_SELECT + " ORDER BY r.id DESC LIMIT :limit")
 _LAST = text(_SELECT + " WHERE r.time_zone = :tz AND r.status <> 'busy' ORDER BY r.id DESC LIMIT 1")
 
 
-def exists(session: Session | Connection) -> bool:
+def exists(session: Connection) -> bool:
     """True if this database has the run log (schema at 0005 or later)."""
     return bool(session.execute(_EXISTS).scalar_one())
 
 
 def start(
-    session: Session,
+    session: Connection,
     *,
     time_zone: str,
     span: tuple[date, date] | None,
@@ -221,7 +222,7 @@ def _counts(progress: Progress) -> dict[str, object]:
     }
 
 
-def note(session: Session, run_id: int | None, progress: Progress) -> None:
+def note(session: Connection, run_id: int | None, progress: Progress) -> None:
     """Write the run's counts in the caller's transaction (so they commit with its days)."""
     if run_id is not None:
         session.execute(_NOTE, {"id": run_id, **_counts(progress)})
@@ -250,7 +251,7 @@ def outcome(exc: BaseException | None) -> tuple[str, int, str | None]:
 
 
 def finish(
-    session: Session,
+    session: Connection,
     run_id: int,
     progress: Progress,
     exc: BaseException | None,
@@ -280,7 +281,7 @@ def finish(
 
 @contextlib.contextmanager
 def recorded(
-    session: Session,
+    session: Connection,
     progress: Progress,
     *,
     time_zone: str,
@@ -302,7 +303,7 @@ def recorded(
         finish(session, run_id, progress, None)
 
 
-def recent(session: Session, limit: int) -> list[RunRecord]:
+def recent(session: Connection, limit: int) -> list[RunRecord]:
     """The `limit` newest runs of every zone, newest first. Raises NotMigrated without a
     run log."""
     if not exists(session):
@@ -313,7 +314,7 @@ def recent(session: Session, limit: int) -> list[RunRecord]:
     return [RunRecord(**row._asdict()) for row in rows]
 
 
-def last(session: Session, time_zone: str) -> RunRecord | None:
+def last(session: Connection, time_zone: str) -> RunRecord | None:
     """The newest run of `time_zone` that was not busy (None: no such run yet)."""
     row = session.execute(_LAST, {"tz": time_zone}).first()
     return None if row is None else RunRecord(**row._asdict())

@@ -211,9 +211,15 @@ def create_registry_offline(execute: Callable[[str], object]) -> None:
 def create_ours_offline(execute: Callable[[str], object]) -> None:
     """daily_reports and the view, as `migrate --sql` shows them for an empty database."""
     execute(DAILY_REPORTS_DDL)
+    create_view_offline(execute, shop_mod.SUBQUERY)
+
+
+def create_view_offline(execute: Callable[[str], object], form: str) -> None:
+    """The view in `form` for `migrate --sql` (an empty database), replacing any before it."""
     view = qualified(OUR_SCHEMA, VIEW)
-    execute(f"CREATE VIEW {view} AS {shop_mod.view_definition(OFFLINE_SHOP, quote)}")
-    execute(f"COMMENT ON VIEW {view} IS {shop_mod.sql_string(OFFLINE_SHOP.fingerprint())}")
+    execute(f"DROP VIEW IF EXISTS {view}")
+    execute(f"CREATE VIEW {view} AS {shop_mod.view_definition(OFFLINE_SHOP, quote, form)}")
+    execute(f"COMMENT ON VIEW {view} IS {shop_mod.sql_string(OFFLINE_SHOP.fingerprint(form))}")
 
 
 def register(conn: Connection, kind: str, name: str, revision: str) -> None:
@@ -495,23 +501,26 @@ def create_runs(conn: Connection, adopt: bool) -> str:
 def view_comment(conn: Connection) -> str | None:
     """The comment on orderreport.order_reports ('' if it has none), None if it is absent."""
     row = conn.execute(
-        text("SELECT COALESCE(obj_description(to_regclass(:v), 'pg_class'), '')"),
+        text(
+            "SELECT to_regclass(:v) IS NOT NULL, "
+            "COALESCE(obj_description(to_regclass(:v), 'pg_class'), '')"
+        ),
         {"v": f"{quote(OUR_SCHEMA)}.{quote(VIEW)}"},
-    ).first()
-    oid = conn.execute(
-        text("SELECT to_regclass(:v)"), {"v": f"{quote(OUR_SCHEMA)}.{quote(VIEW)}"}
-    ).scalar()
-    return None if oid is None or row is None else str(row[0])
+    ).one()
+    return str(row[1]) if row[0] else None
 
 
-def ensure_view(conn: Connection, shop: Shop, adopt: bool) -> str | None:
-    """Create or rebuild orderreport.order_reports for `shop`; None if it is already right.
+def ensure_view(
+    conn: Connection, shop: Shop, adopt: bool, form: str = shop_mod.VIEW_FORM
+) -> str | None:
+    """Create or rebuild orderreport.order_reports for `shop` in `form` (older revisions
+    build older forms); None if it is already right.
 
     The view's comment records what it was built for (Shop.fingerprint); a view of that
     name without such a comment is not ours and is replaced only with `adopt`.
     """
     comment = view_comment(conn)
-    wanted = shop.fingerprint()
+    wanted = shop.fingerprint(form)
     if comment == wanted:
         return None
     view = qualified(OUR_SCHEMA, VIEW)
@@ -522,7 +531,7 @@ def ensure_view(conn: Connection, shop: Shop, adopt: bool) -> str | None:
         )
     if comment is not None:
         conn.execute(text(f"DROP VIEW {view}"))
-    body = shop_mod.view_definition(shop, quote)
+    body = shop_mod.view_definition(shop, quote, form)
     conn.execute(text(f"CREATE VIEW {view} AS {body}"))
     conn.execute(text(f"COMMENT ON VIEW {view} IS {shop_mod.sql_string(wanted)}"))
     verb = "created" if comment is None else "rebuilt"
@@ -678,6 +687,10 @@ def plan(
                 f"{OUR_SCHEMA}.{VIEW}",
                 "exists and is not orderreport's: --adopt replaces it",
             )
+        )
+    elif shop.exists and comment == shop.fingerprint(shop_mod.SUBQUERY):
+        steps.append(
+            Step("replace", f"{OUR_SCHEMA}.{VIEW}", "rebuilt to count each order's lines once")
         )
     elif shop.exists and comment != shop.fingerprint():
         steps.append(Step("replace", f"{OUR_SCHEMA}.{VIEW}", "built for other settings: rebuilt"))

@@ -24,6 +24,20 @@ VIEW = "order_reports"
 # that has one of them there was migrated by orderreport and is moved over to VERSION_TABLE.
 LEGACY_REVISIONS = frozenset({"0001", "0002", "0003", "0004"})
 
+# How order_reports counts an order's lines. SUBQUERY (revisions 0004-0005) puts a
+# correlated subquery in the select list: the planner pulls the view up and copies it into
+# every aggregate that uses count_product (SUM and AVG: each order's lines counted twice,
+# and only in the leader above a parallel scan). LATERAL (0006) counts once per order in a
+# CROSS JOIN LATERAL, which cannot be pulled up: one index-only count per order, at par
+# with a hand-written correlated count(*) (bench/RESULTS.md).
+SUBQUERY = "subquery"
+LATERAL = "lateral"
+# For the whole history at once (`report --all`) a lookup per order loses to counting every
+# order's lines in one grouped pass joined to orders (psql, 1M orders: 2.9 s against 6 s).
+# Never stored as a view: queries.py reads it inline, built from the same shop.
+GROUPED = "grouped"
+VIEW_FORM = LATERAL  # the head revision's
+
 TIMESTAMPTZ = "timestamp with time zone"
 TIMESTAMP = "timestamp without time zone"
 
@@ -79,14 +93,16 @@ class Shop:
             return f"naive, written in {self.naive_tz} ({self.naive_tz_source})"
         return "an instant (timestamptz)"
 
-    def fingerprint(self) -> str:
+    def fingerprint(self, form: str = VIEW_FORM) -> str:
         """What the view was built for; stored as its comment and compared at every run."""
         zone = self.naive_tz if self.naive else "-"
         lines = "count(*)" if self.product_id_not_null else "count(product_id)"
-        return (
+        built = (
             f"orderreport view: shop={self.schema}; money={self.money_type}; "
             f"created_at={self.created_at_type}; naive_tz={zone}; lines={lines}"
         )
+        # the first form's views carry no form= part: a database at 0005 keeps its comment
+        return built if form == SUBQUERY else f"{built}; form={form}"
 
 
 EMPTY = Shop(
@@ -219,7 +235,7 @@ def _names(schemas: tuple[str, ...]) -> str:
     return ", ".join(schemas)
 
 
-def view_definition(shop: Shop, quote: Callable[[str], str]) -> str:
+def view_definition(shop: Shop, quote: Callable[[str], str], form: str = VIEW_FORM) -> str:
     """The SELECT of orderreport.order_reports for this shop (`quote` quotes identifiers).
 
     One row per dated order: its calendar day in the session's TimeZone, its id, its number
@@ -228,6 +244,8 @@ def view_definition(shop: Shop, quote: Callable[[str], str]) -> str:
     range on it (queries.py computes bounds of the column's own type) uses its index. Each
     order's lines are counted through the order_items(order_id) index, so a day, a month or
     a year costs what its own orders cost, not the shop's whole history.
+
+    `form` is how the lines are counted (see VIEW_FORM); older revisions build SUBQUERY.
     """
     if not shop.exists or shop.schema is None:
         raise ShopUnsupported("there is no shop to build the order_reports view on")
@@ -239,15 +257,24 @@ def view_definition(shop: Shop, quote: Callable[[str], str]) -> str:
     instant = "o.created_at"
     if shop.naive:
         instant = f"(o.created_at AT TIME ZONE {sql_string(shop.naive_tz)})"
+    count = f"SELECT {lines} FROM {schema}.order_items oi WHERE oi.order_id = o.id"
+    if form == SUBQUERY:
+        count_product, joined = f"({count})", ""
+    elif form == GROUPED:
+        count_product = "coalesce(l.count_product, 0)"
+        joined = (
+            f"LEFT JOIN (SELECT oi.order_id, {lines} AS count_product "
+            f"FROM {schema}.order_items oi GROUP BY oi.order_id) l ON l.order_id = o.id"
+        )
+    else:
+        count_product, joined = "l.count_product", f"CROSS JOIN LATERAL ({count}) l(count_product)"
     return f"""
         SELECT ({instant})::date AS report_at,
                o.id AS order_id,
-               (SELECT {lines}
-                FROM {schema}.order_items oi
-                WHERE oi.order_id = o.id) AS count_product,
+               {count_product} AS count_product,
                round(o.total_amount::numeric, 2) AS total_amount,
                o.created_at AS created_at
-        FROM {schema}.orders o
+        FROM {schema}.orders o {joined}
         WHERE o.created_at IS NOT NULL
     """
 

@@ -12,12 +12,13 @@ import ipaddress
 import re
 from collections.abc import Iterable, Mapping
 from functools import cache
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from psycopg import pq
-from sqlalchemy.engine import URL
-
 from orderreport.errors import UsageError
+
+if TYPE_CHECKING:  # psycopg and SQLAlchemy are imported where a URL is parsed, not by --help
+    from sqlalchemy.engine import URL
 
 DRIVERNAME = "postgresql+psycopg"  # whatever driver a URL names, orderreport speaks psycopg 3
 MASK = "***"
@@ -44,12 +45,16 @@ _C_SPACE = " \t\n\v\f\r"  # isspace() in the C locale, as the server splits opti
 @cache
 def _libpq_keywords() -> frozenset[str]:
     """The connection keywords of the libpq that psycopg loaded (its version decides)."""
+    from psycopg import pq
+
     return frozenset(opt.keyword.decode() for opt in pq.Conninfo.get_defaults())
 
 
 @cache
 def _libpq_secret_keywords() -> frozenset[str]:
     """The keywords libpq itself marks as secret (display character "*")."""
+    from psycopg import pq
+
     secret = set()
     for opt in pq.Conninfo.get_defaults():
         disp: object = opt.dispchar  # bytes in psycopg's stubs, str from the binary module
@@ -186,6 +191,8 @@ def parse_database_url(raw: str, source: str) -> URL:
         if any(ports):
             query_out["port"] = ",".join(ports)
     query_out.update(params)
+    from sqlalchemy.engine import URL
+
     return URL.create(
         DRIVERNAME,
         username=username,

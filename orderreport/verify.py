@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Date, bindparam, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Date, bindparam, text
 
 from orderreport import queries
 from orderreport.queries import Summary
@@ -80,7 +79,7 @@ _STORED = text(
 
 
 def stored_reports(
-    session: Session, start: date | None, end: date | None, today: date
+    session: Connection, start: date | None, end: date | None, today: date
 ) -> dict[date, Summary]:
     """The stored reports of the session's zone from start to end (None: unbounded), by day.
 
@@ -104,7 +103,7 @@ def runs_of_days(days: Iterable[date]) -> Iterator[tuple[date, date]]:
     yield first, last
 
 
-def live_reports(session: Session, shop: Shop, days: Iterable[date]) -> Iterator[Summary]:
+def live_reports(session: Connection, shop: Shop, days: Iterable[date]) -> Iterator[Summary]:
     """Each of `days` computed afresh from the shop's orders, by day: one grouped query per
     run of consecutive days, so a gap between stored days costs nothing."""
     for first, last in runs_of_days(days):
@@ -126,7 +125,7 @@ class Verification:
 
 
 def verify(
-    session: Session, shop: Shop, start: date | None, end: date | None, today: date
+    session: Connection, shop: Shop, start: date | None, end: date | None, today: date
 ) -> Verification:
     """Compare every stored day from start to end (None: unbounded) with the live data."""
     stored = stored_reports(session, start, end, today)

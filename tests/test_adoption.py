@@ -531,6 +531,12 @@ def test_an_object_of_ours_made_by_someone_else_is_adopted_only_on_request(
     assert json.loads(out)["total_orders"] == 3
 
 
+_FROM_VIEW = """
+SELECT report_at, order_id, count_product, total_amount FROM orderreport.order_reports
+ORDER BY report_at DESC, order_id
+"""
+
+
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 def test_copy_exports_are_byte_identical_to_the_row_writer(empty_url: URL, fmt: str) -> None:
     """report's COPY path writes exactly what output.py writes for the same rows."""
@@ -559,11 +565,17 @@ def test_copy_exports_are_byte_identical_to_the_row_writer(empty_url: URL, fmt: 
                 by_rows = io.StringIO(newline="")
                 writer(queries.report_rows(s, found, first, last), queries.REPORT_FIELDS, by_rows)
                 by_copy = io.StringIO(newline="")
+                s.execute(text("SET DateStyle = 'German'"))  # a user's: the export stays ISO
                 output.write_blocks(
                     queries.copy_report(s, found, first, last, fmt), by_copy, crlf=fmt == "csv"
                 )
+                s.execute(text("RESET DateStyle"))
                 assert by_copy.getvalue() == by_rows.getvalue(), (tz, first, last)
                 assert by_rows.getvalue().count("\n") > 1
+            # the whole history is read in one grouped pass, not through the view: same rows
+            whole = [tuple(vars(r).values()) for r in queries.report_rows(s, found, None, None)]
+            viewed = s.execute(text(_FROM_VIEW)).all()
+            assert whole == [tuple(r) for r in viewed] and len(whole) > 3000
 
 
 def test_lines_without_a_product_are_not_counted_where_the_shop_allows_them(
@@ -577,12 +589,16 @@ def test_lines_without_a_product_are_not_counted_where_the_shop_allows_them(
             "INSERT INTO order_items (order_id, product_id, quantity, price) VALUES (1, NULL, 1, 1)"
         )
     assert cli(empty_url, "migrate")[0] == 0
-    _, out, _ = cli(empty_url, "summary", "--date", "2025-12-16", "--json")
+    _, day, _ = cli(empty_url, "summary", "--date", "2025-12-16", "--json")
     assert (
-        json.loads(out)["total_products"] == expected(date(2025, 12, 16), "UTC")["total_products"]
+        json.loads(day)["total_products"] == expected(date(2025, 12, 16), "UTC")["total_products"]
     )
     with connect(empty_url) as conn:
         comment = conn.execute(
             "SELECT obj_description('orderreport.order_reports'::regclass, 'pg_class')"
         ).fetchone()
     assert comment is not None and "lines=count(product_id)" in str(comment[0])
+    # the whole history (counted in one grouped pass) skips the same line
+    _, out, _ = cli(empty_url, "report", "--all", "--json")
+    on_the_day = [r for r in json.loads(out) if r["report_at"] == "2025-12-16"]
+    assert sum(r["count_product"] for r in on_the_day) == json.loads(day)["total_products"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+import sys
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -15,7 +17,7 @@ from sqlalchemy.engine import URL
 
 from orderreport import __version__
 from orderreport.errors import EXIT_CODES
-from tests.conftest import add_order, run_cli, url_text
+from tests.conftest import add_order, run_cli, subprocess_env, url_text
 
 MSK = ZoneInfo("Europe/Moscow")
 DAY = "2025-12-16"
@@ -197,6 +199,37 @@ def test_unmigrated_database_says_run_migrate(empty_url: URL) -> None:
         r = run_cli(command, "--database-url", url_text(empty_url))
         assert r.code == 1, command
         assert "run `orderreport migrate`" in r.err and r.err.count("\n") == 1
+
+
+_IMPORTED = """
+import contextlib, io, json, sys
+from orderreport import cli
+with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
+    cli.main(json.loads(sys.argv[1]))
+print(json.dumps(sorted(m for m in json.loads(sys.argv[2]) if m in sys.modules)))
+"""
+_CORE = ("sqlalchemy", "psycopg", "alembic", "rich.progress", "prometheus_client")
+
+
+def _imported(args: list[str], watched: tuple[str, ...], **env: str) -> list[str]:
+    argv = [sys.executable, "-c", _IMPORTED, json.dumps(args), json.dumps(watched)]
+    done = subprocess.run(argv, env=subprocess_env(**env), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return list(json.loads(done.stdout))
+
+
+def test_help_and_completion_load_none_of_the_core() -> None:
+    """Start-up: what a command does not use is not imported (a fifth of a second each)."""
+    assert _imported(["--help"], _CORE) == []
+    assert _imported(["summary", "--help"], _CORE) == []
+    completing = {"_ORDERREPORT_COMPLETE": "complete_bash", "COMP_WORDS": "orderreport su"}
+    assert _imported([], _CORE, COMP_CWORD="1", **completing) == []
+
+
+def test_a_report_loads_only_what_it_uses(db_url: URL) -> None:
+    args = ["summary", "--date", "2025-12-16", "--json", "--database-url", url_text(db_url)]
+    used = _imported(args, ("sqlalchemy", "psycopg", *_CORE[2:], "sqlalchemy.orm"))
+    assert used == ["psycopg", "sqlalchemy"]  # not the ORM, Alembic, the progress bar, metrics
 
 
 def test_version_and_help() -> None:

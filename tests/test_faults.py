@@ -288,6 +288,49 @@ def test_pipes_closed_and_full(secret_url: URL) -> None:
         )
 
 
+@pytest.mark.parametrize("fault", ["statement_timeout", "terminated"])
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_an_export_cut_short_by_the_server_is_one_line(
+    secret_url: URL, fmt: str, fault: str
+) -> None:
+    """A COPY stopped mid-stream (while its reader dawdles): exit 1 and one line naming why."""
+    with psycopg.connect(plain(secret_url), autocommit=True) as conn:
+        conn.execute(  # some 10 MB of rows: more than the pipe and the sockets hold
+            "INSERT INTO orders (user_id, total_amount, status, created_at, updated_at) "
+            "SELECT (SELECT min(id) FROM users), g / 100.0, 'paid', "
+            "TIMESTAMPTZ '2024-01-01' + g * INTERVAL '1 minute', now() "
+            "FROM generate_series(1, 200000) g"
+        )
+    timeout = "--statement-timeout 2 " if fault == "statement_timeout" else ""
+    proc = subprocess.Popen(
+        [
+            "bash",
+            "-c",
+            f"OR report --all -f {fmt} {timeout}| (sleep 5; wc -c)".replace(
+                "OR", " ".join(ORDERREPORT)
+            )
+            + "; exit ${PIPESTATUS[0]}",
+        ],
+        env=subprocess_env(ORDERREPORT_DATABASE_URL=url_text(secret_url)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    if fault == "terminated":
+        wait_for(lambda: backends(secret_url))
+        time.sleep(1.5)  # the COPY is under way, its reader asleep
+        with psycopg.connect(plain(secret_url)) as conn:
+            conn.execute("SELECT pg_terminate_backend(%s)", backends(secret_url))
+    code, out, err = finish(proc)
+    assert code == 1, err
+    assert int(out) > 0  # the rows before the cut were written
+    why = {
+        "statement_timeout": "a statement ran for over 2 s (statement_timeout",
+        "terminated": "lost the connection to the database",
+    }[fault]
+    assert why in one_line(err), err
+
+
 # -- bad input ----------------------------------------------------------------------------
 def test_bad_files_and_urls_are_exit_2(tmp_path: Path) -> None:
     latin = tmp_path / "latin1.toml"

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -13,7 +14,16 @@ import pytest
 from sqlalchemy.engine import URL
 
 from orderreport import db
-from tests.conftest import ORDERREPORT, REPO, plain, run_cli, settings_for, subprocess_env, url_text
+from tests.conftest import (
+    ORDERREPORT,
+    REPO,
+    add_order,
+    plain,
+    run_cli,
+    settings_for,
+    subprocess_env,
+    url_text,
+)
 
 TABLES = {
     "public.users",
@@ -49,7 +59,8 @@ def columns(url: URL, table: str) -> dict[str, str]:
 def test_up_down_up(empty_url: URL) -> None:
     settings = settings_for(empty_url)
     result = db.migrate(settings)
-    assert result.applied == ("0001", "0002", "0003", "0004", "0005") and result.start is None
+    assert result.applied == ("0001", "0002", "0003", "0004", "0005", "0006")
+    assert result.start is None
     assert TABLES | {
         "orderreport.order_reports",
         "orderreport.orderreport_version",
@@ -58,6 +69,8 @@ def test_up_down_up(empty_url: URL) -> None:
     assert columns(empty_url, "orders")["created_at"] == "timestamp with time zone"
     assert columns(empty_url, "order_items")["price"] == "numeric(12,2)"
     assert not any("double" in t or "real" in t for t in columns(empty_url, "orders").values())
+    db.downgrade(settings, "0005")
+    assert "orderreport.order_reports" in relations(empty_url)  # 0006's rebuilds the view
     db.downgrade(settings, "0004")
     assert "orderreport.runs" not in relations(empty_url)  # 0005's downgrade drops the run log
     assert "orderreport.daily_reports" in relations(empty_url)
@@ -65,7 +78,7 @@ def test_up_down_up(empty_url: URL) -> None:
         db.downgrade(settings, step)
     assert relations(empty_url) == {"orderreport.orderreport_version"}
     again = db.migrate(settings)
-    assert again.applied == ("0001", "0002", "0003", "0004", "0005")
+    assert again.applied == ("0001", "0002", "0003", "0004", "0005", "0006")
     assert db.migrate(settings).applied == ()
 
 
@@ -94,13 +107,13 @@ def test_five_migrate_processes_at_once(empty_url: URL) -> None:
     ]
     results = [(p.wait(timeout=120), *p.communicate()) for p in procs]
     assert [code for code, _, _ in results] == [0] * 5, results
-    applied = [err for _, _, err in results if "from empty to 0005" in err]
-    already = [err for _, _, err in results if "already at 0005" in err]
+    applied = [err for _, _, err in results if "from empty to 0006" in err]
+    already = [err for _, _, err in results if "already at 0006" in err]
     assert (len(applied), len(already)) == (1, 4), results
     with psycopg.connect(plain(empty_url)) as conn:
         assert conn.execute(
             "SELECT version_num FROM orderreport.orderreport_version"
-        ).fetchall() == [("0005",)]
+        ).fetchall() == [("0006",)]
 
 
 def test_migrate_sql_touches_no_database() -> None:
@@ -121,7 +134,7 @@ def test_alembic_cli_reads_orderreport_configuration(empty_url: URL) -> None:
     current = subprocess.run(
         [*alembic, "current"], cwd=REPO, env=env, capture_output=True, text=True
     )
-    assert "0005 (head)" in current.stdout
+    assert "0006 (head)" in current.stdout
     assert "sqlalchemy.url" not in (REPO / "alembic.ini").read_text().replace("# ", "")
 
 
@@ -143,7 +156,7 @@ def wheel(built_wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     with zipfile.ZipFile(built_wheel) as zf:
         names = zf.namelist()
         assert "orderreport/migrations/env.py" in names
-        assert "orderreport/migrations/versions/0005_runs.py" in names
+        assert "orderreport/migrations/versions/0006_view_lateral.py" in names
         zf.extractall(unpacked)
     return unpacked
 
@@ -165,7 +178,7 @@ def test_migrate_from_an_installed_wheel_anywhere(
         text=True,
     )
     assert result.returncode == 0, result.stderr
-    assert "from empty to 0005" in result.stderr
+    assert "from empty to 0006" in result.stderr
 
 
 def test_schema_head_constant_matches_the_scripts() -> None:
@@ -189,7 +202,7 @@ def test_the_run_log_revision_on_a_database_at_0004(db_url: URL) -> None:
     # daily stops on the schema, before it could log anything
     r = run_cli("daily", "--database-url", url_text(db_url))
     assert r.code == 1 and "run `orderreport migrate`" in r.err and r.err.count("\n") == 1
-    assert db.migrate(settings).applied == ("0005",)
+    assert db.migrate(settings).applied == ("0005", "0006")
     assert "orderreport.runs" in relations(db_url)
 
 
@@ -204,3 +217,32 @@ def test_a_runs_table_orderreport_did_not_create_is_not_taken(db_url: URL) -> No
         assert r.code == 1 and "orderreport.runs already exists" in r.err, r.err
     with psycopg.connect(plain(db_url)) as conn:
         assert conn.execute("SELECT * FROM orderreport.runs").fetchall() == [(1,)]
+
+
+_VIEW_ROWS = "SELECT * FROM orderreport.order_reports ORDER BY order_id"
+_VIEW_TEXT = "SELECT pg_get_viewdef('orderreport.order_reports'::regclass)"
+
+
+def test_0006_rebuilds_the_view_to_count_lines_once_and_back(
+    db_url: URL, shop: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    # an order with no lines, one with one, one with three
+    for lines in (0, 1, 3):
+        add_order(shop, datetime(2026, 3, 1, 12, tzinfo=UTC), "10.05", lines)
+    settings = settings_for(db_url)
+    at_head = shop.execute(_VIEW_ROWS).fetchall()
+    assert [row[2] for row in at_head] == [0, 1, 3]
+    assert "LATERAL" in str(shop.execute(_VIEW_TEXT).fetchone())
+    db.downgrade(settings, "0005")
+    assert shop.execute(_VIEW_ROWS).fetchall() == at_head
+    assert "LATERAL" not in str(shop.execute(_VIEW_TEXT).fetchone())
+    r = run_cli("migrate", "--plan", "--json", "--database-url", url_text(db_url))
+    steps = {(s["action"], s["object"], s["detail"]) for s in json.loads(r.out)}
+    rebuilt = "rebuilt to count each order's lines once"
+    assert ("replace", "orderreport.order_reports", rebuilt) in steps
+    # a report at 0005 asks for the migration instead of reading the older view
+    r = run_cli("summary", "--date", "2026-03-01", "--database-url", url_text(db_url))
+    assert r.code == 1 and "run `orderreport migrate`" in r.err, r.err
+    assert db.migrate(settings).applied == ("0006",)
+    assert shop.execute(_VIEW_ROWS).fetchall() == at_head
+    assert "LATERAL" in str(shop.execute(_VIEW_TEXT).fetchone())

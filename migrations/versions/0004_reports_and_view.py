@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from alembic import context, op
 
 from orderreport import migrating, schema
-from orderreport.shop import OUR_SCHEMA, VIEW
+from orderreport.shop import OUR_SCHEMA, SUBQUERY, VIEW
 
 revision: str = "0004"
 down_revision: str | Sequence[str] | None = "0003"
@@ -34,7 +34,7 @@ def upgrade() -> None:
     if legacy is not None and schema.exists(conn, legacy.schema, VIEW):
         op.execute(f"DROP VIEW {schema.qualified(legacy.schema, VIEW)}")
         migrating.note(f"dropped {legacy.schema}.{VIEW}, the first release's view")
-    done = schema.ensure_view(conn, migrating.shop_now(conn), migrating.adopt())
+    done = schema.ensure_view(conn, migrating.shop_now(conn), migrating.adopt(), SUBQUERY)
     if done:
         migrating.note(done)
 
