@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Connection, Date, bindparam, text
+from sqlalchemy import Connection, Date, TextClause, bindparam, text
 from sqlalchemy.exc import DBAPIError
 
 from orderreport.config import scrub
@@ -129,25 +129,25 @@ _START = text(
     """
 ).bindparams(bindparam("first_day", type_=Date), bindparam("last_day", type_=Date))
 
-_NOTE = text(
-    f"""
-    UPDATE {OUR_SCHEMA}.runs
-    SET first_day = :first_day, last_day = :last_day, days_planned = :planned,
-        days_stored = :stored, days_restated = :restated, days_changed = :changed
-    WHERE id = :id
-    """
-).bindparams(bindparam("first_day", type_=Date), bindparam("last_day", type_=Date))
 
-_FINISH = text(
-    f"""
-    UPDATE {OUR_SCHEMA}.runs
-    SET first_day = :first_day, last_day = :last_day, days_planned = :planned,
-        days_stored = :stored, days_restated = :restated, days_changed = :changed,
-        status = :status, exit_code = :exit_code, message = :message,
-        finished_at = clock_timestamp()
-    WHERE id = :id
-    """
-).bindparams(bindparam("first_day", type_=Date), bindparam("last_day", type_=Date))
+def _update(outcome: str = "") -> TextClause:
+    """UPDATE of a run's progress (Progress's figures), and of `outcome`'s columns too."""
+    return text(
+        f"""
+        UPDATE {OUR_SCHEMA}.runs
+        SET first_day = :first_day, last_day = :last_day, days_planned = :planned,
+            days_stored = :stored, days_restated = :restated, days_changed = :changed
+            {outcome}
+        WHERE id = :id
+        """
+    ).bindparams(bindparam("first_day", type_=Date), bindparam("last_day", type_=Date))
+
+
+_NOTE = _update()
+_FINISH = _update(
+    ", status = :status, exit_code = :exit_code, message = :message, "
+    "finished_at = clock_timestamp()"
+)
 
 # A run without finished_at is live while its backend is: same pid, same backend start.
 # A role that may not see other roles' backend_start (pg_read_all_stats) sees NULL there,
