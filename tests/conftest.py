@@ -17,7 +17,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -177,6 +177,19 @@ def add_order(
             (row[0], product[0]),
         )
     return int(str(row[0]))
+
+
+def fill_days(conn: psycopg.Connection[tuple[object, ...]], first: date, days: int) -> None:
+    """Three orders a day (totals 1.10, 2.20, 3.30; no lines) for `days` days from `first`,
+    at 05:00, 10:00 and 15:00 UTC."""
+    conn.execute("INSERT INTO users (name, email) VALUES ('f', 'f@x') ON CONFLICT DO NOTHING")
+    conn.execute(
+        "INSERT INTO orders (user_id, total_amount, status, created_at, updated_at) "
+        "SELECT (SELECT min(id) FROM users), k * 1.10, 'paid', "
+        "(%s::date + d)::timestamp AT TIME ZONE 'UTC' + k * INTERVAL '5 hours', now() "
+        "FROM generate_series(0, %s - 1) d, generate_series(1, 3) k",
+        (first, days),
+    )
 
 
 @pytest.fixture

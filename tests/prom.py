@@ -10,6 +10,7 @@ import os
 import shutil
 import socket
 import subprocess
+import textwrap
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -30,6 +31,41 @@ def values(text: str, **labels: str) -> dict[str, float]:
                 assert sample.name not in found, f"{sample.name} twice in:\n{text}"
                 found[sample.name] = sample.value
     return found
+
+
+# A reader in its own process (no GIL shared with the writer) that reads a textfile in a
+# tight loop until a stop file appears: every read must parse and carry exactly the expected
+# series; `check` (Python, with `got` the read's name -> value) adds a test's own demands
+# and puts the read's identity in `seen`. Prints "ready" after the first good read, then
+# {"reads", "distinct", "bad"} as JSON.
+_READER = """
+import json, os, sys
+from prometheus_client.parser import text_string_to_metric_families
+path, stop, expected = sys.argv[1], sys.argv[2], set(json.loads(sys.argv[3]))
+reads, seen, bad = 0, set(), []
+while not os.path.exists(stop):
+    with open(path) as f:
+        text = f.read()
+    reads += 1
+    try:
+        got = {s.name: s.value for fam in text_string_to_metric_families(text)
+               for s in fam.samples}
+    except Exception as exc:
+        bad.append(f"unparsable ({exc!r}): {text!r}")
+        continue
+    if set(got) != expected:
+        bad.append(f"series {sorted(set(got) ^ expected)} missing or extra: {text!r}")
+        continue
+CHECK
+    if reads == 1:
+        print("ready", flush=True)
+print(json.dumps({"reads": reads, "distinct": len(seen), "bad": bad[:5]}), flush=True)
+"""
+
+
+def reader_script(check: str) -> str:
+    """The reader above with `check` (unindented Python) inside its loop."""
+    return _READER.replace("CHECK", textwrap.indent(textwrap.dedent(check).strip(), "    "))
 
 
 def free_port() -> int:

@@ -19,6 +19,7 @@ from orderreport.dates import today_in
 from tests.conftest import (
     ORDERREPORT,
     add_order,
+    fill_days,
     plain,
     run_cli,
     settings_for,
@@ -41,18 +42,6 @@ def stored(url: URL, tz: str | None = None) -> list[tuple[date, str, int, Decima
             (tz, tz),
         ).fetchall()
     return rows
-
-
-def fill_days(shop: psycopg.Connection[tuple[object, ...]], first: date, days: int) -> None:
-    """Three orders a day (totals 1.10, 2.20, 3.30; 1 line each) for `days` days, UTC."""
-    shop.execute("INSERT INTO users (name, email) VALUES ('f', 'f@x') ON CONFLICT DO NOTHING")
-    shop.execute(
-        "INSERT INTO orders (user_id, total_amount, status, created_at, updated_at) "
-        "SELECT (SELECT min(id) FROM users), k * 1.10, 'paid', "
-        "(%s::date + d)::timestamp AT TIME ZONE 'UTC' + k * INTERVAL '5 hours', now() "
-        "FROM generate_series(0, %s - 1) d, generate_series(1, 3) k",
-        (first, days),
-    )
 
 
 def test_plan_catch_up() -> None:

@@ -18,7 +18,7 @@ from sqlalchemy.engine import URL
 from orderreport import db, metrics
 from orderreport.dates import today_in
 from tests.conftest import add_order, plain, run_cli, url_text
-from tests.prom import free_port, pushed, values
+from tests.prom import free_port, pushed, reader_script, values
 
 Conn = psycopg.Connection[tuple[object, ...]]
 ZONE = "Europe/Moscow"  # has a slash: the grouping key must carry it
@@ -97,29 +97,11 @@ def test_an_unwritable_metrics_file_is_a_warning(db_url: URL, tmp_path: Path) ->
 
 # A reader in its own process reads the file in a tight loop while `daily` runs replace it:
 # every read must parse and carry every series of a successful run.
-_READER = """
-import json, os, sys
-from prometheus_client.parser import text_string_to_metric_families
-path, stop, expected = sys.argv[1], sys.argv[2], set(json.loads(sys.argv[3]))
-reads, seen, bad = 0, set(), []
-while not os.path.exists(stop):
-    with open(path) as f:
-        text = f.read()
-    reads += 1
-    try:
-        got = {s.name: s.value for fam in text_string_to_metric_families(text)
-               for s in fam.samples}
-    except Exception as exc:
-        bad.append(f"unparsable ({exc!r}): {text!r}")
-        continue
-    if set(got) != expected:
-        bad.append(f"series {sorted(set(got) ^ expected)} missing or extra: {text!r}")
-        continue
-    seen.add(got["orderreport_daily_last_run_timestamp_seconds"])
-    if reads == 1:
-        print("ready", flush=True)
-print(json.dumps({"reads": reads, "distinct": len(seen), "bad": bad[:5]}), flush=True)
+_READER = reader_script(
+    """
+seen.add(got["orderreport_daily_last_run_timestamp_seconds"])
 """
+)
 
 
 def test_the_metrics_file_is_never_seen_half_written_while_runs_write_it(

@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy.engine import URL
 
 from orderreport.dates import MAX_SPAN_DAYS
-from tests.conftest import ORDERREPORT, plain, run_cli, subprocess_env, url_text
+from tests.conftest import ORDERREPORT, fill_days, plain, run_cli, subprocess_env, url_text
 
 PASSWORD = "S3cr3t-Pw_xyz"
 FIRST = date(2025, 12, 1)
@@ -34,14 +34,7 @@ OUT: list[str] = []  # everything the suite saw orderreport print
 def secret_url(db_url: URL) -> Iterator[URL]:
     """The test database, with three orders a day for DAYS days, behind a URL with a password."""
     with psycopg.connect(plain(db_url), autocommit=True) as conn:
-        conn.execute("INSERT INTO users (name, email) VALUES ('f', 'f@x')")
-        conn.execute(
-            "INSERT INTO orders (user_id, total_amount, status, created_at, updated_at) "
-            "SELECT (SELECT min(id) FROM users), k * 1.10, 'paid', "
-            "(%s::date + d)::timestamp AT TIME ZONE 'UTC' + k * INTERVAL '5 hours', now() "
-            "FROM generate_series(0, %s - 1) d, generate_series(1, 3) k",
-            (FIRST, DAYS),
-        )
+        fill_days(conn, FIRST, DAYS)
     yield db_url.set(password=PASSWORD)
     leaked = [text for text in OUT if PASSWORD in text]
     OUT.clear()

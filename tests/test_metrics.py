@@ -23,7 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from orderreport import metrics
 from orderreport.metrics import HealthFigures, RunFigures
-from tests.prom import free_port, values
+from tests.prom import free_port, reader_script, values
 from tests.prom import pushed as pushed_in
 
 ZONE = "Europe/Berlin"  # has a slash: the Pushgateway grouping key must encode it
@@ -155,41 +155,23 @@ def test_naive_datetimes_are_refused() -> None:
 
 # A reader in its own process (no GIL shared with the writer) reads the file in a tight
 # loop; every read must parse, carry every series, and be one run's figures, not a mix.
-_READER = """
-import json, os, sys
-from prometheus_client.parser import text_string_to_metric_families
-path, stop, expected = sys.argv[1], sys.argv[2], set(json.loads(sys.argv[3]))
-reads, seen, bad = 0, set(), []
-while not os.path.exists(stop):
-    with open(path) as f:
-        text = f.read()
-    reads += 1
-    try:
-        got = {s.name: s.value for fam in text_string_to_metric_families(text)
-               for s in fam.samples}
-    except Exception as exc:
-        bad.append(f"unparsable ({exc!r}): {text!r}")
-        continue
-    if set(got) != expected:
-        bad.append(f"series {sorted(set(got) ^ expected)} missing or extra: {text!r}")
-        continue
-    # the writer derives every figure from one number i
-    i = got["orderreport_daily_last_run_days_stored"]
-    derived = {
-        i,
-        got["orderreport_daily_last_run_days_restated"],
-        got["orderreport_daily_yesterday_orders"],
-        got["orderreport_daily_lag_days"],
-        got["orderreport_daily_yesterday_value"] - 0.25,
-        got["orderreport_daily_last_run_timestamp_seconds"] - 1700000000,
-    }
-    if len(derived) != 1:
-        bad.append(f"mixed figures {sorted(derived)}: {text!r}")
-    seen.add(i)
-    if reads == 1:
-        print("ready", flush=True)
-print(json.dumps({"reads": reads, "distinct": len(seen), "bad": bad[:5]}), flush=True)
+_READER = reader_script(
+    """
+# the writer derives every figure from one number i
+i = got["orderreport_daily_last_run_days_stored"]
+derived = {
+    i,
+    got["orderreport_daily_last_run_days_restated"],
+    got["orderreport_daily_yesterday_orders"],
+    got["orderreport_daily_lag_days"],
+    got["orderreport_daily_yesterday_value"] - 0.25,
+    got["orderreport_daily_last_run_timestamp_seconds"] - 1700000000,
+}
+if len(derived) != 1:
+    bad.append(f"mixed figures {sorted(derived)}: {text!r}")
+seen.add(i)
 """
+)
 
 
 def test_textfile_is_never_seen_half_written(tmp_path: Path) -> None:

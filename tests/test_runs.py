@@ -20,7 +20,7 @@ from sqlalchemy.engine import URL
 
 from orderreport import db, runs
 from orderreport.dates import today_in
-from tests.conftest import ORDERREPORT, plain, run_cli, subprocess_env, url_text
+from tests.conftest import ORDERREPORT, fill_days, plain, run_cli, subprocess_env, url_text
 
 Conn = psycopg.Connection[tuple[object, ...]]
 
@@ -45,18 +45,6 @@ def stored_days(url: URL) -> int:
 def status(url: URL) -> tuple[int, dict[str, Any], str]:
     code, out, err = cli(url, "status", "--json")
     return code, json.loads(out), err
-
-
-def fill_days(shop: Conn, first: date, days: int) -> None:
-    """Three orders a day for `days` days (UTC)."""
-    shop.execute("INSERT INTO users (name, email) VALUES ('f', 'f@x') ON CONFLICT DO NOTHING")
-    shop.execute(
-        "INSERT INTO orders (user_id, total_amount, status, created_at, updated_at) "
-        "SELECT (SELECT min(id) FROM users), k * 1.10, 'paid', "
-        "(%s::date + d)::timestamp AT TIME ZONE 'UTC' + k * INTERVAL '5 hours', now() "
-        "FROM generate_series(0, %s - 1) d, generate_series(1, 3) k",
-        (first, days),
-    )
 
 
 def test_a_run_records_itself(db_url: URL, shop: Conn) -> None:
