@@ -118,23 +118,28 @@ def release_lock(session: Connection) -> None:
     db.advisory_unlock(session, db.DAILY_LOCK_KEY)
 
 
-def upsert_day(session: Connection, summary: Summary) -> None:
-    """Store one day's summary, replacing the zone's row for that day (in the caller's
-    transaction)."""
-    values = {
-        "report_date": summary.date,
-        "time_zone": summary.time_zone,
-        "total_orders": summary.total_orders,
-        "total_products": summary.total_products,
-        "total_value": summary.total_value,
-        "average_products_per_order": summary.average_products_per_order,
-        "average_order_value": summary.average_order_value,
-        "generated_at": func.now(),
-    }
-    stmt = insert(daily_reports).values(values)
+def upsert_days(session: Connection, summaries: Sequence[Summary]) -> None:
+    """Store the days' summaries in one statement, replacing the zone's rows for those days
+    (in the caller's transaction)."""
+    if not summaries:
+        return
+    rows = [
+        {
+            "report_date": s.date,
+            "time_zone": s.time_zone,
+            "total_orders": s.total_orders,
+            "total_products": s.total_products,
+            "total_value": s.total_value,
+            "average_products_per_order": s.average_products_per_order,
+            "average_order_value": s.average_order_value,
+            "generated_at": func.now(),
+        }
+        for s in summaries
+    ]
+    stmt = insert(daily_reports).values(rows)
     stmt = stmt.on_conflict_do_update(
         index_elements=[daily_reports.c.time_zone, daily_reports.c.report_date],
-        set_={k: stmt.excluded[k] for k in values if k not in ("report_date", "time_zone")},
+        set_={k: stmt.excluded[k] for k in rows[0] if k not in ("report_date", "time_zone")},
     )
     session.execute(stmt)
 
@@ -164,8 +169,7 @@ def store_days(
     session.commit()
     for first in range(0, len(days), COMMIT_DAYS):
         batch = days[first : first + COMMIT_DAYS]
-        for summary in batch:
-            upsert_day(session, summary)
+        upsert_days(session, batch)
         before_commit(batch)
         session.commit()
         after_commit(batch)
@@ -282,7 +286,7 @@ def run(
     for live in verify.live_reports(session, shop, restating):
         differences = changed(live)
         if differences:
-            upsert_day(session, live)
+            upsert_days(session, [live])
             runs.note(
                 session,
                 run_id,
