@@ -255,8 +255,7 @@ def demo_cmd(
                 seed=seed,
                 progress=lambda d: bar.update(task, advance=1, description=d.isoformat()),
             )
-        sess.commit()
-        demo.settle(sess, shop)
+        demo.settle(sess, shop)  # commits the load first
         say(
             f"loaded {loaded.orders:,} orders ({loaded.order_items:,} lines) from "
             f"{loaded.start} to {loaded.end} for {loaded.users} users and {loaded.products} "
