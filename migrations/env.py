@@ -70,6 +70,18 @@ def run_with(connection: Connection) -> None:
             if done:
                 migrating.note(done)
         connection.commit()
+        if at_head and migrating.build_indexes():
+            # asked for by name: the indexes advised on a platform's own tables
+            built = schema.build_indexes(
+                connection,
+                migrating.shop_now(connection),
+                "advised",
+                context.get_context().autocommit_block,
+                asked=True,
+            )
+            for line in built:
+                migrating.note(line)
+            connection.commit()
     finally:
         db.unlock_migrate(connection)
 

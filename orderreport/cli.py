@@ -48,6 +48,7 @@ from orderreport.options import (
     JsonFlag,
     LockTimeout,
     NaiveTz,
+    PlatformOpt,
     ShopSchema,
     StatementTimeout,
     ToOpt,
@@ -81,7 +82,8 @@ EXAMPLES = """\
   orderreport verify                        compare stored reports with live data
   orderreport runs                          the daily job's recent runs
   orderreport history --format csv          the stored daily reports
-  orderreport status --max-lag 1            health probe: exit 1 when behind"""
+  orderreport status --max-lag 1            health probe: exit 1 when behind
+  orderreport platforms saleor              the Saleor preset, to copy and adapt"""
 
 app = typer.Typer(
     name="orderreport",
@@ -148,6 +150,14 @@ def migrate(
             "(a view is replaced, a daily_reports table kept).",
         ),
     ] = False,
+    build_indexes: Annotated[
+        bool,
+        typer.Option(
+            "--build-indexes",
+            help="Also build, CONCURRENTLY, the indexes --plan advises on a platform's own "
+            "tables (by default orderreport adds nothing to them).",
+        ),
+    ] = False,
     database_url: DatabaseUrl = None,
     tz: Tz = None,
     config: ConfigPath = None,
@@ -155,21 +165,28 @@ def migrate(
     naive_tz: NaiveTz = None,
     lock_timeout: LockTimeout = None,
     statement_timeout: StatementTimeout = None,
+    platform: PlatformOpt = None,
     fmt: Fmt = Format.table,
     as_json: JsonFlag = False,
 ) -> None:
     """Add what the reports need to the shop's database, and nothing more.
 
-    On a shop's existing database: orders.created_at/updated_at if missing, two indexes
-    (built CONCURRENTLY), and schema `orderreport` with the order_reports view,
-    daily_reports and orderreport's own version table. The shop's tables are never
-    rewritten, retyped or dropped. In a database with no shop it creates one.
+    Always: schema `orderreport` with the order_reports view (built from the shop's
+    source), daily_reports, the run log and orderreport's own version table. On a shop of
+    a platform (Saleor, Solidus, Oscar, Vendure, Medusa, a mapping or a query) nothing
+    else: a missing index is advised by --plan and built only with --build-indexes. On the
+    old service's own schema also orders.created_at/updated_at if missing and two indexes
+    (CONCURRENTLY). The shop's tables are never rewritten, retyped or dropped. Only a
+    database with no tables at all gets an (empty) shop; one with tables but no shop
+    orderreport can read is refused, and nothing is created.
 
     Safe to run from several processes at once: an advisory lock makes each revision apply once.
 
     Example: orderreport migrate --plan --database-url postgresql://report@db/shop
 
     Example: orderreport migrate --shop-schema shop --naive-tz Europe/Moscow
+
+    Example: orderreport migrate --platform saleor --plan
     """
     from orderreport import db, schema
 
@@ -179,14 +196,14 @@ def migrate(
         db.migration_sql(sys.stdout)
         return
     settings = settings_from(
-        database_url, tz, config, shop_schema, naive_tz, lock_timeout, statement_timeout
+        database_url, tz, config, shop_schema, naive_tz, lock_timeout, statement_timeout, platform
     )
     fmt = pick_format(fmt, as_json)
     if plan:
-        steps = db.migration_plan(settings)
+        steps = db.migration_plan(settings, build_indexes=build_indexes)
         output.render(steps, schema.PLAN_FIELDS, fmt, sys.stdout, title="migrate --plan")
         return
-    result = db.migrate(settings, adopt=adopt)
+    result = db.migrate(settings, adopt=adopt, build_indexes=build_indexes)
     for note in result.notes:
         say(note)
     if result.applied:
@@ -214,6 +231,7 @@ def demo_cmd(
     naive_tz: NaiveTz = None,
     lock_timeout: LockTimeout = None,
     statement_timeout: StatementTimeout = None,
+    platform: PlatformOpt = None,
     fmt: Fmt = Format.table,
     as_json: JsonFlag = False,
 ) -> None:
@@ -228,7 +246,7 @@ def demo_cmd(
     from orderreport import daily, db, demo, queries
 
     settings = settings_from(
-        database_url, tz, config, shop_schema, naive_tz, lock_timeout, statement_timeout
+        database_url, tz, config, shop_schema, naive_tz, lock_timeout, statement_timeout, platform
     )
     fmt = pick_format(fmt, as_json)
     today = today_in(settings.tz, now_utc())
@@ -269,13 +287,15 @@ def demo_cmd(
             span=(loaded.start, loaded.end),
             wait_seconds=60,
         ).stored
-        say(f"stored {len(stored)} daily reports ({settings.tz}); yesterday's summary:")
+        days_stored = (loaded.end - loaded.start).days + 1
+        say(f"stored {days_stored} daily reports ({settings.tz}); yesterday's summary:")
+    last = [s for s in stored if s.date == stored[-1].date]
     output.render(
-        [stored[-1]],
+        last,
         queries.SUMMARY_FIELDS,
         fmt,
         sys.stdout,
-        single=True,
+        single=len(last) == 1,
         title=f"Summary {stored[-1].date} ({settings.tz})",
     )
 
@@ -293,6 +313,7 @@ def report(
     naive_tz: NaiveTz = None,
     lock_timeout: LockTimeout = None,
     statement_timeout: StatementTimeout = None,
+    platform: PlatformOpt = None,
     fmt: Fmt = Format.table,
     as_json: JsonFlag = False,
 ) -> None:
@@ -303,7 +324,7 @@ def report(
     from orderreport import db, queries
 
     settings = settings_from(
-        database_url, tz, config, shop_schema, naive_tz, lock_timeout, statement_timeout
+        database_url, tz, config, shop_schema, naive_tz, lock_timeout, statement_timeout, platform
     )
     fmt = pick_format(fmt, as_json)
     span = resolve_range(
@@ -345,6 +366,7 @@ def summary(
     naive_tz: NaiveTz = None,
     lock_timeout: LockTimeout = None,
     statement_timeout: StatementTimeout = None,
+    platform: PlatformOpt = None,
     fmt: Fmt = Format.table,
     as_json: JsonFlag = False,
 ) -> None:
@@ -355,27 +377,28 @@ def summary(
     from orderreport import db, queries
 
     settings = settings_from(
-        database_url, tz, config, shop_schema, naive_tz, lock_timeout, statement_timeout
+        database_url, tz, config, shop_schema, naive_tz, lock_timeout, statement_timeout, platform
     )
     fmt = pick_format(fmt, as_json)
     span = resolve_range(day=day, start=start, end=end, today=today_in(settings.tz, now_utc()))
     assert span is not None
-    single = day is not None or start is None
+    one_day = day is not None or start is None
     with db.shop_session(settings) as (sess, shop):
         days = queries.summaries(sess, shop, *span)
         total = (
-            None if single or fmt is not Format.table else queries.range_total(sess, shop, *span)
+            None if one_day or fmt is not Format.table else queries.range_total(sess, shop, *span)
         )
-    if single and days[0].total_orders == 0:
+    if one_day and all(d.total_orders == 0 for d in days):
         say(f"no orders on {days[0].date} ({settings.tz})")
     output.render(
         days,
         queries.SUMMARY_FIELDS,
         fmt,
         sys.stdout,
-        single=single,
+        # a shop with a currency column gets an array even for one day (see Shop.per_currency)
+        single=one_day and not shop.per_currency,
         title=_title("Summary", span, settings.tz),
-        footer=_total_row(total),
+        footer=_total_rows(total),
     )
 
 
@@ -428,6 +451,7 @@ def daily_cmd(
     naive_tz: NaiveTz = None,
     lock_timeout: LockTimeout = None,
     statement_timeout: StatementTimeout = None,
+    platform: PlatformOpt = None,
     fmt: Fmt = Format.table,
     as_json: JsonFlag = False,
 ) -> None:
@@ -446,7 +470,7 @@ def daily_cmd(
     from orderreport import daily, runs
 
     settings = settings_from(
-        database_url, tz, config, shop_schema, naive_tz, lock_timeout, statement_timeout
+        database_url, tz, config, shop_schema, naive_tz, lock_timeout, statement_timeout, platform
     )
     fmt = pick_format(fmt, as_json)
     today = today_in(settings.tz, now_utc())
@@ -584,6 +608,7 @@ def verify_cmd(
     naive_tz: NaiveTz = None,
     lock_timeout: LockTimeout = None,
     statement_timeout: StatementTimeout = None,
+    platform: PlatformOpt = None,
     fmt: Fmt = Format.table,
     as_json: JsonFlag = False,
 ) -> None:
@@ -599,7 +624,7 @@ def verify_cmd(
     from orderreport import db, verify
 
     settings = settings_from(
-        database_url, tz, config, shop_schema, naive_tz, lock_timeout, statement_timeout
+        database_url, tz, config, shop_schema, naive_tz, lock_timeout, statement_timeout, platform
     )
     fmt = pick_format(fmt, as_json)
     today = today_in(settings.tz, now_utc())
@@ -653,6 +678,7 @@ def runs_cmd(
     naive_tz: NaiveTz = None,
     lock_timeout: LockTimeout = None,
     statement_timeout: StatementTimeout = None,
+    platform: PlatformOpt = None,
     fmt: Fmt = Format.table,
     as_json: JsonFlag = False,
 ) -> None:
@@ -666,7 +692,7 @@ def runs_cmd(
     from orderreport import db, runs
 
     settings = settings_from(
-        database_url, tz, config, shop_schema, naive_tz, lock_timeout, statement_timeout
+        database_url, tz, config, shop_schema, naive_tz, lock_timeout, statement_timeout, platform
     )
     fmt = pick_format(fmt, as_json)
     with db.session(settings) as sess:
@@ -700,6 +726,7 @@ def history(
     naive_tz: NaiveTz = None,
     lock_timeout: LockTimeout = None,
     statement_timeout: StatementTimeout = None,
+    platform: PlatformOpt = None,
     fmt: Fmt = Format.table,
     as_json: JsonFlag = False,
 ) -> None:
@@ -710,7 +737,7 @@ def history(
     from orderreport import daily, db
 
     settings = settings_from(
-        database_url, tz, config, shop_schema, naive_tz, lock_timeout, statement_timeout
+        database_url, tz, config, shop_schema, naive_tz, lock_timeout, statement_timeout, platform
     )
     today = today_in(settings.tz, now_utc())
     bounds = parse_bounds(start, end, today)
@@ -727,11 +754,38 @@ def history(
         title=f"Stored reports ({settings.tz})",
     )
     if fmt is Format.table and rows:
-        output.bar_chart(
-            [(r.date, r.total_value) for r in rows],
-            output.make_console(sys.stdout),
-            title="Total value per day",
-        )
+        console = output.make_console(sys.stdout)
+        for currency in sorted({r.currency or "" for r in rows}):  # never one chart across
+            output.bar_chart(
+                [(r.date, r.total_value) for r in rows if (r.currency or "") == currency],
+                console,
+                title=f"Total value per day{' (' + currency + ')' if currency else ''}",
+            )
+
+
+@app.command(short_help="The shop platforms orderreport reads out of the box.")
+def platforms(
+    name: Annotated[
+        str | None,
+        typer.Argument(metavar="[NAME]", help="Print this platform's preset (a [source] table)."),
+    ] = None,
+    fmt: Fmt = Format.table,
+    as_json: JsonFlag = False,
+) -> None:
+    """List the presets, or print one: a `[source]` table to copy into the config file and
+    adapt for a shop that differs (another status list, another schema).
+
+    Example: orderreport platforms
+
+    Example: orderreport platforms saleor >> ~/.config/orderreport/config.toml
+    """
+    from orderreport import sources
+
+    fmt = pick_format(fmt, as_json)
+    if name is not None:
+        sys.stdout.write(sources.preset_text(name))
+        return
+    output.render(sources.catalogue(), sources.CATALOGUE_FIELDS, fmt, sys.stdout, title="Platforms")
 
 
 @app.command(short_help="Health probe: schema and stored-report lag.")
@@ -746,6 +800,7 @@ def status(
     naive_tz: NaiveTz = None,
     lock_timeout: LockTimeout = None,
     statement_timeout: StatementTimeout = None,
+    platform: PlatformOpt = None,
     fmt: Fmt = Format.table,
     as_json: JsonFlag = False,
 ) -> None:
@@ -763,7 +818,7 @@ def status(
     from orderreport import db, health, metrics
 
     settings = settings_from(
-        database_url, tz, config, shop_schema, naive_tz, lock_timeout, statement_timeout
+        database_url, tz, config, shop_schema, naive_tz, lock_timeout, statement_timeout, platform
     )
     fmt = pick_format(fmt, as_json, prometheus=True)
     with db.session(settings) as sess:
@@ -814,14 +869,18 @@ def _title(what: str, span: tuple[date, date] | None, tz: str) -> str:
     return f"{what} {_span_text(span).removeprefix('on ')} ({tz})"
 
 
-def _total_row(total: queries.Summary | None) -> dict[str, object] | None:
+def _total_rows(totals: list[queries.Summary] | None) -> list[dict[str, object]] | None:
+    """A range's totals as the table's footer rows, one per currency."""
     from orderreport import queries
 
-    if total is None:
+    if totals is None:
         return None
-    row = {f: getattr(total, f) for f in queries.SUMMARY_FIELDS}
-    row["date"] = "total"
-    return row
+    rows = []
+    for total in totals:
+        row = {f: getattr(total, f) for f in queries.SUMMARY_FIELDS}
+        row["date"] = "total"
+        rows.append(row)
+    return rows
 
 
 # -- entry point --------------------------------------------------------------------------

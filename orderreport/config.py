@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING
 
 import platformdirs
 
-from orderreport import urls
+from orderreport import sources, urls
 from orderreport.errors import UsageError
+from orderreport.sources import Source
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
@@ -42,6 +43,9 @@ CONFIG_KEYS = (
     "naive_tz",
     "lock_timeout",
     "statement_timeout",
+    "platform",
+    "currency",
+    "source",  # a table: the shop's own source (sources.py)
 )
 NUMBER_KEYS = frozenset({"lock_timeout", "statement_timeout"})
 # As root the embedded server cannot live under /root: PostgreSQL refuses to run as root and
@@ -61,6 +65,9 @@ class Settings:
     naive_tz: str | None = None  # zone of `timestamp without time zone`; None: the server's
     lock_timeout: float | None = None  # seconds; None: the command's default
     statement_timeout: float | None = None  # seconds; None: the command's default
+    # where the orders come from: a preset, the config file's [source], else detected
+    source: Source | None = None
+    currency: str | None = None  # a fixed currency code for a source without a column
     warnings: tuple[str, ...] = ()  # said on stderr, e.g. a readable config file's password
 
     @property
@@ -154,6 +161,9 @@ def _read_config(path: Path, explicit: bool) -> dict[str, object]:
         if key in NUMBER_KEYS:
             if isinstance(data[key], bool) or not isinstance(data[key], int | float):
                 raise UsageError(f"config file {path}: {key} must be a number of seconds")
+        elif key == "source":
+            if not isinstance(data[key], dict):
+                raise UsageError(f"config file {path}: source must be a [source] table")
         elif not isinstance(data[key], str):
             raise UsageError(f"config file {path}: {key} must be a string")
     return data
@@ -223,6 +233,7 @@ def load_settings(
     naive_tz: str | None = None,
     lock_timeout: float | None = None,
     statement_timeout: float | None = None,
+    platform: str | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Settings:
     """Resolve settings from flags (the keyword arguments), the environment and the config file.
@@ -231,7 +242,8 @@ def load_settings(
     config `database_url`, else the embedded server. Time zone: flag, ORDERREPORT_TZ,
     config `tz`, else UTC. Config file: flag, ORDERREPORT_CONFIG, XDG default. The others:
     flag, ORDERREPORT_<NAME>, config `<name>`, else their defaults (the search path, the
-    server's own TimeZone, the command's own lock and statement timeouts).
+    server's own TimeZone, the command's own lock and statement timeouts). The source:
+    --platform, ORDERREPORT_PLATFORM, config `platform`, config `[source]`, else detected.
     """
     env = os.environ if env is None else env
 
@@ -284,6 +296,21 @@ def load_settings(
     found = pick(statement_timeout, "statement_timeout")
     statements = validate_seconds(found[0], found[1]) if found else None
 
+    found = pick(platform, "platform")
+    declared: Source | None = None
+    if "platform" in file_values and "source" in file_values:
+        raise UsageError(f"config file {config_path}: set platform or [source], not both")
+    if found is not None:
+        declared = sources.preset(str(found[0]), found[1])
+    elif "source" in file_values:
+        table = file_values["source"]
+        assert isinstance(table, dict)
+        declared = sources.parse(table, f"config file {config_path}")
+    if declared is not None and declared.placed_at_zone is not None:
+        validate_tz(declared.placed_at_zone, f"source {declared.name}: placed_at_zone")
+    found = pick(None, "currency")
+    currency = sources.currency_code(str(found[0]), found[1]) if found else None
+
     home = Path(env["ORDERREPORT_HOME"]) if env.get("ORDERREPORT_HOME") else default_home()
     return Settings(
         database_url=url,
@@ -294,5 +321,7 @@ def load_settings(
         naive_tz=naive,
         lock_timeout=locks,
         statement_timeout=statements,
+        source=declared,
+        currency=currency,
         warnings=_config_warnings(config_path, file_values) if config_file else (),
     )

@@ -1,6 +1,6 @@
 """The daily job and the stored history. "today" is always a parameter.
 
-A run stores one row per day and zone in daily_reports. The summaries of all the days it
+A run stores one row per day, zone and currency in daily_reports. The summaries of all the days it
 covers come from one grouped query (queries.summaries); the days are then upserted, up to
 COMMIT_DAYS to a transaction, so a run that dies leaves only complete days behind and a
 rerun replaces rows (refreshing generated_at) instead of duplicating them.
@@ -17,8 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Connection, Date, bindparam, func, text
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Connection, Date, bindparam, delete, func, insert, text
 
 from orderreport import db, queries, runs, verify
 
@@ -71,7 +70,8 @@ class StoredSpan:
 
 _STORED_SPAN = text(
     """
-    SELECT min(report_date) AS oldest, max(report_date) AS newest, count(*) AS days
+    SELECT min(report_date) AS oldest, max(report_date) AS newest,
+           count(DISTINCT report_date) AS days
     FROM orderreport.daily_reports
     WHERE time_zone = current_setting('TimeZone') AND report_date < :today
     """
@@ -119,14 +119,23 @@ def release_lock(session: Connection) -> None:
 
 
 def upsert_days(session: Connection, summaries: Sequence[Summary]) -> None:
-    """Store the days' summaries in one statement, replacing the zone's rows for those days
-    (in the caller's transaction)."""
+    """Store the days' summaries (every currency of each day), replacing whatever the zone
+    had stored for those days — a currency a day no longer has goes too (in the caller's
+    transaction)."""
     if not summaries:
         return
+    zone = summaries[0].time_zone
+    session.execute(
+        delete(daily_reports).where(
+            daily_reports.c.time_zone == zone,
+            daily_reports.c.report_date.in_(sorted({s.date for s in summaries})),
+        )
+    )
     rows = [
         {
             "report_date": s.date,
             "time_zone": s.time_zone,
+            "currency": s.currency or "",  # a key column: '' for a shop without currencies
             "total_orders": s.total_orders,
             "total_products": s.total_products,
             "total_value": s.total_value,
@@ -136,12 +145,7 @@ def upsert_days(session: Connection, summaries: Sequence[Summary]) -> None:
         }
         for s in summaries
     ]
-    stmt = insert(daily_reports).values(rows)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[daily_reports.c.time_zone, daily_reports.c.report_date],
-        set_={k: stmt.excluded[k] for k in rows[0] if k not in ("report_date", "time_zone")},
-    )
-    session.execute(stmt)
+    session.execute(insert(daily_reports).values(rows))
 
 
 COMMIT_DAYS = 31  # days stored per transaction
@@ -152,28 +156,31 @@ def store_days(
     shop: Shop,
     start: date,
     end: date,
-    before_commit: Callable[[Sequence[Summary]], None] = lambda _batch: None,
-    after_commit: Callable[[Sequence[Summary]], None] = lambda _batch: None,
-) -> Iterator[Summary]:
+    before_commit: Callable[[Sequence[Day]], None] = lambda _batch: None,
+    after_commit: Callable[[Sequence[Day]], None] = lambda _batch: None,
+) -> Iterator[Day]:
     """Compute start..end in one query, then upsert the days, COMMIT_DAYS to a transaction.
 
-    Every day is stored whole or not at all, and a killed run keeps the batches it
-    committed. A commit per day cost a disk flush per day (a year: 365 of them, twice the
-    time of one grouped INSERT); a month per commit keeps a year's catch-up within 1.5 times
-    that. `before_commit` runs in each batch's transaction after its upserts (the run log's
-    counts commit with the days), `after_commit` right after the commit (before anything
-    else can interrupt, so in-memory counts stay equal to the committed ones). Yields each
-    Summary after its transaction committed.
+    Every day is stored whole (all its currencies) or not at all, and a killed run keeps
+    the batches it committed. A commit per day cost a disk flush per day (a year: 365 of
+    them, twice the time of one grouped INSERT); a month per commit keeps a year's catch-up
+    within 1.5 times that. `before_commit` runs in each batch's transaction after its
+    upserts (the run log's counts commit with the days), `after_commit` right after the
+    commit (before anything else can interrupt, so in-memory counts stay equal to the
+    committed ones). Yields each day (its date and rows) after its transaction committed.
     """
-    days = queries.summaries(session, shop, start, end)
+    days = list(verify.by_day(queries.summaries(session, shop, start, end)))
     session.commit()
     for first in range(0, len(days), COMMIT_DAYS):
         batch = days[first : first + COMMIT_DAYS]
-        upsert_days(session, batch)
+        upsert_days(session, [row for _day, rows in batch for row in rows])
         before_commit(batch)
         session.commit()
         after_commit(batch)
         yield from batch
+
+
+Day = tuple[date, list[Summary]]  # a day's rows, one per currency
 
 
 _RESTATE_DAYS = text(
@@ -203,16 +210,16 @@ def restate_days(session: Connection, today: date, restate: int, plan: Plan) -> 
 
 @dataclass(frozen=True)
 class Run:
-    """What one `daily` run did: its plan, the days it stored (in order), the stored days it
-    restated, every stored day whose figures it changed, and the zone's stored reports
-    after it: the newest day and yesterday's report (None if not stored)."""
+    """What one `daily` run did: its plan, the rows it stored (by day, then currency), the
+    stored days it restated, every stored day whose figures it changed, and the zone's
+    stored reports after it: the newest day and yesterday's rows (empty if not stored)."""
 
     plan: Plan
     stored: tuple[Summary, ...]
     restated: tuple[date, ...] = ()
     changes: tuple[tuple[Difference, ...], ...] = ()
     newest: date | None = None
-    yesterday: Summary | None = None
+    yesterday: tuple[Summary, ...] = ()
 
 
 def run(
@@ -259,34 +266,35 @@ def run(
     stored: list[Summary] = []
     changes: list[tuple[Difference, ...]] = []
 
-    def changed(summary: Summary) -> tuple[Difference, ...]:
-        old = before.get(summary.date)
-        return () if old is None else verify.differences(old, summary)
+    def changed(day: date, rows: Sequence[Summary]) -> tuple[Difference, ...]:
+        old = before.get(day)
+        return () if old is None else verify.differences(old, rows)
 
-    def counted(batch: Sequence[Summary]) -> runs.Progress:
+    def counted(batch: Sequence[Day]) -> runs.Progress:
         after = replace(progress, stored=progress.stored + len(batch))
-        after.changed += sum(1 for summary in batch if changed(summary))
+        after.changed += sum(1 for day, rows in batch if changed(day, rows))
         return after
 
-    def note_stored(batch: Sequence[Summary]) -> None:
+    def note_stored(batch: Sequence[Day]) -> None:
         runs.note(session, run_id, counted(batch))
 
-    def committed(batch: Sequence[Summary]) -> None:
+    def committed(batch: Sequence[Day]) -> None:
         after = counted(batch)
         progress.stored, progress.changed = after.stored, after.changed
 
     if plan.start is not None and plan.end is not None:
-        for summary in store_days(session, shop, plan.start, plan.end, note_stored, committed):
-            differences = changed(summary)
-            stored.append(summary)
-            on_stored(summary)
+        for day, rows in store_days(session, shop, plan.start, plan.end, note_stored, committed):
+            differences = changed(day, rows)
+            stored.extend(rows)
+            for summary in rows:
+                on_stored(summary)
             if differences:
                 changes.append(differences)
                 on_changed(differences)
-    for live in verify.live_reports(session, shop, restating):
-        differences = changed(live)
+    for day, live in verify.live_reports(session, shop, restating):
+        differences = changed(day, live)
         if differences:
-            upsert_days(session, [live])
+            upsert_days(session, live)
             runs.note(
                 session,
                 run_id,
@@ -300,7 +308,8 @@ def run(
     runs.note(session, run_id, progress)
     yesterday = today - timedelta(days=1)
     progress.newest = stored_span(session, today).newest
-    progress.yesterday = verify.stored_reports(session, yesterday, yesterday, today).get(yesterday)
+    found = verify.stored_reports(session, yesterday, yesterday, today).get(yesterday, [])
+    progress.yesterday = tuple(found)
     session.commit()
     # On an error we leave the lock alone: it dies with the connection.
     release_lock(session)
@@ -317,7 +326,7 @@ def run_figures(
     today: date,
 ) -> RunFigures:
     """The metrics of a run (metrics.py) from how far it got; the yesterday and lag figures
-    are unknown (None) when it did not get to the end."""
+    are unknown (empty, None) when it did not get to the end."""
     yesterday, newest, report = today - timedelta(days=1), progress.newest, progress.yesterday
     return RunFigures(
         time_zone=time_zone,
@@ -327,22 +336,23 @@ def run_figures(
         days_stored=progress.stored,
         days_restated=progress.restated,
         days_changed=progress.changed,
-        yesterday_orders=report.total_orders if report is not None else None,
-        yesterday_value=report.total_value if report is not None else None,
+        # per currency, and unknown (empty) when the run did not get to the end
+        yesterday=tuple((r.currency, r.total_orders, r.total_value) for r in report),
         lag_days=(yesterday - newest).days if newest is not None else None,
     )
 
 
 _HISTORY = text(
     """
-    SELECT report_date AS date, time_zone, total_orders, total_products,
-           ROUND(total_value, 2) AS total_value,
-           average_products_per_order, average_order_value, generated_at
+    SELECT report_date AS date, time_zone, NULLIF(currency, '') AS currency,
+           total_orders, total_products, ROUND(total_value, 2) AS total_value,
+           ROUND(average_products_per_order, 2) AS average_products_per_order,
+           ROUND(average_order_value, 2) AS average_order_value, generated_at
     FROM orderreport.daily_reports
     WHERE time_zone = current_setting('TimeZone')
       AND (CAST(:start AS date) IS NULL OR report_date >= CAST(:start AS date))
       AND (CAST(:end AS date) IS NULL OR report_date <= CAST(:end AS date))
-    ORDER BY report_date
+    ORDER BY report_date, currency
     """
 ).bindparams(bindparam("start", type_=Date), bindparam("end", type_=Date))
 

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 # The newest revision in migrations/versions. Kept here so that reports can check the schema
 # without importing Alembic (a quarter of a second at every start); a test keeps it honest.
-SCHEMA_HEAD = "0006"
+SCHEMA_HEAD = "0007"
 
 # Advisory lock keys (pg_advisory_lock takes a bigint): "ORMIGRAT" and "ORDAILY_" in ASCII.
 MIGRATE_LOCK_KEY = 0x4F524D4947524154
@@ -180,7 +180,12 @@ def server_tz(conn: Connection) -> str:
 def find_shop(conn: Connection, settings: Settings) -> Shop:
     """The shop as found in this database with these settings (see shop.inspect)."""
     return shop_mod.inspect(
-        conn, schema=settings.shop_schema, naive_tz=settings.naive_tz, server_tz=server_tz(conn)
+        conn,
+        schema=settings.shop_schema,
+        naive_tz=settings.naive_tz,
+        server_tz=server_tz(conn),
+        source=settings.source,
+        currency=settings.currency,
     )
 
 
@@ -267,8 +272,12 @@ def session(settings: Settings, *, read_only: bool = False) -> Iterator[Connecti
 
 
 def checked_shop(conn: Connection, settings: Settings) -> Shop:
-    """The shop found in the session's database, checked to be migrated to head."""
+    """The shop found in the session's database, checked to be migrated to head.
+
+    A database with tables but no shop orderreport can read is refused in one line: a
+    report of zeros there would look like a real one."""
     found = find_shop(conn, settings)
+    schema.refuse_foreign(conn, found)
     require_schema(conn, found)
     conn.commit()
     return found
@@ -342,11 +351,15 @@ class MigrationResult:
     notes: tuple[str, ...] = ()  # what was found and done, for people
 
 
-def migrate(settings: Settings, *, adopt: bool = False) -> MigrationResult:
+def migrate(
+    settings: Settings, *, adopt: bool = False, build_indexes: bool = False
+) -> MigrationResult:
     """Upgrade to head under an advisory lock, so concurrent runs apply each revision once.
 
     `adopt` takes over an object of orderreport's names in its schema that orderreport did
-    not create (see schema.ensure_view and schema.create_daily_reports).
+    not create (see schema.ensure_view and schema.create_daily_reports); `build_indexes`
+    builds the indexes advised on a platform's own tables (schema.build_indexes).
+    Raises Refused, changing nothing, on a database with tables but no shop it can read.
     """
     from alembic import command
     from alembic.util import CommandError
@@ -358,7 +371,8 @@ def migrate(settings: Settings, *, adopt: bool = False) -> MigrationResult:
         applied.append((downs[0] if downs else None, step.up_revision_id))
 
     with connect(settings, migrating=True) as conn:
-        find_shop(conn, settings)  # an unclear shop stops here, before anything is changed
+        # an unclear shop, or someone else's tables without one, stop here before any change
+        schema.refuse_foreign(conn, find_shop(conn, settings))
         conn.commit()
         cfg = alembic_config()
         notes: list[str] = []
@@ -367,6 +381,7 @@ def migrate(settings: Settings, *, adopt: bool = False) -> MigrationResult:
             on_version_apply=on_apply,
             settings=settings,
             adopt=adopt,
+            build_indexes=build_indexes,
             upgrading=True,
             notes=notes,
         )
@@ -389,12 +404,17 @@ def migrate(settings: Settings, *, adopt: bool = False) -> MigrationResult:
     )
 
 
-def migration_plan(settings: Settings) -> list[schema.Step]:
+def migration_plan(settings: Settings, *, build_indexes: bool = False) -> list[schema.Step]:
     """What `migrate` would do to the configured database; changes nothing."""
     with connect(settings) as conn:
         found = find_shop(conn, settings)
         steps = schema.plan(
-            conn, found, schema.find_legacy(conn), schema_revision(conn), SCHEMA_HEAD
+            conn,
+            found,
+            schema.find_legacy(conn),
+            schema_revision(conn),
+            SCHEMA_HEAD,
+            build_asked=build_indexes,
         )
         conn.rollback()
     return steps

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Connection
 
 from orderreport import db, runs, schema
+from orderreport import shop as shop_mod
 from orderreport.daily import StoredSpan, stored_span
 from orderreport.metrics import HealthFigures
 from orderreport.runs import RunRecord
@@ -25,6 +26,14 @@ class Status:
     schema_revision: str | None
     head_revision: str
     shop_schema: str | None
+    platform: str | None  # the source: a preset's name, "mapping" or "query"
+    orders: str | None  # schema.relation of the orders, and of the lines with their key
+    lines: str | None
+    placed_at: str | None
+    amount: str | None
+    currency: str | None  # how the currency is read
+    counts: str | None  # which orders count
+    missing_indexes: str | None  # the CREATE INDEX statements a day's report lacks
     money_type: str | None
     money_read_as: str | None
     created_at_type: str | None
@@ -51,6 +60,14 @@ STATUS_FIELDS = (
     "schema_revision",
     "head_revision",
     "shop_schema",
+    "platform",
+    "orders",
+    "lines",
+    "placed_at",
+    "amount",
+    "currency",
+    "counts",
+    "missing_indexes",
     "money_type",
     "money_read_as",
     "created_at_type",
@@ -103,9 +120,21 @@ def status(
     lag = None if newest is None else (yesterday - newest).days
     missing = None if oldest is None else (yesterday - oldest).days + 1 - count
     undated = schema.undated_orders(session, shop) if shop is not None and shop.exists else None
+    found = shop_mod.describe_source(shop) if shop is not None and shop.exists else {}
+    missing_indexes = (
+        "; ".join(s.statement for s in schema.index_states(session, shop) if s.usable is None)
+        if shop is not None and shop.exists
+        else None
+    )
+    foreign = shop_mod.foreign_relations(session) if shop is not None and not shop.exists else []
     problem: str | None = None
     if shop is None:
         problem = shop_problem or "the shop's tables were not found"
+    elif foreign:
+        problem = (
+            f"no shop orderreport can read (found {', '.join(foreign[:3])}): "
+            "say what it is with --platform or a [source] table"
+        )
     elif revision != head:
         problem = f"schema at {revision or 'nothing'}, head is {head}: run `orderreport migrate`"
     elif not view_ok:
@@ -126,6 +155,14 @@ def status(
         schema_revision=revision,
         head_revision=head,
         shop_schema=shop.schema if shop is not None else None,
+        platform=found.get("platform"),
+        orders=found.get("orders"),
+        lines=found.get("lines"),
+        placed_at=found.get("placed_at"),
+        amount=found.get("amount"),
+        currency=found.get("currency"),
+        counts=found.get("counts"),
+        missing_indexes=missing_indexes or None,
         money_type=shop.money_type if shop is not None else None,
         money_read_as=shop.money_reading() if shop is not None and shop.exists else None,
         created_at_type=shop.created_at_type if shop is not None else None,

@@ -85,7 +85,8 @@ def _require_aware(name: str, value: datetime | None) -> None:
 class RunFigures:
     """What one `daily` run did. Datetimes must be timezone-aware.
 
-    The yesterday_* and lag figures are None when the run did not get that far.
+    The lag figure is None, and `yesterday` empty, when the run did not get that far.
+    `yesterday` holds (currency, orders, value) per currency ("" or None: none).
     """
 
     time_zone: str
@@ -95,8 +96,7 @@ class RunFigures:
     days_stored: int
     days_restated: int
     days_changed: int
-    yesterday_orders: int | None
-    yesterday_value: Decimal | None
+    yesterday: tuple[tuple[str | None, int, Decimal], ...]
     lag_days: int | None
 
     def __post_init__(self) -> None:
@@ -126,9 +126,13 @@ class HealthFigures:
 
 
 def _registry(
-    helps: dict[str, str], time_zone: str, values: dict[str, float | None]
+    helps: dict[str, str],
+    time_zone: str,
+    values: dict[str, float | None],
+    per_currency: dict[str, list[tuple[str, float]]] | None = None,
 ) -> CollectorRegistry:
-    """A fresh registry with one time_zone-labelled gauge per value that is not None."""
+    """A fresh registry with one time_zone-labelled gauge per value that is not None, and
+    a time_zone- and currency-labelled gauge per currency of each `per_currency` figure."""
     from prometheus_client import CollectorRegistry, Gauge
 
     registry = CollectorRegistry()
@@ -136,7 +140,27 @@ def _registry(
         if value is None:
             continue  # unknown: absent, rather than a 0 that would read as a real figure
         Gauge(name, helps[name], ["time_zone"], registry=registry).labels(time_zone).set(value)
+    for name, samples in (per_currency or {}).items():
+        if not samples:
+            continue
+        gauge = Gauge(name, helps[name], ["time_zone", "currency"], registry=registry)
+        for currency, sample in samples:
+            gauge.labels(time_zone, currency).set(sample)
     return registry
+
+
+def _yesterday(figures: RunFigures) -> dict[str, list[tuple[str, float]]]:
+    """Yesterday's figures per currency; never added across currencies."""
+    return {
+        "orderreport_daily_yesterday_orders": [
+            (c or "", float(orders)) for c, orders, _value in figures.yesterday
+        ],
+        # Prometheus samples are float64: money loses exactness here, unavoidably. It is
+        # for graphs and alerts; the exact Decimal stays in daily_reports.
+        "orderreport_daily_yesterday_value": [
+            (c or "", float(value)) for c, _orders, value in figures.yesterday
+        ],
+    }
 
 
 def _run_values(figures: RunFigures, last_success: float | None) -> dict[str, float | None]:
@@ -151,12 +175,6 @@ def _run_values(figures: RunFigures, last_success: float | None) -> dict[str, fl
         "orderreport_daily_last_run_days_stored": figures.days_stored,
         "orderreport_daily_last_run_days_restated": figures.days_restated,
         "orderreport_daily_last_run_days_changed": figures.days_changed,
-        "orderreport_daily_yesterday_orders": figures.yesterday_orders,
-        # Prometheus samples are float64: money loses exactness here, unavoidably. It is
-        # for graphs and alerts; the exact Decimal stays in daily_reports.
-        "orderreport_daily_yesterday_value": (
-            None if figures.yesterday_value is None else float(figures.yesterday_value)
-        ),
         "orderreport_daily_lag_days": figures.lag_days,
     }
 
@@ -216,7 +234,9 @@ def write_textfile(path: Path, figures: RunFigures) -> None:
         if figures.succeeded
         else previous_success(path, figures.time_zone)
     )
-    registry = _registry(DAILY_METRICS, figures.time_zone, _run_values(figures, last_success))
+    registry = _registry(
+        DAILY_METRICS, figures.time_zone, _run_values(figures, last_success), _yesterday(figures)
+    )
     from prometheus_client import generate_latest
 
     _write_atomically(path, generate_latest(registry))
@@ -259,7 +279,9 @@ def push(
         # urllib has no use for them: it would look up user:password@host as a host name
         return f"warning: metrics not pushed to {where}: credentials in the URL are not supported"
     last_success = figures.finished.timestamp() if figures.succeeded else None
-    registry = _registry(DAILY_METRICS, figures.time_zone, _run_values(figures, last_success))
+    registry = _registry(
+        DAILY_METRICS, figures.time_zone, _run_values(figures, last_success), _yesterday(figures)
+    )
     from prometheus_client.exposition import push_to_gateway, pushadd_to_gateway
 
     send = push_to_gateway if figures.succeeded else pushadd_to_gateway

@@ -41,13 +41,23 @@ def shop_now(conn: Connection | None = None) -> Shop:
     conn = conn if conn is not None else op.get_bind()
     s = settings()
     return shop_mod.inspect(
-        conn, schema=s.shop_schema, naive_tz=s.naive_tz, server_tz=server_tz(conn)
+        conn,
+        schema=s.shop_schema,
+        naive_tz=s.naive_tz,
+        server_tz=server_tz(conn),
+        source=s.source,
+        currency=s.currency,
     )
 
 
 def legacy() -> Legacy | None:
     found = attributes().get("legacy")
     return found if isinstance(found, Legacy) else None
+
+
+def build_indexes() -> bool:
+    """migrate --build-indexes: build the indexes advised on a platform's own tables."""
+    return bool(attributes().get("build_indexes", False))
 
 
 def adopt() -> bool:

@@ -30,7 +30,6 @@ from sqlalchemy import (
 from orderreport.shop import OUR_SCHEMA, VIEW
 
 MONEY = Numeric(12, 2)
-AVERAGE = Numeric(14, 2)
 
 metadata = MetaData()
 views_metadata = MetaData()
@@ -82,11 +81,13 @@ daily_reports = Table(
     metadata,
     Column("report_date", Date, primary_key=True),
     Column("time_zone", Text, primary_key=True),
+    # '' for a shop without a currency (a key column cannot be NULL)
+    Column("currency", Text, primary_key=True, server_default=""),
     Column("total_orders", BigInteger, nullable=False),
     Column("total_products", BigInteger, nullable=False),
     Column("total_value", Numeric, nullable=False),
-    Column("average_products_per_order", AVERAGE, nullable=False),
-    Column("average_order_value", AVERAGE, nullable=False),
+    Column("average_products_per_order", Numeric, nullable=False),
+    Column("average_order_value", Numeric, nullable=False),
     Column("generated_at", DateTime(timezone=True), nullable=False),
     schema=OUR_SCHEMA,
 )
@@ -136,5 +137,6 @@ order_reports = Table(
     Column("count_product", BigInteger),
     Column("total_amount", Numeric),
     Column("created_at", DateTime(timezone=True)),  # naive in a shop that stores it so
+    Column("currency", Text),
     schema=OUR_SCHEMA,
 )

@@ -47,7 +47,8 @@ ConfigPath = Annotated[
     typer.Option(
         "--config",
         metavar="FILE",
-        help="TOML config file (keys database_url, tz, shop_schema, naive_tz, lock_timeout). "
+        help="TOML config file (keys database_url, tz, shop_schema, naive_tz, lock_timeout, "
+        "statement_timeout, platform, currency, and a [source] table). "
         "Default: $ORDERREPORT_CONFIG, else $XDG_CONFIG_HOME/orderreport/config.toml.",
         show_default=False,
         dir_okay=False,
@@ -119,6 +120,17 @@ FromOpt = Annotated[
         "--from", metavar="DATE", help="First day of a range (inclusive).", show_default=False
     ),
 ]
+PlatformOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--platform",
+        metavar="NAME",
+        help="The shop's platform: saleor, solidus (spree), oscar, vendure, medusa or seed "
+        "(`orderreport platforms` lists them). Default: $ORDERREPORT_PLATFORM, config "
+        "`platform`, config [source], else detected from the database.",
+        show_default=False,
+    ),
+]
 ToOpt = Annotated[
     str | None,
     typer.Option(
@@ -141,9 +153,11 @@ def settings_from(
     naive_tz: str | None = None,
     lock_timeout: float | None = None,
     statement_timeout: float | None = None,
+    platform: str | None = None,
 ) -> Settings:
     """The run's settings; remembered so every message can be scrubbed of their secrets."""
     settings = load_settings(
+        platform=platform,
         database_url=database_url,
         tz=tz,
         config=config,

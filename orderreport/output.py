@@ -114,6 +114,7 @@ HEADERS = {
     "count_product": "lines",
     "total_amount": "total",
     "time_zone": "zone",
+    "currency": "cur",
     "total_orders": "orders",
     "total_products": "lines",
     "total_value": "total value",
@@ -159,14 +160,15 @@ def write_table(
     console: Console,
     *,
     title: str | None = None,
-    footer: Any | None = None,
+    footer: Sequence[Any] | None = None,
 ) -> int:
     """Print records as an aligned table for people, streaming; return the row count.
 
     Column widths come from the first TABLE_CHUNK rows (a later, wider cell widens its
     column from there on). Rows are formatted with plain string operations: a Rich Table
-    costs over half a millisecond a row, minutes for a big report. `footer`, if given, is a
-    record printed bold under a rule (a range's totals). Numbers are right-aligned.
+    costs over half a millisecond a row, minutes for a big report. `footer`, if given, is
+    records printed bold under a rule (a range's totals, one per currency). Numbers are
+    right-aligned.
     """
     right: set[str] = set()
     headers = [HEADERS.get(f, f) for f in fields]
@@ -199,7 +201,7 @@ def write_table(
         rule()
 
     file = console.file
-    last = [cells_of(footer)] if footer is not None else []
+    last = [cells_of(f) for f in footer or ()]
     for index, chunk in enumerate(_chunks(records, TABLE_CHUNK)):
         rows = [cells_of(r) for r in chunk]
         if index == 0:
@@ -207,10 +209,11 @@ def write_table(
         file.write("".join(line(r) + "\n" for r in rows))
         count += len(rows)
     if count == 0:
-        start(footer, last)
-    if footer is not None:
+        start(footer[0] if footer else None, last)
+    if footer:
         rule()
-        console.print(line(cells_of(footer)), style="bold", markup=False, highlight=False)
+        for cells in last:
+            console.print(line(cells), style="bold", markup=False, highlight=False)
     return count
 
 
@@ -261,7 +264,7 @@ def render(
     *,
     single: bool = False,
     title: str | None = None,
-    footer: Any | None = None,
+    footer: Sequence[Any] | None = None,
 ) -> None:
     """Write records to `out` in `fmt`. `single`: one record, which JSON writes as an object
     (not an array) and a table as one field a line. `title` and `footer` are for tables."""

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 import psycopg
 from psycopg import pq
-from sqlalchemy import Connection, Date, TextClause, bindparam, text
+from sqlalchemy import BindParameter, Connection, Date, Text, TextClause, bindparam, text
 
 from orderreport import db
 from orderreport import shop as shop_mod
@@ -33,20 +34,24 @@ STREAM_BATCH = 2000  # rows per server-side cursor fetch: memory stays flat for 
 
 @dataclass(frozen=True)
 class ReportRow:
-    """One order: its report day, id, number of order lines (not units) and total (exact)."""
+    """One order: its report day, id (of the shop's own type), currency (None: the shop has
+    none), number of order lines (not units) and total (exact, rounded to cents once)."""
 
     report_at: date
-    order_id: int
+    order_id: int | str | UUID
+    currency: str | None
     count_product: int
     total_amount: Decimal
 
 
 @dataclass(frozen=True)
 class Summary:
-    """One day's totals; money and averages are Decimal with 2 places, averages 0 if no orders."""
+    """One day's totals in one currency (None: the shop has none); money and averages are
+    Decimal with 2 places, averages 0 if no orders. Never added across currencies."""
 
     date: date
     time_zone: str
+    currency: str | None
     total_orders: int
     total_products: int
     total_value: Decimal
@@ -54,10 +59,11 @@ class Summary:
     average_order_value: Decimal
 
 
-REPORT_FIELDS = ("report_at", "order_id", "count_product", "total_amount")
+REPORT_FIELDS = ("report_at", "order_id", "currency", "count_product", "total_amount")
 SUMMARY_FIELDS = (
     "date",
     "time_zone",
+    "currency",
     "total_orders",
     "total_products",
     "total_value",
@@ -76,16 +82,20 @@ _BOUNDS = {
 
 def _ranged(sql: str) -> dict[bool, TextClause]:
     """`sql` with its {days} filled by each kind of bound (keyed by Shop.naive)."""
+    binds: list[BindParameter[Any]] = [
+        bindparam("start", type_=Date),
+        bindparam("end", type_=Date),
+    ]
+    if ":fallback" in sql:
+        binds.append(bindparam("fallback", type_=Text))
     return {
-        naive: text(sql.format(days=bounds)).bindparams(
-            bindparam("start", type_=Date), bindparam("end", type_=Date)
-        )
-        for naive, bounds in _BOUNDS.items()
+        naive: text(sql.format(days=bounds)).bindparams(*binds) for naive, bounds in _BOUNDS.items()
     }
 
 
 def _params(shop: Shop, start: date, end: date) -> dict[str, object]:
-    params: dict[str, object] = {"start": start, "end": end}
+    # a day without orders is one row of zeros, in the shop's fixed currency if it has one
+    params: dict[str, object] = {"start": start, "end": end, "fallback": shop.currency_code}
     if shop.naive:
         params["naive_tz"] = shop.naive_tz
     return params
@@ -93,7 +103,7 @@ def _params(shop: Shop, start: date, end: date) -> dict[str, object]:
 
 _REPORT_RANGE = _ranged(
     """
-    SELECT report_at, order_id, count_product, total_amount
+    SELECT report_at, order_id, currency, count_product, total_amount
     FROM orderreport.order_reports
     WHERE {days}
     ORDER BY report_at, order_id
@@ -110,21 +120,22 @@ def _whole_history(shop: Shop) -> str:
 def _report_all(shop: Shop) -> TextClause:
     return text(
         f"""
-        SELECT report_at, order_id, count_product, total_amount
+        SELECT report_at, order_id, currency, count_product, total_amount
         FROM {_whole_history(shop)}
         ORDER BY report_at DESC, order_id
         """
     )
 
 
-# One grouped pass over the range, joined to every day of it so empty days get zeros.
+# One grouped pass over the range, by day and currency, joined to every day of it so a day
+# without orders gets a row of zeros (in the fixed currency, if the shop has one).
 _SUMMARIES = _ranged(
     """
     WITH days AS (
         SELECT CAST(:start AS date) + i AS day
         FROM generate_series(0, CAST(:end AS date) - CAST(:start AS date)) AS i
     ), per_day AS (
-        SELECT report_at,
+        SELECT report_at, currency,
                COUNT(*)             AS total_orders,
                SUM(count_product)   AS total_products,
                SUM(total_amount)    AS total_value,
@@ -132,10 +143,12 @@ _SUMMARIES = _ranged(
                AVG(total_amount)    AS average_order_value
         FROM orderreport.order_reports
         WHERE {days}
-        GROUP BY report_at
+        GROUP BY report_at, currency
     )
     SELECT days.day                                            AS date,
            current_setting('TimeZone')                         AS time_zone,
+           CASE WHEN per_day.report_at IS NULL THEN CAST(:fallback AS text)
+                ELSE per_day.currency END                      AS currency,
            COALESCE(per_day.total_orders, 0)::bigint           AS total_orders,
            COALESCE(per_day.total_products, 0)::bigint         AS total_products,
            ROUND(COALESCE(per_day.total_value, 0), 2)          AS total_value,
@@ -144,22 +157,36 @@ _SUMMARIES = _ranged(
            ROUND(COALESCE(per_day.average_order_value, 0), 2)  AS average_order_value
     FROM days
     LEFT JOIN per_day ON per_day.report_at = days.day
-    ORDER BY days.day
+    ORDER BY days.day, 3 NULLS FIRST
     """
 )
 
-# The whole range as one figure (the total row of a table): averages over all its orders.
+# The whole range as one figure per currency (the total rows of a table): averages over
+# all its orders; one row of zeros when it has none.
 _RANGE_TOTAL = _ranged(
     """
+    WITH per_currency AS (
+        SELECT currency,
+               COUNT(*)           AS total_orders,
+               SUM(count_product) AS total_products,
+               SUM(total_amount)  AS total_value,
+               AVG(count_product) AS average_products_per_order,
+               AVG(total_amount)  AS average_order_value
+        FROM orderreport.order_reports
+        WHERE {days}
+        GROUP BY currency
+    )
     SELECT CAST(:start AS date)                     AS date,
            current_setting('TimeZone')              AS time_zone,
-           COUNT(*)::bigint                         AS total_orders,
-           COALESCE(SUM(count_product), 0)::bigint  AS total_products,
-           ROUND(COALESCE(SUM(total_amount), 0), 2) AS total_value,
-           ROUND(COALESCE(AVG(count_product), 0), 2) AS average_products_per_order,
-           ROUND(COALESCE(AVG(total_amount), 0), 2) AS average_order_value
-    FROM orderreport.order_reports
-    WHERE {days}
+           CASE WHEN t.total_orders IS NULL THEN CAST(:fallback AS text)
+                ELSE t.currency END                 AS currency,
+           COALESCE(t.total_orders, 0)::bigint      AS total_orders,
+           COALESCE(t.total_products, 0)::bigint    AS total_products,
+           ROUND(COALESCE(t.total_value, 0), 2)     AS total_value,
+           ROUND(COALESCE(t.average_products_per_order, 0), 2) AS average_products_per_order,
+           ROUND(COALESCE(t.average_order_value, 0), 2) AS average_order_value
+    FROM (SELECT 1) AS one LEFT JOIN per_currency t ON true
+    ORDER BY 3 NULLS FIRST
     """
 )
 
@@ -186,25 +213,26 @@ def report_rows(
             batch = next(batches, None)
         if batch is None:
             return
-        for report_at, order_id, count_product, total_amount in batch:
-            yield ReportRow(report_at, order_id, count_product, total_amount)
+        for report_at, order_id, currency, count_product, total_amount in batch:
+            yield ReportRow(report_at, order_id, currency, count_product, total_amount)
 
 
 def summaries(session: Connection, shop: Shop, start: date, end: date) -> list[Summary]:
-    """One Summary per day from start to end inclusive, empty days included (zeros)."""
+    """One Summary per day and currency from start to end inclusive, by day then currency;
+    a day without orders is one Summary of zeros."""
     rows = session.execute(_SUMMARIES[shop.naive], _params(shop, start, end))
     return [Summary(**row._asdict()) for row in rows]
 
 
-def summary(session: Connection, shop: Shop, day: date) -> Summary:
-    """The Summary of one day (zeros if it had no orders)."""
-    return summaries(session, shop, day, day)[0]
+def summary(session: Connection, shop: Shop, day: date) -> list[Summary]:
+    """The Summaries of one day, one per currency (one of zeros if it had no orders)."""
+    return summaries(session, shop, day, day)
 
 
-def range_total(session: Connection, shop: Shop, start: date, end: date) -> Summary:
-    """The range start..end as one Summary (its `date` is `start`)."""
-    row = session.execute(_RANGE_TOTAL[shop.naive], _params(shop, start, end)).one()
-    return Summary(**row._asdict())
+def range_total(session: Connection, shop: Shop, start: date, end: date) -> list[Summary]:
+    """The range start..end as one Summary per currency (their `date` is `start`)."""
+    rows = session.execute(_RANGE_TOTAL[shop.naive], _params(shop, start, end))
+    return [Summary(**row._asdict()) for row in rows]
 
 
 # -- exports at the speed of COPY ---------------------------------------------------------
@@ -215,10 +243,12 @@ def range_total(session: Connection, shop: Shop, start: date, end: date) -> Summ
 # integers and numerics rounded to 2 places, CSV lines ending in CRLF (COPY ends them in LF:
 # the caller turns them into CRLF, and none of these values can hold a line break).
 _COPY_COLUMNS = {
-    "csv": "report_at, order_id, count_product, total_amount",
+    "csv": "report_at, order_id, currency, count_product, total_amount",
     "jsonl": """'{"report_at": "' || report_at || '", "order_id": '
-        || order_id || ', "count_product": ' || count_product || ', "total_amount": '
-        || total_amount || '}'""",
+        || pg_catalog.to_json(order_id) || ', "currency": '
+        || coalesce(pg_catalog.to_json(currency)::text, 'null')
+        || ', "count_product": ' || count_product || ', "total_amount": '
+        || coalesce(total_amount::text, 'null') || '}'""",
 }
 _COPY_FORMAT = {"csv": "(FORMAT csv, HEADER)", "jsonl": "(FORMAT text)"}
 

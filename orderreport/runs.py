@@ -52,7 +52,7 @@ class Progress:
     changed: int = 0  # stored days whose figures it changed
     # what the zone's stored reports look like once the run got to its end (None before)
     newest: date | None = None
-    yesterday: Summary | None = None
+    yesterday: tuple[Summary, ...] = ()  # yesterday's stored rows, one per currency
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import DBAPIError
 
 from orderreport import shop as shop_mod
-from orderreport.errors import ObjectExists
+from orderreport.errors import ObjectExists, Refused
 from orderreport.shop import OUR_SCHEMA, VIEW, Shop
 
 DAILY_REPORTS = "daily_reports"
@@ -264,7 +265,7 @@ def add_timestamps(conn: Connection, shop: Shop, revision: str) -> list[str]:
     them.
     """
     notes: list[str] = []
-    if not shop.exists:
+    if not shop.exists or not shop.adds_to_shop:
         return notes
     orders = qualified(shop.schema, "orders")
     ours = ("table", f"{shop.schema}.orders") in registered_all(conn)
@@ -329,25 +330,59 @@ class IndexState:
     column: str
     usable: str | None  # name of a valid index leading with the column
     invalid: bool  # our own name exists but a concurrent build failed
+    schema: str | None = None
+
+    @property
+    def statement(self) -> str:
+        """The statement that builds it, for the shop's owner to run (or --build-indexes)."""
+        return (
+            f"CREATE INDEX CONCURRENTLY {quote(self.name)} "
+            f"ON {qualified(self.schema, self.table)} ({quote(self.column)})"
+        )
 
 
 _INDEXES = text(
     """
     SELECT i.indexrelid::regclass::text AS name, ic.relname AS short, i.indisvalid AS valid,
            a.attname AS leading
-    FROM pg_index i
-    JOIN pg_class ic ON ic.oid = i.indexrelid
-    JOIN pg_class t ON t.oid = i.indrelid
-    JOIN pg_namespace n ON n.oid = t.relnamespace
-    LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = i.indkey[0]
+    FROM pg_catalog.pg_index i
+    JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+    JOIN pg_catalog.pg_class t ON t.oid = i.indrelid
+    JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace
+    LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = t.oid AND a.attnum = i.indkey[0]
     WHERE n.nspname = :schema AND t.relname = :table
     """
 )
 
 
+def needed_indexes(shop: Shop) -> list[tuple[str, str, str]]:
+    """(name, table, column) of the indexes a day's report needs: on the placed-at column
+    and on the lines' order key. None on a view or a query: their indexes are the tables'
+    underneath, which orderreport cannot see through."""
+    src = shop.source
+    if not shop.exists or src.is_query:
+        return []
+    if src.is_seed:
+        if not shop.adds_to_shop:
+            return []
+        return [(name, table, column) for name, (table, column) in NEEDED_INDEXES.items()]
+    assert src.orders and src.placed_at and src.lines and src.lines_order_key
+    found = []
+    if shop.orders_kind in ("r", "p"):
+        found.append((_index_name(src.orders, src.placed_at), src.orders, src.placed_at))
+    if shop.lines_kind in ("r", "p"):
+        found.append((_index_name(src.lines, src.lines_order_key), src.lines, src.lines_order_key))
+    return found
+
+
+def _index_name(table: str, column: str) -> str:
+    """orderreport's name for an index it advises on a platform's table."""
+    return f"orderreport_{table}_{column}_idx"[:63]
+
+
 def index_states(conn: Connection, shop: Shop) -> list[IndexState]:
     states = []
-    for name, (table, column) in NEEDED_INDEXES.items():
+    for name, table, column in needed_indexes(shop):
         usable: str | None = None
         invalid = False
         for row in conn.execute(_INDEXES, {"schema": shop.schema, "table": table}):
@@ -355,7 +390,7 @@ def index_states(conn: Connection, shop: Shop) -> list[IndexState]:
                 invalid = True
             elif row.leading == column and row.valid and usable is None:
                 usable = str(row.short)
-        states.append(IndexState(name, table, column, usable, invalid))
+        states.append(IndexState(name, table, column, usable, invalid, shop.schema))
     return states
 
 
@@ -364,15 +399,22 @@ def build_indexes(
     shop: Shop,
     revision: str,
     autocommit: Callable[[], contextlib.AbstractContextManager[None]],
-) -> None:
-    """Build the indexes the reports need where no valid one exists.
+    *,
+    asked: bool = False,
+) -> list[str]:
+    """Build the indexes the reports need where no valid one exists; return what was built.
 
-    On the shop's own tables: CONCURRENTLY, outside a transaction (autocommit), so the
+    Only on the old service's own schema (Shop.adds_to_shop), or on a platform's tables
+    when `asked` (migrate --build-indexes): the platform's application owns those. On
+    the shop's own tables: CONCURRENTLY, outside a transaction (autocommit), so the
     shop's writes go on; an index left invalid by a failed concurrent build is dropped and
     built again. On tables orderreport just created (empty) a plain CREATE INDEX. On a
     partitioned table each partition's index is built concurrently, then attached to an
     index made ON ONLY the parent, which is how PostgreSQL allows it.
     """
+    if not shop.adds_to_shop and not asked:
+        return []
+    built: list[str] = []
     tables = registered_all(conn)
     for state in index_states(conn, shop):
         if state.usable is not None and not state.invalid:
@@ -395,13 +437,10 @@ def build_indexes(
             if _partitioned(conn, shop.schema, state.table):
                 _build_partitioned(conn, shop.schema, state)
             else:
-                conn.execute(
-                    text(
-                        f"CREATE INDEX CONCURRENTLY {quote(state.name)} "
-                        f"ON {target} ({quote(state.column)})"
-                    )
-                )
+                conn.execute(text(state.statement))
             register(conn, "index", f"{shop.schema}.{state.name}", revision)
+        built.append(f"built {shop.schema}.{state.name} on {state.table}({state.column})")
+    return built
 
 
 def _partitioned(conn: Connection, schema: str | None, table: str) -> bool:
@@ -529,47 +568,115 @@ def ensure_view(
             f"{OUR_SCHEMA}.{VIEW} already exists and was not created by orderreport: "
             "rename it, or rerun with --adopt to replace it with orderreport's view"
         )
-    if comment is not None:
-        conn.execute(text(f"DROP VIEW {view}"))
     body = shop_mod.view_definition(shop, quote, form)
-    conn.execute(text(f"CREATE VIEW {view} AS {body}"))
+    # Built under a search path of the system's alone: every function and operator in it
+    # binds to pg_catalog's (or to what the source's SQL names explicitly), whatever another
+    # role planted in a schema on the user's path. Replaced in place where the columns
+    # allow (its grants stay); else dropped and created.
+    path = conn.execute(text("SELECT pg_catalog.current_setting('search_path')")).scalar()
+    conn.execute(text("SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true)"))
+    replaced = False
+    if comment is not None:
+        try:
+            with conn.begin_nested():
+                conn.execute(text(f"CREATE OR REPLACE VIEW {view} AS {body}"))
+            replaced = True
+        except DBAPIError:  # a column changed type or went away: not replaceable in place
+            conn.execute(text(f"DROP VIEW {view}"))
+    if not replaced:
+        conn.execute(text(f"CREATE VIEW {view} AS {body}"))
     conn.execute(text(f"COMMENT ON VIEW {view} IS {shop_mod.sql_string(wanted)}"))
+    conn.execute(text("SELECT pg_catalog.set_config('search_path', :p, true)"), {"p": path})
     verb = "created" if comment is None else "rebuilt"
     return f"{verb} {OUR_SCHEMA}.{VIEW} ({wanted.removeprefix(VIEW_MARK).strip()})"
 
 
 def undated_orders(conn: Connection, shop: Shop) -> int | None:
     """Orders with no created_at (NULL): in no report. None if the column is missing."""
-    if shop.created_at_type is None:
+    src = shop.source
+    if shop.created_at_type is None or src.is_query or src.orders is None:
         return None
-    orders = qualified(shop.schema, "orders")
+    assert src.placed_at is not None
+    orders = qualified(shop.schema, src.orders)
     return int(
-        conn.execute(text(f"SELECT count(*) FROM {orders} WHERE created_at IS NULL")).scalar_one()
+        conn.execute(
+            text(f"SELECT count(*) FROM {orders} WHERE {quote(src.placed_at)} IS NULL")
+        ).scalar_one()
     )
 
 
 # -- the plan ----------------------------------------------------------------------------
+def refuse_foreign(conn: Connection, shop: Shop) -> None:
+    """Raise Refused when the database holds tables or views but no shop orderreport can
+    read: a sample shop's tables never go next to someone else's."""
+    if shop.exists:
+        return
+    found = shop_mod.foreign_relations(conn)
+    if not found:
+        return
+    names = ", ".join(found[:3]) + (", …" if len(found) > 3 else "")
+    hint = f" ({shop.hint})" if shop.hint else ""
+    raise Refused(
+        f"this database has tables ({names}) but no shop orderreport can read{hint}: say "
+        "what the shop is with --platform NAME (`orderreport platforms` lists them) or a "
+        "[source] table in the config file; nothing was created"
+    )
+
+
+def source_steps(shop: Shop) -> list[Step]:
+    """The source as `--plan` lists it: what is read, and how."""
+    src = shop.source
+    where = shop.schema
+    if src.is_query:
+        return [
+            Step("keep", "source query", f"found by {shop.found_by}: {src.describe()}"),
+            Step("keep", "currency", shop.currency_reading()),
+        ]
+    return [
+        Step(
+            "keep",
+            f"{where}.{src.orders}, {where}.{src.lines}",
+            f"{src.name}, found by {shop.found_by}",
+        ),
+        Step("keep", f"{where}.{src.orders}: amount {src.amount}", _money(shop)),
+        Step(
+            "keep",
+            f"{where}.{src.orders}.{src.placed_at}",
+            f"{shop.created_at_type}: {shop.timestamp_reading()}",
+        ),
+        Step("keep", "currency", shop.currency_reading()),
+        Step("keep", "orders that count", src.where or "every dated order"),
+    ]
+
+
+def _money(shop: Shop) -> str:
+    return f"{shop.money_type}: {shop.money_reading()}"
+
+
 def plan(
-    conn: Connection, shop: Shop, legacy: Legacy | None, revision: str | None, head: str
+    conn: Connection,
+    shop: Shop,
+    legacy: Legacy | None,
+    revision: str | None,
+    head: str,
+    *,
+    build_asked: bool = False,
 ) -> list[Step]:
-    """What `migrate` would do to this database, step by step; touches nothing."""
+    """What `migrate` would do to this database, step by step; touches nothing.
+
+    Raises Refused where migrate would refuse (tables, but no shop it can read).
+    """
+    refuse_foreign(conn, shop)
     steps: list[Step] = []
     where = shop.schema or str(conn.execute(text("SELECT current_schema()")).scalar())
     if shop.exists:
-        steps.append(
-            Step("keep", f"{where}.orders, {where}.order_items", f"found by {shop.found_by}")
-        )
-        steps.append(
-            Step(
-                "keep", f"{where}.orders.total_amount", f"{shop.money_type}: {shop.money_reading()}"
-            )
-        )
+        steps.extend(source_steps(shop))
     else:
         steps.append(
             Step(
                 "create",
                 f"{where}.users, products, orders, order_items",
-                "no shop in this database",
+                "the database has no tables: an empty shop of the seed's schema",
             )
         )
     if legacy is not None:
@@ -588,7 +695,7 @@ def plan(
         steps.append(
             Step("leave", f"{where}.alembic_version", "another application's history: not touched")
         )
-    if shop.exists:
+    if shop.exists and shop.adds_to_shop:
         for column, kind in (
             ("created_at", shop.created_at_type),
             ("updated_at", shop.updated_at_type),
@@ -601,41 +708,8 @@ def plan(
                         "timestamptz DEFAULT now(); existing orders get no date (NULL), no rewrite",
                     )
                 )
-            elif column == "created_at":
-                steps.append(
-                    Step(
-                        "keep", f"{where}.orders.created_at", f"{kind}: {shop.timestamp_reading()}"
-                    )
-                )
-        for state in index_states(conn, shop):
-            if state.usable and not state.invalid:
-                steps.append(
-                    Step("keep", f"{where}.{state.usable}", f"serves {state.table}({state.column})")
-                )
-            elif state.invalid:
-                steps.append(
-                    Step(
-                        "rebuild",
-                        f"{where}.{state.name}",
-                        "invalid (a failed concurrent build): dropped, built again CONCURRENTLY",
-                    )
-                )
-            elif state.column == "created_at" and shop.created_at_type is None:
-                steps.append(
-                    Step(
-                        "build",
-                        f"{where}.{state.name}",
-                        f"on {state.table}({state.column}), CONCURRENTLY, once the column exists",
-                    )
-                )
-            else:
-                steps.append(
-                    Step(
-                        "build",
-                        f"{where}.{state.name}",
-                        f"on {state.table}({state.column}), CONCURRENTLY (writes go on)",
-                    )
-                )
+    if shop.exists:
+        steps.extend(index_steps(conn, shop, build_asked))
     if exists(conn, where, VIEW):
         what = (
             "orderreport's first release: replaced by"
@@ -670,16 +744,25 @@ def plan(
             steps.append(
                 Step("create", f"{OUR_SCHEMA}.daily_reports", "the stored daily summaries")
             )
-        # below head the run log (the last revision) cannot be orderreport's yet
-        if exists(conn, OUR_SCHEMA, RUNS):
+        elif revision is not None and revision < CURRENCY_REVISION:
             steps.append(
-                Step("conflict", f"{OUR_SCHEMA}.{RUNS}", "exists and is not orderreport's")
+                Step(
+                    "add",
+                    f"{OUR_SCHEMA}.daily_reports.currency",
+                    "a row per zone, day and currency; stored days keep their figures",
+                )
             )
+        # the run log came with 0005: from then on a table of that name is ours
+        if exists(conn, OUR_SCHEMA, RUNS):
+            if revision is None or revision < RUNS_REVISION:
+                steps.append(
+                    Step("conflict", f"{OUR_SCHEMA}.{RUNS}", "exists and is not orderreport's")
+                )
         else:
             steps.append(Step("create", f"{OUR_SCHEMA}.{RUNS}", "the daily job's run log"))
     comment = view_comment(conn)
     if comment is None:
-        steps.append(Step("create", f"{OUR_SCHEMA}.{VIEW}", "one row per dated order"))
+        steps.append(Step("create", f"{OUR_SCHEMA}.{VIEW}", "one row per order that counts"))
     elif not comment.startswith(VIEW_MARK):
         steps.append(
             Step(
@@ -688,12 +771,63 @@ def plan(
                 "exists and is not orderreport's: --adopt replaces it",
             )
         )
-    elif shop.exists and comment == shop.fingerprint(shop_mod.SUBQUERY):
-        steps.append(
-            Step("replace", f"{OUR_SCHEMA}.{VIEW}", "rebuilt to count each order's lines once")
-        )
+    elif shop.exists and comment in (
+        shop.fingerprint(shop_mod.SUBQUERY),
+        shop.fingerprint(shop_mod.LATERAL),
+    ):
+        steps.append(Step("replace", f"{OUR_SCHEMA}.{VIEW}", "rebuilt with each order's currency"))
     elif shop.exists and comment != shop.fingerprint():
         steps.append(Step("replace", f"{OUR_SCHEMA}.{VIEW}", "built for other settings: rebuilt"))
-    if revision == head and all(s.action in ("keep", "leave") for s in steps):
+    if revision == head and all(s.action in ("keep", "leave", "advise") for s in steps):
         steps.append(Step("keep", f"{OUR_SCHEMA}", f"at {head} (head): nothing to do"))
+    return steps
+
+
+RUNS_REVISION = "0005"
+CURRENCY_REVISION = "0007"
+
+
+def index_steps(conn: Connection, shop: Shop, build_asked: bool) -> list[Step]:
+    """Each index a day's report needs: kept, built, or (on a platform's tables) advised
+    with the exact statement, built only when asked (--build-indexes)."""
+    steps = []
+    where = shop.schema
+    for state in index_states(conn, shop):
+        if state.usable and not state.invalid:
+            steps.append(
+                Step("keep", f"{where}.{state.usable}", f"serves {state.table}({state.column})")
+            )
+        elif not shop.adds_to_shop and not build_asked:
+            steps.append(
+                Step(
+                    "advise",
+                    f"{where}.{state.name}",
+                    f"{state.table}({state.column}) has no index, so a day reads every row: "
+                    f"`{state.statement}` (or migrate --build-indexes)",
+                )
+            )
+        elif state.invalid:
+            steps.append(
+                Step(
+                    "rebuild",
+                    f"{where}.{state.name}",
+                    "invalid (a failed concurrent build): dropped, built again CONCURRENTLY",
+                )
+            )
+        elif state.column == "created_at" and shop.created_at_type is None:
+            steps.append(
+                Step(
+                    "build",
+                    f"{where}.{state.name}",
+                    f"on {state.table}({state.column}), CONCURRENTLY, once the column exists",
+                )
+            )
+        else:
+            steps.append(
+                Step(
+                    "build",
+                    f"{where}.{state.name}",
+                    f"on {state.table}({state.column}), CONCURRENTLY (writes go on)",
+                )
+            )
     return steps

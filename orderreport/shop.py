@@ -1,21 +1,26 @@
 """What orderreport knows about the shop's database, worked out here and nowhere else.
 
-The shop's tables belong to the shop's application: whatever schema they are in, however
-their money and timestamps are typed. `inspect` reads the catalog once and hands back one
-small value, `Shop`; the view, the queries, `migrate --plan` and `status` are all built from
-it. orderreport's own objects live in their own schema, `orderreport`, apart from the
-shop's: the `order_reports` view, `daily_reports`, the version table and `created_objects`
-(the shop objects orderreport itself added, so a downgrade removes only those).
+The shop's tables belong to the shop's application: whatever platform made them, whatever
+schema they are in, however their money and timestamps are typed. `inspect` resolves the
+source (sources.py: a preset, the user's mapping or query, else the one preset the catalog
+matches) against the catalog once and hands back one small value, `Shop`; the view, the
+queries, `migrate --plan` and `status` are all built from it. orderreport's own objects live
+in their own schema, `orderreport`, apart from the shop's: the `order_reports` view,
+`daily_reports`, the run log, the version table and `created_objects` (what orderreport
+added to a seed-schema shop, so a downgrade removes only those).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Connection, text
 
+from orderreport import sources
 from orderreport.errors import ShopAmbiguous, ShopUnsupported
+from orderreport.sources import Source
 
 OUR_SCHEMA = "orderreport"
 VERSION_TABLE = "orderreport_version"
@@ -29,62 +34,103 @@ LEGACY_REVISIONS = frozenset({"0001", "0002", "0003", "0004"})
 # every aggregate that uses count_product (SUM and AVG: each order's lines counted twice,
 # and only in the leader above a parallel scan). LATERAL (0006) counts once per order in a
 # CROSS JOIN LATERAL, which cannot be pulled up: one index-only count per order, at par
-# with a hand-written correlated count(*) (bench/RESULTS.md).
+# with a hand-written correlated count(*) (bench/RESULTS.md). PER_CURRENCY (0007) is
+# LATERAL with each order's currency as a last column, so figures are never added across
+# currencies.
 SUBQUERY = "subquery"
 LATERAL = "lateral"
+PER_CURRENCY = "per-currency"
 # For the whole history at once (`report --all`) a lookup per order loses to counting every
 # order's lines in one grouped pass joined to orders (psql, 1M orders: 2.9 s against 6 s).
 # Never stored as a view: queries.py reads it inline, built from the same shop.
 GROUPED = "grouped"
-VIEW_FORM = LATERAL  # the head revision's
+VIEW_FORM = PER_CURRENCY  # the head revision's
 
 TIMESTAMPTZ = "timestamp with time zone"
 TIMESTAMP = "timestamp without time zone"
+TIMESTAMPS = (TIMESTAMP, TIMESTAMPTZ)
+EXPRESSION = "expression"  # money_type of an amount given as SQL
+QUERY = "query"  # money_type and created_at_type of a query source
 
 # How each money type becomes the decimal it was meant to be, rounded to cents once.
 # float8 -> numeric keeps 15 significant digits (DBL_DIG), so 0.1 + 0.2 stored as
 # 0.30000000000000004 reads 0.300000000000000 and rounds to 0.30; money -> numeric is exact.
 MONEY_READINGS = {
-    "numeric": "exact decimal, rounded to cents",
+    "numeric": "exact decimal, rounded to cents once per order",
     "double precision": "float read as its 15-digit decimal, rounded to cents once per order",
     "real": "float read as its 6-digit decimal, rounded to cents once per order",
     "money": "money read as an exact decimal",
     "bigint": "whole units, exact",
     "integer": "whole units, exact",
     "smallint": "whole units, exact",
+    EXPRESSION: "an SQL expression read as numeric, rounded to cents once per order",
+    QUERY: "the query's amount read as numeric, rounded to cents once per order",
 }
+
+SEED_SOURCE = sources.preset(sources.SEED)
+RELATION_KINDS = {"r": "table", "p": "partitioned table", "v": "view", "m": "view", "f": "table"}
 
 
 @dataclass(frozen=True)
 class Shop:
-    """The shop as found: where its tables are and how its money and timestamps are stored.
+    """The shop as found: its source, where its relations are, how money and dates are stored.
 
-    `exists` is False when the database has no shop at all: migrate then creates one in
-    `schema` (None: the connection's current schema). Types are PostgreSQL's own names
-    (format_type), None for a missing column.
+    `exists` is False when the database has no shop at all: migrate then creates one (the
+    seed's schema) in `schema` (None: the connection's current schema). Types are
+    PostgreSQL's own names (format_type), None for a missing column; `created_at_type` is
+    the type of the source's placed-at column, `money_type` of its amount column
+    (EXPRESSION for an amount given as SQL).
     """
 
     exists: bool
     schema: str | None
-    found_by: str  # how the schema was chosen, for people
-    candidates: tuple[str, ...]  # every schema that has an `orders` table
+    found_by: str  # how the source and schema were chosen, for people
+    candidates: tuple[str, ...]  # every schema that has a source's orders
     money_type: str | None
     created_at_type: str | None
     updated_at_type: str | None
     naive_tz: str  # the zone naive timestamps were written in
-    naive_tz_source: str  # "setting" or "server TimeZone"
-    partitioned: bool = False  # orders is a partitioned table
-    product_id_not_null: bool = True  # then count(*) counts the same lines as count(product_id)
+    naive_tz_source: str  # "setting", "platform" or "server TimeZone"
+    partitioned: bool = False  # the orders relation is a partitioned table
+    source: Source = SEED_SOURCE
+    currency_code: str | None = None  # a fixed currency (setting or source), no column
+    orders_kind: str = "r"  # pg_class.relkind of the orders relation
+    lines_kind: str = "r"
+    columns: tuple[str, ...] = field(default=(), compare=False)  # the orders' columns
+    # why no preset matched a relation that looks like one (said when no shop is found)
+    hint: str | None = field(default=None, compare=False)
 
     @property
     def naive(self) -> bool:
         return self.created_at_type == TIMESTAMP
 
+    @property
+    def per_currency(self) -> bool:
+        """Whether a day may have several rows (a currency column): then a single day's
+        JSON is an array whatever the day holds, so a pipeline's parsing never depends on
+        the data."""
+        return self.source.currency is not None or self.source.is_query
+
+    @property
+    def platform(self) -> str:
+        return self.source.name
+
+    @property
+    def adds_to_shop(self) -> bool:
+        """Whether migrate may add columns and indexes to the shop's tables: only to the
+        old service's own schema (orderreport's lineage), and only to real tables. Every
+        other platform's tables belong to its application, whose next schema diff would
+        drop what we added."""
+        return self.source.is_seed and self.orders_kind in ("r", "p") and self.lines_kind in "rp"
+
     def money_reading(self) -> str:
         if self.money_type is None:
             return "-"
         base = self.money_type.split("(")[0]
-        return MONEY_READINGS.get(base, "unsupported")
+        reading = MONEY_READINGS.get(base, "unsupported")
+        if self.source.minor_units and reading != "unsupported":
+            return f"minor units (divided by {10**self.source.minor_units}), exact"
+        return reading
 
     def timestamp_reading(self) -> str:
         if self.created_at_type is None:
@@ -93,16 +139,30 @@ class Shop:
             return f"naive, written in {self.naive_tz} ({self.naive_tz_source})"
         return "an instant (timestamptz)"
 
+    def currency_reading(self) -> str:
+        if self.source.is_query:
+            return "the query's currency column"
+        if self.source.currency is not None:
+            return f"column {self.source.currency}"
+        return self.currency_code or "none (set `currency` to name it)"
+
     def fingerprint(self, form: str = VIEW_FORM) -> str:
         """What the view was built for; stored as its comment and compared at every run."""
         zone = self.naive_tz if self.naive else "-"
-        lines = "count(*)" if self.product_id_not_null else "count(product_id)"
         built = (
             f"orderreport view: shop={self.schema}; money={self.money_type}; "
-            f"created_at={self.created_at_type}; naive_tz={zone}; lines={lines}"
+            f"created_at={self.created_at_type}; naive_tz={zone}; lines=count(*)"
         )
         # the first form's views carry no form= part: a database at 0005 keeps its comment
-        return built if form == SUBQUERY else f"{built}; form={form}"
+        if form == SUBQUERY:
+            return built
+        if form == LATERAL:
+            return f"{built}; form={form}"
+        currency = self.source.currency or self.currency_code or "-"
+        return (
+            f"{built}; form={form}; source={self.platform}; currency={currency}; "
+            f"def={self.source.digest()}"
+        )
 
 
 EMPTY = Shop(
@@ -117,168 +177,444 @@ EMPTY = Shop(
     naive_tz_source="server TimeZone",
 )
 
-_CANDIDATES = text(
-    """
-    SELECT n.nspname AS schema,
-           c.relkind = 'p' AS partitioned,
-           c.oid = to_regclass('orders') AS on_path
-    FROM pg_class c
-    JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE c.relname = 'orders'
-      AND c.relkind IN ('r', 'p')
+# Every relation of the names the sources read, outside the system's schemas and ours.
+_RELATIONS = text(
+    r"""
+    SELECT n.nspname AS schema, c.relname AS relation, c.relkind AS kind,
+           a.attname AS column, format_type(a.atttypid, a.atttypmod) AS type
+    FROM pg_catalog.pg_class c
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    LEFT JOIN pg_catalog.pg_attribute a
+           ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+    WHERE c.relname = ANY(CAST(:names AS text[]))
+      AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
       AND NOT c.relispartition
       AND n.nspname NOT IN ('pg_catalog', 'information_schema', :ours)
-      AND n.nspname NOT LIKE 'pg\\_%'
-    ORDER BY n.nspname
+      AND n.nspname NOT LIKE 'pg\_%'
     """
 )
 
-_SEARCH_PATH_SET = text("SELECT source <> 'default' FROM pg_settings WHERE name = 'search_path'")
+# The schemas of the user's search path that exist, in order, and whether it was set for
+# the connection (rather than the server's default): then it chooses among candidates.
+_SEARCH_PATH = text(
+    "SELECT current_schemas(false) AS path, "
+    "(SELECT source <> 'default' FROM pg_catalog.pg_settings WHERE name = 'search_path') AS set"
+)
 
-_COLUMNS = text(
-    """
-    SELECT c.relname AS table, a.attname AS column,
-           format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null
-    FROM pg_class c
-    JOIN pg_namespace n ON n.oid = c.relnamespace
-    JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-    WHERE n.nspname = :schema AND c.relname IN ('orders', 'order_items')
-      AND c.relkind IN ('r', 'p')
+# Tables and views of anyone but the system and orderreport: a database that has some holds
+# someone's data, and gets no sample shop next to it.
+_FOREIGN_RELATIONS = text(
+    r"""
+    SELECT n.nspname || '.' || c.relname
+    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition
+      AND n.nspname NOT IN ('pg_catalog', 'information_schema', :ours)
+      AND n.nspname NOT LIKE 'pg\_%'
+    ORDER BY n.nspname = 'public' DESC, n.nspname, c.relname
+    LIMIT 4
     """
 )
 
-REQUIRED = {"orders": ("id", "total_amount"), "order_items": ("order_id", "product_id")}
+
+@dataclass(frozen=True)
+class _Relation:
+    kind: str
+    columns: dict[str, str]  # name -> type
 
 
-def inspect(conn: Connection, *, schema: str | None, naive_tz: str | None, server_tz: str) -> Shop:
-    """Find the shop: the configured schema, else the one `orders` resolves to.
+Catalog = dict[tuple[str, str], _Relation]
 
-    Raises ShopAmbiguous when several schemas have `orders` and neither the setting nor an
-    explicitly set search_path chooses one, or when the configured schema has no `orders`
-    but another one does; ShopUnsupported when a column the reports need is missing or of
-    a type they cannot read exactly.
+
+def foreign_relations(conn: Connection) -> list[str]:
+    """Up to four tables or views of the database that are not orderreport's (schema.name)."""
+    return [str(r) for (r,) in conn.execute(_FOREIGN_RELATIONS, {"ours": OUR_SCHEMA})]
+
+
+def _read_catalog(conn: Connection, candidates: Iterable[Source]) -> Catalog:
+    names = sorted(
+        {
+            name
+            for s in candidates
+            for name in (s.orders, s.lines, *s.also_reads)
+            if name is not None
+        }
+    )
+    catalog: Catalog = {}
+    for row in conn.execute(_RELATIONS, {"names": names, "ours": OUR_SCHEMA}):
+        key = (str(row.schema), str(row.relation))
+        rel = catalog.setdefault(key, _Relation(str(row.kind), {}))
+        if row.column is not None:
+            rel.columns[str(row.column)] = str(row.type)
+    return catalog
+
+
+def _problem(source: Source, schema: str, catalog: Catalog) -> str | None:
+    """Why `source` does not resolve in `schema` (None: it does), naming what is missing."""
+    assert source.orders is not None and source.lines is not None
+    orders = catalog.get((schema, source.orders))
+    if orders is None:
+        return f"{schema} has no relation {source.orders}"
+    needed = [source.order_id, *source.uses]
+    # the seed's created_at may be missing: migrate adds it (orderreport's own lineage)
+    if source.placed_at is not None and not source.is_seed:
+        needed.append(source.placed_at)
+    if source.currency is not None:
+        needed.append(source.currency)
+    if source.amount is not None and (source.is_seed or _plain_name(source.amount)):
+        needed.append(source.amount)
+    for column in needed:
+        if column not in orders.columns:
+            return f"{schema}.{source.orders} has no column {column}"
+    lines = catalog.get((schema, source.lines))
+    if lines is None:
+        return f"{schema} has no relation {source.lines}"
+    if source.lines_order_key not in lines.columns:
+        return f"{schema}.{source.lines} has no column {source.lines_order_key}"
+    for other in source.also_reads:
+        if (schema, other) not in catalog:
+            return f"{schema} has no relation {other}"
+    return None
+
+
+def _plain_name(value: str) -> bool:
+    """An amount that is a bare name is a column; anything else is an SQL expression."""
+    return bool(value) and value.replace("_", "a").isalnum() and not value[0].isdigit()
+
+
+def inspect(
+    conn: Connection,
+    *,
+    schema: str | None,
+    naive_tz: str | None,
+    server_tz: str,
+    source: Source | None = None,
+    currency: str | None = None,
+) -> Shop:
+    """Find the shop: the configured source (else the one preset the catalog matches) in the
+    configured schema (else the source's, the search path's, or the only one that has it).
+
+    Raises ShopAmbiguous when several platforms or schemas match and nothing chooses one;
+    ShopUnsupported when the configured source does not resolve (naming the missing
+    relation or column) or a column the reports read is of a type they cannot read exactly.
     """
-    rows = conn.execute(_CANDIDATES, {"ours": OUR_SCHEMA}).all()
-    candidates = tuple(str(r.schema) for r in rows)
-    zone, zone_source = (naive_tz, "setting") if naive_tz else (server_tz, "server TimeZone")
-    chosen: str | None
-    if schema is not None:
-        if schema not in candidates and candidates:
-            raise ShopAmbiguous(
-                f"shop schema {schema!r} has no orders table; orders is in "
-                f"{_names(candidates)}: set --shop-schema to one of them"
-            )
-        chosen, found_by = schema, "setting"
-    elif not candidates:
-        chosen, found_by = None, "no shop: migrate creates one"
-    else:
-        on_path = [r for r in rows if r.on_path]
-        path_set = bool(conn.execute(_SEARCH_PATH_SET).scalar())
-        if len(candidates) == 1:
-            chosen = candidates[0]
-            found_by = "search path" if on_path else "the only schema with an orders table"
-        elif on_path and path_set:
-            chosen, found_by = str(on_path[0].schema), "search path (set for the connection)"
-        else:
-            raise ShopAmbiguous(
-                f"orders exists in several schemas ({_names(candidates)}): "
-                "say which one is the shop with --shop-schema (or ORDERREPORT_SHOP_SCHEMA)"
-            )
-    if chosen is None or chosen not in candidates:
+    if source is not None and source.is_query:
+        return _query_shop(conn, source, schema, naive_tz, server_tz, currency)
+    explicit = source is not None
+    candidates = (source,) if source is not None else sources.presets()
+    catalog = _read_catalog(conn, candidates)
+    wanted = (source.schema if source is not None else None) or schema
+    schemas = sorted({s for (s, _r) in catalog})
+    matches: list[tuple[Source, str]] = []
+    problems: list[str] = []
+    for cand in candidates:
+        for sch in schemas:
+            found = _problem(cand, sch, catalog)
+            if found is None:
+                matches.append((cand, sch))
+            elif (sch, cand.orders) in catalog:
+                problems.append(found)
+    chosen_source, chosen_schema, found_by = _choose(
+        conn, matches, wanted, explicit, source, problems
+    )
+    zone, zone_source = _zone(naive_tz, chosen_source, server_tz)
+    all_schemas = tuple(sorted({sch for _c, sch in matches}))
+    if chosen_schema is None or (chosen_schema, chosen_source.orders) not in catalog:
         return Shop(
             exists=False,
-            schema=chosen,
+            schema=chosen_schema,
             found_by=found_by,
-            candidates=candidates,
+            candidates=all_schemas,
             money_type=None,
             created_at_type=None,
             updated_at_type=None,
             naive_tz=zone,
             naive_tz_source=zone_source,
+            source=chosen_source,
+            hint=problems[0] if len(problems) == 1 else None,
         )
-    found = conn.execute(_COLUMNS, {"schema": chosen}).all()
-    cols = {(str(r.table), str(r.column)): str(r.type) for r in found}
-    not_null = {(str(r.table), str(r.column)) for r in found if r.not_null}
-    for table, needed in REQUIRED.items():
-        for column in needed:
-            if (table, column) not in cols:
-                raise ShopUnsupported(
-                    f"{chosen}.{table} has no column {column}: orderreport cannot report on it"
-                )
+    assert chosen_source.orders is not None and chosen_source.lines is not None
+    orders = catalog[(chosen_schema, chosen_source.orders)]
+    lines = catalog[(chosen_schema, chosen_source.lines)]
+    amount = chosen_source.amount or ""
+    money_type = orders.columns.get(amount) if _plain_name(amount) else EXPRESSION
+    placed = chosen_source.placed_at or ""
     shop = Shop(
         exists=True,
-        schema=chosen,
+        schema=chosen_schema,
         found_by=found_by,
-        candidates=candidates,
-        money_type=cols[("orders", "total_amount")],
-        created_at_type=cols.get(("orders", "created_at")),
-        updated_at_type=cols.get(("orders", "updated_at")),
+        candidates=all_schemas,
+        money_type=money_type,
+        created_at_type=orders.columns.get(placed),
+        updated_at_type=orders.columns.get("updated_at") if chosen_source.is_seed else None,
         naive_tz=zone,
         naive_tz_source=zone_source,
-        partitioned=any(r.partitioned for r in rows if r.schema == chosen),
-        product_id_not_null=("order_items", "product_id") in not_null,
+        partitioned=orders.kind == "p",
+        source=chosen_source,
+        currency_code=None if chosen_source.currency else chosen_source.currency_code or currency,
+        orders_kind=orders.kind,
+        lines_kind=lines.kind,
+        columns=tuple(orders.columns),
     )
+    where = f"{chosen_schema}.{chosen_source.orders}"
     if shop.money_reading() == "unsupported":
         raise ShopUnsupported(
-            f"{chosen}.orders.total_amount is {shop.money_type}: orderreport reads numeric, "
+            f"{where}.{amount} is {shop.money_type}: orderreport reads numeric, "
             "double precision, real, money or integer amounts"
         )
-    if shop.created_at_type not in (None, TIMESTAMP, TIMESTAMPTZ):
+    if shop.created_at_type not in (None, *TIMESTAMPS):
         raise ShopUnsupported(
-            f"{chosen}.orders.created_at is {shop.created_at_type}: orderreport needs a "
+            f"{where}.{placed} is {shop.created_at_type}: orderreport needs a "
             "timestamp (with or without time zone)"
         )
     return shop
 
 
-def _names(schemas: tuple[str, ...]) -> str:
-    return ", ".join(schemas)
+def _choose(
+    conn: Connection,
+    matches: list[tuple[Source, str]],
+    wanted: str | None,
+    explicit: bool,
+    source: Source | None,
+    problems: list[str],
+) -> tuple[Source, str | None, str]:
+    """(source, schema, how) among the matches; raises when it cannot be told."""
+    how = "setting" if explicit else "detected"
+    if wanted is not None:
+        inside = [m for m in matches if m[1] == wanted]
+        if len(inside) == 1:
+            return inside[0][0], wanted, f"{how}, schema from the setting"
+        if len(inside) > 1:
+            raise ShopAmbiguous(
+                f"schema {wanted} holds several shops ({_named(inside)}): "
+                "say which with --platform (or ORDERREPORT_PLATFORM)"
+            )
+        if matches:
+            raise ShopAmbiguous(
+                f"schema {wanted!r} has no shop orderreport can read; found {_named(matches)}: "
+                "set --shop-schema to one of them"
+            )
+        if explicit and source is not None and not source.is_seed:
+            raise ShopUnsupported(_unresolved(source, problems, wanted))
+        return source or SEED_SOURCE, wanted, "no shop: migrate creates one"
+    if not matches:
+        if explicit and source is not None and not source.is_seed:
+            raise ShopUnsupported(_unresolved(source, problems, None))
+        return source or SEED_SOURCE, None, "no shop: migrate creates one"
+    if len(matches) == 1:
+        src, sch = matches[0]
+        return src, sch, f"{how} ({src.name} in {sch})" if not explicit else "setting"
+    row = conn.execute(_SEARCH_PATH).one()
+    if row.set:
+        for sch in row.path or ():
+            on_path = [m for m in matches if m[1] == sch]
+            if len(on_path) == 1:
+                return on_path[0][0], sch, "search path (set for the connection)"
+    raise ShopAmbiguous(
+        f"this database holds several shops ({_named(matches)}): say which with "
+        "--platform and --shop-schema (or ORDERREPORT_PLATFORM, ORDERREPORT_SHOP_SCHEMA)"
+    )
+
+
+def _unresolved(source: Source, problems: list[str], schema: str | None) -> str:
+    """One line for a configured source that resolves nowhere."""
+    where = f" in schema {schema}" if schema else ""
+    if problems:
+        return f"source {source.name} does not resolve{where}: {problems[0]}"
+    return f"source {source.name} does not resolve{where}: no relation {source.orders} found"
+
+
+def _named(matches: list[tuple[Source, str]]) -> str:
+    return ", ".join(f"{src.name} in {sch}" for src, sch in matches)
+
+
+def _zone(naive_tz: str | None, source: Source, server_tz: str) -> tuple[str, str]:
+    if naive_tz:
+        return naive_tz, "setting"
+    if source.placed_at_zone:
+        return source.placed_at_zone, f"{source.name}'s own"
+    return server_tz, "server TimeZone"
+
+
+_TYPE_NAME = text("SELECT format_type(CAST(:oid AS oid), NULL)")
+
+
+def _query_shop(
+    conn: Connection,
+    source: Source,
+    schema: str | None,
+    naive_tz: str | None,
+    server_tz: str,
+    currency: str | None,
+) -> Shop:
+    """A query source: its columns checked by asking for none of its rows."""
+    assert source.query is not None
+    where = source.schema or schema
+    sql = fill_schema(source.query, where)
+    try:
+        with conn.begin_nested():
+            result = conn.execute(text(f"SELECT * FROM ({sql}) AS q LIMIT 0"))
+            # psycopg's Column: (name, type_code, ...) as the DB-API says
+            described = {str(c[0]): c[1] for c in result.cursor.description or ()}
+            result.close()
+            types = {
+                name: str(conn.execute(_TYPE_NAME, {"oid": oid}).scalar())
+                for name, oid in described.items()
+            }
+    except Exception as exc:  # the user's SQL: say which source failed, in one line
+        first = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        raise ShopUnsupported(f"source query does not run: {first}") from None
+    missing = [c for c in sources.QUERY_COLUMNS if c not in types]
+    if missing:
+        raise ShopUnsupported(
+            f"source query returns no column {missing[0]} (it must return "
+            f"{', '.join(sources.QUERY_COLUMNS)})"
+        )
+    if types["placed_at"] not in TIMESTAMPS:
+        raise ShopUnsupported(
+            f"source query's placed_at is {types['placed_at']}: it must be a timestamp"
+        )
+    zone, zone_source = _zone(naive_tz, source, server_tz)
+    return Shop(
+        exists=True,
+        schema=where,
+        found_by="setting (query)",
+        candidates=(),
+        money_type=QUERY,
+        created_at_type=types["placed_at"],
+        updated_at_type=None,
+        naive_tz=zone,
+        naive_tz_source=zone_source,
+        source=source,
+        currency_code=source.currency_code or currency,
+        orders_kind="q",
+        lines_kind="q",
+    )
+
+
+def fill_schema(sql: str, schema: str | None, quote: Callable[[str], str] | None = None) -> str:
+    """`sql` with {schema} replaced by the shop's schema, quoted."""
+    if "{schema}" not in sql:
+        return sql
+    if schema is None:
+        raise ShopUnsupported("the source's SQL names {schema}, but no schema was found")
+    quoted = quote(schema) if quote is not None else _quote(schema)
+    return sql.replace("{schema}", quoted)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def view_definition(shop: Shop, quote: Callable[[str], str], form: str = VIEW_FORM) -> str:
     """The SELECT of orderreport.order_reports for this shop (`quote` quotes identifiers).
 
-    One row per dated order: its calendar day in the session's TimeZone, its id, its number
-    of order lines (not units; 0 for an order without lines) and its total as an exact
-    decimal rounded to cents once. created_at is the shop's own column, untouched, so a
-    range on it (queries.py computes bounds of the column's own type) uses its index. Each
-    order's lines are counted through the order_items(order_id) index, so a day, a month or
-    a year costs what its own orders cost, not the shop's whole history.
+    One row per placed order that counts: its calendar day in the session's TimeZone, its
+    id, its number of order lines (`count(*)`: not units, a line whose product was deleted
+    included, 0 for an order without lines), its amount as an exact decimal rounded to cents
+    once, the placed-at column untouched as `created_at` (so a range on it uses its index:
+    queries.py computes bounds of the column's own type) and, in PER_CURRENCY and GROUPED,
+    its currency. Each order's lines are counted through the lines' order key, so a day, a
+    month or a year costs what its own orders cost, not the shop's whole history.
 
-    `form` is how the lines are counted (see VIEW_FORM); older revisions build SUBQUERY.
+    `form` is how the lines are counted (see VIEW_FORM); older revisions build older forms.
     """
-    if not shop.exists or shop.schema is None:
+    if not shop.exists:
         raise ShopUnsupported("there is no shop to build the order_reports view on")
-    schema = quote(shop.schema)
-    # count(*) needs only the index on order_items(order_id) (an index-only scan); counting
-    # product_id reads every line's row, five times slower for a month, and is needed only
-    # where product_id may be NULL (the old view's COUNT(oi.product_id) skipped those lines)
-    lines = "count(*)" if shop.product_id_not_null else "count(oi.product_id)"
-    instant = "o.created_at"
-    if shop.naive:
-        instant = f"(o.created_at AT TIME ZONE {sql_string(shop.naive_tz)})"
-    count = f"SELECT {lines} FROM {schema}.order_items oi WHERE oi.order_id = o.id"
+    src = shop.source
+    with_currency = form in (PER_CURRENCY, GROUPED)
+    if src.is_query:
+        return _query_view(shop, quote, with_currency)
+    assert src.orders and src.lines and src.lines_order_key and src.placed_at and src.amount
+    schema = quote(shop.schema) if shop.schema else None
+
+    def rel(name: str) -> str:
+        return f"{schema}.{quote(name)}" if schema else quote(name)
+
+    def sql(fragment: str) -> str:
+        return fill_schema(fragment, shop.schema, quote)
+
+    placed = f"o.{quote(src.placed_at)}"
+    instant = f"({placed} AT TIME ZONE {sql_string(shop.naive_tz)})" if shop.naive else placed
+    amount = f"o.{quote(src.amount)}" if _plain_name(src.amount) else f"({sql(src.amount)})"
+    divisor = f" / {10**src.minor_units}" if src.minor_units else ""
+    value = f"round(({amount})::numeric{divisor}, 2)"
+    key = f"l.{quote(src.lines_order_key)} = o.{quote(src.order_id)}"
+    if src.lines_where:
+        key += f" AND ({sql(src.lines_where)})"
+    count = f"SELECT count(*) FROM {rel(src.lines)} l WHERE {key}"
     if form == SUBQUERY:
         count_product, joined = f"({count})", ""
-    elif form == GROUPED:
-        count_product = "coalesce(l.count_product, 0)"
+    elif form == GROUPED and not src.lines_where:  # a per-line filter may read the order row
+        count_product = "coalesce(lc.count_product, 0)"
         joined = (
-            f"LEFT JOIN (SELECT oi.order_id, {lines} AS count_product "
-            f"FROM {schema}.order_items oi GROUP BY oi.order_id) l ON l.order_id = o.id"
+            f"LEFT JOIN (SELECT l.{quote(src.lines_order_key)} AS order_id, count(*) AS "
+            f"count_product FROM {rel(src.lines)} l GROUP BY 1) lc "
+            f"ON lc.order_id = o.{quote(src.order_id)}"
         )
     else:
-        count_product, joined = "l.count_product", f"CROSS JOIN LATERAL ({count}) l(count_product)"
+        count_product = "lc.count_product"
+        joined = f"CROSS JOIN LATERAL ({count}) lc(count_product)"
+    counts = f" AND ({sql(src.where)})" if src.where else ""
+    currency = ""
+    if with_currency:
+        column = f"o.{quote(src.currency)}" if src.currency else ""
+        currency = f",\n               {_currency(shop, column)} AS currency"
     return f"""
         SELECT ({instant})::date AS report_at,
-               o.id AS order_id,
+               o.{quote(src.order_id)} AS order_id,
                {count_product} AS count_product,
-               round(o.total_amount::numeric, 2) AS total_amount,
-               o.created_at AS created_at
-        FROM {schema}.orders o {joined}
-        WHERE o.created_at IS NOT NULL
+               {value} AS total_amount,
+               {placed} AS created_at{currency}
+        FROM {rel(src.orders)} o {joined}
+        WHERE {placed} IS NOT NULL{counts}
+    """
+
+
+def _currency(shop: Shop, column: str) -> str:
+    if shop.source.currency is not None or shop.source.is_query:
+        return f"CAST({column} AS text)"
+    if shop.currency_code is not None:
+        return f"CAST({sql_string(shop.currency_code)} AS text)"
+    return "CAST(NULL AS text)"
+
+
+def _query_view(shop: Shop, quote: Callable[[str], str], with_currency: bool) -> str:
+    assert shop.source.query is not None
+    sql = fill_schema(shop.source.query, shop.schema, quote)
+    instant = "q.placed_at"
+    if shop.naive:
+        instant = f"(q.placed_at AT TIME ZONE {sql_string(shop.naive_tz)})"
+    currency = f",\n               {_currency(shop, 'q.currency')} AS currency"
+    if shop.currency_code is not None:
+        currency = (
+            f",\n               coalesce(CAST(q.currency AS text), "
+            f"{sql_string(shop.currency_code)}) AS currency"
+        )
+    return f"""
+        SELECT ({instant})::date AS report_at,
+               q.order_id AS order_id,
+               CAST(q.lines AS bigint) AS count_product,
+               round(CAST(q.amount AS numeric), 2) AS total_amount,
+               q.placed_at AS created_at{currency if with_currency else ""}
+        FROM ({sql}) AS q
+        WHERE q.placed_at IS NOT NULL
     """
 
 
 def sql_string(value: str) -> str:
     """A SQL string literal (standard_conforming_strings: only quotes need doubling)."""
     return "'" + value.replace("'", "''") + "'"
+
+
+def describe_source(shop: Shop) -> dict[str, Any]:
+    """The source as `status` shows it: platform, relations, columns and how they are read."""
+    src = shop.source
+    return {
+        "platform": src.name,
+        "orders": None if src.is_query else f"{shop.schema}.{src.orders}",
+        "lines": None if src.is_query else f"{shop.schema}.{src.lines}.{src.lines_order_key}",
+        "placed_at": None if src.is_query else src.placed_at,
+        "amount": src.amount if not src.is_query else "query",
+        "currency": shop.currency_reading(),
+        "counts": src.where or ("the query's rows" if src.is_query else "every dated order"),
+    }

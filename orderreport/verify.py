@@ -8,7 +8,8 @@ never a difference. Nothing here writes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -31,39 +32,52 @@ FIGURES = (
 
 @dataclass(frozen=True)
 class Difference:
-    """One figure of one day: as stored, and as the live data gives it now."""
+    """One figure of one day in one currency: as stored, and as the live data gives it now."""
 
     date: date
     time_zone: str
+    currency: str | None
     field: str
     stored: int | Decimal
     live: int | Decimal
 
 
-DIFFERENCE_FIELDS = ("date", "time_zone", "field", "stored", "live")
+DIFFERENCE_FIELDS = ("date", "time_zone", "currency", "field", "stored", "live")
 
 
-def differences(stored: Summary, live: Summary) -> tuple[Difference, ...]:
-    """The figures of `stored` that `live` (the same day) no longer has, in FIGURES order.
+def differences(stored: Sequence[Summary], live: Sequence[Summary]) -> tuple[Difference, ...]:
+    """The figures of one day's `stored` rows (one per currency) that its `live` rows no
+    longer have, by currency then in FIGURES order. A currency on one side only is compared
+    with zeros: a day's first order in a new currency, or its last one cancelled.
 
     Decimals compare by value: a stored 6.6 and a live 6.60 are the same figure.
     """
+    old_rows = {s.currency: s for s in stored}
+    new_rows = {s.currency: s for s in live}
     found = []
-    for name in FIGURES:
-        old, new = getattr(stored, name), getattr(live, name)
-        if old != new:
-            found.append(Difference(live.date, live.time_zone, name, old, new))
+    for currency in sorted(old_rows.keys() | new_rows.keys(), key=lambda c: c or ""):
+        old_row, new_row = old_rows.get(currency), new_rows.get(currency)
+        sample = new_row or old_row
+        assert sample is not None
+        for name in FIGURES:
+            old = getattr(old_row, name) if old_row is not None else 0
+            new = getattr(new_row, name) if new_row is not None else 0
+            if old != new:
+                found.append(Difference(sample.date, sample.time_zone, currency, name, old, new))
     return tuple(found)
 
 
 def describe(changes: Iterable[Difference]) -> str:
-    """`total_orders 2000 → 2001, total_value 1919.90 → 1920.20`: for a line on stderr."""
-    return ", ".join(f"{d.field} {d.stored} → {d.live}" for d in changes)
+    """`EUR total_orders 2000 → 2001, EUR total_value 1919.90 → 1920.20`: for a line on stderr."""
+    return ", ".join(
+        f"{d.currency + ' ' if d.currency else ''}{d.field} {d.stored} → {d.live}" for d in changes
+    )
 
 
 _STORED = text(
     """
-    SELECT report_date AS date, time_zone, total_orders, total_products,
+    SELECT report_date AS date, time_zone, NULLIF(currency, '') AS currency,
+           total_orders, total_products,
            ROUND(total_value, 2) AS total_value,
            average_products_per_order, average_order_value
     FROM orderreport.daily_reports
@@ -71,7 +85,7 @@ _STORED = text(
       AND report_date < :today
       AND (CAST(:start AS date) IS NULL OR report_date >= CAST(:start AS date))
       AND (CAST(:end AS date) IS NULL OR report_date <= CAST(:end AS date))
-    ORDER BY report_date
+    ORDER BY report_date, currency
     """
 ).bindparams(
     bindparam("start", type_=Date), bindparam("end", type_=Date), bindparam("today", type_=Date)
@@ -80,13 +94,23 @@ _STORED = text(
 
 def stored_reports(
     session: Connection, start: date | None, end: date | None, today: date
-) -> dict[date, Summary]:
-    """The stored reports of the session's zone from start to end (None: unbounded), by day.
+) -> dict[date, list[Summary]]:
+    """The stored reports of the session's zone from start to end (None: unbounded), by day:
+    each day's rows, one per currency.
 
     Only finished days (before `today`): only those are ever stored.
     """
     rows = session.execute(_STORED, {"start": start, "end": end, "today": today})
-    return {row.date: Summary(**row._asdict()) for row in rows}
+    found: dict[date, list[Summary]] = {}
+    for row in rows:
+        found.setdefault(row.date, []).append(Summary(**row._asdict()))
+    return found
+
+
+def by_day(summaries: Iterable[Summary]) -> Iterator[tuple[date, list[Summary]]]:
+    """Summaries (ordered by day) grouped into each day's rows, one per currency."""
+    for day, rows in itertools.groupby(summaries, key=lambda s: s.date):
+        yield day, list(rows)
 
 
 def runs_of_days(days: Iterable[date]) -> Iterator[tuple[date, date]]:
@@ -103,11 +127,14 @@ def runs_of_days(days: Iterable[date]) -> Iterator[tuple[date, date]]:
     yield first, last
 
 
-def live_reports(session: Connection, shop: Shop, days: Iterable[date]) -> Iterator[Summary]:
-    """Each of `days` computed afresh from the shop's orders, by day: one grouped query per
-    run of consecutive days, so a gap between stored days costs nothing."""
+def live_reports(
+    session: Connection, shop: Shop, days: Iterable[date]
+) -> Iterator[tuple[date, list[Summary]]]:
+    """Each of `days` computed afresh from the shop's orders, by day (its rows, one per
+    currency): one grouped query per run of consecutive days, so a gap between stored days
+    costs nothing."""
     for first, last in runs_of_days(days):
-        yield from queries.summaries(session, shop, first, last)
+        yield from by_day(queries.summaries(session, shop, first, last))
 
 
 @dataclass(frozen=True)
@@ -130,8 +157,8 @@ def verify(
     """Compare every stored day from start to end (None: unbounded) with the live data."""
     stored = stored_reports(session, start, end, today)
     found: list[Difference] = []
-    for live in live_reports(session, shop, stored):
-        found.extend(differences(stored[live.date], live))
+    for day, live in live_reports(session, shop, stored):
+        found.extend(differences(stored[day], live))
     return Verification(
         first=min(stored, default=None),
         last=max(stored, default=None),

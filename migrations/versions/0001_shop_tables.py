@@ -82,6 +82,7 @@ def upgrade() -> None:
     shop = migrating.shop_now(conn)
     if shop.exists:
         return
+    schema.refuse_foreign(conn, shop)  # a sample shop never goes next to someone's tables
     if shop.schema is not None:
         op.execute(f"CREATE SCHEMA IF NOT EXISTS {schema.quote(shop.schema)}")
     where = shop.schema or str(conn.execute(sa.text("SELECT current_schema()")).scalar())
