@@ -38,8 +38,7 @@ SUCCESS = RunFigures(
     days_stored=3,
     days_restated=2,
     days_changed=1,
-    yesterday_orders=42,
-    yesterday_value=Decimal("1234.56"),
+    yesterday=((None, 42, Decimal("1234.56")),),
     lag_days=0,
 )
 FAILURE = RunFigures(
@@ -50,8 +49,7 @@ FAILURE = RunFigures(
     days_stored=0,
     days_restated=0,
     days_changed=0,
-    yesterday_orders=None,
-    yesterday_value=None,
+    yesterday=(),
     lag_days=None,
 )
 
@@ -188,8 +186,7 @@ def test_textfile_is_never_seen_half_written(tmp_path: Path) -> None:
             days_stored=i,
             days_restated=i,
             days_changed=i % 2,
-            yesterday_orders=i,
-            yesterday_value=Decimal(i) + Decimal("0.25"),
+            yesterday=((None, i, Decimal(i) + Decimal("0.25")),),
             lag_days=i,
         )
 
@@ -274,10 +271,11 @@ def test_push_reaches_a_real_pushgateway(pushgateway: str) -> None:
     assert metrics.push(pushgateway, FAILURE) is None
     assert pushed(pushgateway) == {**SUCCESS_VALUES, **FAILURE_VALUES}
     # a success replaces the whole group again
-    later = replace(SUCCESS, finished=FINISHED + timedelta(days=2), yesterday_orders=None)
+    later = replace(SUCCESS, finished=FINISHED + timedelta(days=2), yesterday=())
     assert metrics.push(pushgateway, later) is None
     expected = {**SUCCESS_VALUES}
     del expected["orderreport_daily_yesterday_orders"]
+    del expected["orderreport_daily_yesterday_value"]
     expected[metrics.LAST_SUCCESS] = later.finished.timestamp()
     expected["orderreport_daily_last_run_timestamp_seconds"] = later.finished.timestamp()
     expected["orderreport_daily_last_run_duration_seconds"] = (

@@ -1,0 +1,319 @@
+"""orderreport on each platform's own schema: Saleor, Oscar, Solidus, Vendure, Medusa.
+
+Each shop is the platform's real DDL (tests/platforms/*.sql) with a small shop of what the
+platform really holds (tests/platforms/shops.py), in a database whose TimeZone is Moscow.
+Every figure is checked against Decimal arithmetic on the platform's own counting rules,
+around the Moscow midnight at 21:00 UTC; every test checks that the shop's tables, rows and
+definitions are untouched and that nothing is created outside schema orderreport.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy.engine import URL
+
+from orderreport.sources import PLATFORMS_DIR
+from tests.conftest import Result, plain, run_cli, url_text
+from tests.platforms import shops
+from tests.platforms.shops import DAYS, PLATFORMS, Order, expected, expected_report
+
+ZONE = "Europe/Moscow"
+SPAN = ("--from", DAYS[0].isoformat(), "--to", DAYS[-1].isoformat())
+SUMMARY_KEYS = list(expected([], ZONE, DAYS[0])[0])
+REPORT_KEYS = ["report_at", "order_id", "currency", "count_product", "total_amount"]
+STORED = (
+    "SELECT report_date::text, time_zone, currency, total_orders, total_products, total_value, "
+    "average_products_per_order, average_order_value FROM orderreport.daily_reports "
+    "ORDER BY report_date, currency"
+)
+# Schemas whose objects orderreport may create or change (besides the system's own).
+OURS = "('orderreport', 'pg_catalog', 'information_schema', 'pg_toast')"
+OUTSIDE = f"n.nspname NOT IN {OURS} AND n.nspname NOT LIKE 'pg\\_%'"
+
+
+def connect(url: URL) -> psycopg.Connection[tuple[Any, ...]]:
+    return psycopg.connect(plain(url), autocommit=True)
+
+
+def build(url: URL, *shop: tuple[str, str]) -> list[Order]:
+    """The database's TimeZone set to Moscow, then each (platform, schema) shop built."""
+    with connect(url) as conn:
+        conn.execute(f"ALTER DATABASE \"{url.database}\" SET timezone TO '{ZONE}'")
+    orders: list[Order] = []
+    with connect(url) as conn:  # a new session: TimeZone is Moscow
+        for name, schema in shop:
+            orders += PLATFORMS[name].build(conn, schema)
+    return orders
+
+
+@dataclass
+class Shop:
+    url: URL
+    platform: shops.Platform
+    orders: list[Order]
+
+
+@pytest.fixture(params=sorted(PLATFORMS))
+def shop(request: pytest.FixtureRequest, empty_url: URL) -> Iterator[Shop]:
+    name: str = request.param
+    yield Shop(empty_url, PLATFORMS[name], build(empty_url, (name, "public")))
+
+
+def cli(url: URL, *args: str, platform: str | None = None) -> Result:
+    chosen = ("--platform", platform) if platform else ()
+    return run_cli(*args, "--database-url", url_text(url), "--tz", ZONE, *chosen)
+
+
+def ok(result: Result) -> str:
+    assert result.code == 0, result.err
+    return result.out
+
+
+def parsed(out: str) -> Any:
+    return json.loads(out, parse_float=Decimal)
+
+
+def two_places(rows: list[dict[str, Any]]) -> None:
+    """Every decimal is an exact JSON number with two places (never a float's noise)."""
+    for row in rows:
+        for key, value in row.items():
+            if isinstance(value, Decimal):
+                assert value.as_tuple().exponent == -2, (key, value)
+
+
+def summary(url: URL, *args: str, platform: str | None = None) -> list[dict[str, Any]]:
+    got = parsed(ok(cli(url, "summary", *args, "--json", platform=platform)))
+    assert isinstance(got, list), got
+    for row in got:
+        assert list(row) == SUMMARY_KEYS, row
+    two_places(got)
+    return got
+
+
+def check_figures(url: URL, orders: list[Order], platform: str | None = None) -> None:
+    """summary and report of every day, and a range's summary, as the platform counts."""
+    for day in DAYS:
+        got = summary(url, "--date", day.isoformat(), platform=platform)
+        assert got == expected(orders, ZONE, day), day
+        out = ok(
+            cli(url, "report", "--date", day.isoformat(), "--format", "json", platform=platform)
+        )
+        rows = parsed(out)
+        assert all(list(r) == REPORT_KEYS for r in rows), rows
+        assert rows == expected_report(orders, ZONE, day), day
+    by_day = [row for day in DAYS for row in expected(orders, ZONE, day)]
+    assert summary(url, *SPAN, platform=platform) == by_day
+
+
+def plan(url: URL, *args: str, platform: str | None = None) -> list[dict[str, str]]:
+    steps = parsed(ok(cli(url, "migrate", "--plan", "--format", "json", *args, platform=platform)))
+    assert isinstance(steps, list) and steps, steps
+    return steps
+
+
+def snapshot(url: URL) -> dict[str, Any]:
+    """Everything outside schema orderreport: schemas, relations (indexes, sequences and
+    views among them), columns, defaults, indexes, constraints, triggers, functions, types,
+    and an md5 of every table's rows."""
+    queries = {
+        "schemas": "SELECT nspname FROM pg_namespace n WHERE " + OUTSIDE,
+        "relations": "SELECT n.nspname, c.relname, c.relkind FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE " + OUTSIDE,
+        "columns": "SELECT c.oid::regclass::text, a.attnum, a.attname, "
+        "format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid) "
+        "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+        "WHERE a.attnum > 0 AND NOT a.attisdropped AND " + OUTSIDE,
+        "indexes": "SELECT schemaname, indexname, indexdef FROM pg_indexes n "
+        "WHERE schemaname NOT IN " + OURS,
+        "constraints": "SELECT n.nspname, c.conname, pg_get_constraintdef(c.oid) "
+        "FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace WHERE " + OUTSIDE,
+        "triggers": "SELECT t.tgrelid::regclass::text, t.tgname, pg_get_triggerdef(t.oid) "
+        "FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE " + OUTSIDE,
+        "functions": "SELECT n.nspname, p.proname, pg_get_function_identity_arguments(p.oid) "
+        "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE " + OUTSIDE,
+        "types": "SELECT n.nspname, t.typname FROM pg_type t "
+        "JOIN pg_namespace n ON n.oid = t.typnamespace WHERE " + OUTSIDE,
+        "global": "SELECT 'event trigger', evtname FROM pg_event_trigger "
+        "UNION ALL SELECT 'extension', extname FROM pg_extension",
+    }
+    with connect(url) as conn:
+        snap: dict[str, Any] = {k: sorted(conn.execute(q).fetchall()) for k, q in queries.items()}
+        for schema, name, kind in snap["relations"]:
+            if kind in ("r", "p"):
+                snap[f"rows {schema}.{name}"] = conn.execute(
+                    "SELECT md5(COALESCE(string_agg(t::text, '|' ORDER BY t::text), '')) "
+                    f'FROM "{schema}"."{name}" t'
+                ).fetchone()
+    return snap
+
+
+def ours(url: URL) -> list[tuple[Any, ...]]:
+    """What schema orderreport holds (its relations), empty if it does not exist."""
+    with connect(url) as conn:
+        return (
+            conn.execute(
+                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = 'orderreport' AND c.relkind IN ('r', 'v') ORDER BY 1"
+            ).fetchall()
+            + conn.execute(
+                "SELECT nspname FROM pg_namespace WHERE nspname = 'orderreport'"
+            ).fetchall()
+        )
+
+
+# -- the presets -------------------------------------------------------------------------
+def test_preset_figures_and_the_shop_untouched(shop: Shop) -> None:
+    name, url = shop.platform.name, shop.url
+    before = snapshot(url)
+    ok(cli(url, "migrate", platform=name))
+    assert ("order_reports",) in ours(url) and ("daily_reports",) in ours(url)
+    check_figures(url, shop.orders, platform=name)
+
+    ok(cli(url, "daily", *SPAN, platform=name))
+    want = [row for day in DAYS for row in expected(shop.orders, ZONE, day)]
+    with connect(url) as conn:
+        stored = conn.execute(STORED).fetchall()
+    assert stored == [tuple({**r, "currency": r["currency"] or ""}.values()) for r in want]
+    history = parsed(ok(cli(url, "history", "--json", *SPAN, platform=name)))
+    assert [{k: r[k] for k in SUMMARY_KEYS} for r in history] == want
+    assert snapshot(url) == before, "orderreport changed the shop or created objects outside"
+
+
+def test_detected_without_platform(shop: Shop) -> None:
+    name, url = shop.platform.name, shop.url
+    before = snapshot(url)
+    steps = plan(url)
+    assert name in steps[0]["detail"], steps[0]
+    assert snapshot(url) == before and ours(url) == [], "--plan changed the database"
+    ok(cli(url, "migrate"))
+    check_figures(url, shop.orders)
+    day = ["--date", DAYS[1].isoformat()]
+    assert summary(url, *day) == summary(url, *day, platform=name)
+    assert snapshot(url) == before
+
+
+@pytest.mark.parametrize(
+    "first, second",
+    [(("saleor", "a"), ("oscar", "b")), (("solidus", "public"), ("vendure", "public"))],
+    ids=["saleor-a-oscar-b", "solidus-vendure-public"],
+)
+def test_two_platforms_are_ambiguous(
+    empty_url: URL, first: tuple[str, str], second: tuple[str, str]
+) -> None:
+    build(empty_url, first, second)
+    before = snapshot(empty_url)
+    for args in (("migrate", "--plan"), ("migrate",)):
+        r = cli(empty_url, *args)
+        assert r.code == 2 and r.out == "", (args, r)
+        assert r.err.count("\n") == 1 and first[0] in r.err and second[0] in r.err, r.err
+    assert snapshot(empty_url) == before and ours(empty_url) == []
+
+
+def test_tables_but_no_shop_are_refused(empty_url: URL) -> None:
+    with connect(empty_url) as conn:
+        conn.execute("CREATE TABLE public.customers (id serial PRIMARY KEY, name text NOT NULL)")
+        conn.execute("INSERT INTO public.customers (name) VALUES ('Ann'), ('Bob')")
+    before = snapshot(empty_url)
+    for args in (("migrate", "--plan"), ("migrate",)):
+        r = cli(empty_url, *args)
+        assert r.code == 1 and r.out == "", (args, r)
+        assert r.err.count("\n") == 1 and "no shop orderreport can read" in r.err, r.err
+    assert snapshot(empty_url) == before and ours(empty_url) == []
+
+
+# -- a mapping, a printed preset, a query ------------------------------------------------
+def toml_table(values: dict[str, Any]) -> str:
+    """A [source] table (JSON strings, lists and integers are TOML too)."""
+    return "[source]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in values.items())
+
+
+def preset_fields(name: str) -> dict[str, Any]:
+    with (PLATFORMS_DIR / f"{name}.toml").open("rb") as f:
+        table: dict[str, Any] = tomllib.load(f)["source"]
+    return table
+
+
+SOLIDUS_QUERY = (
+    "SELECT o.id AS order_id, o.completed_at AT TIME ZONE 'UTC' AS placed_at, "
+    "o.total AS amount, o.currency AS currency, "
+    "(SELECT count(*) FROM {schema}.spree_line_items l WHERE l.order_id = o.id) AS lines "
+    "FROM {schema}.spree_orders o "
+    "WHERE o.completed_at IS NOT NULL AND o.state <> 'canceled'"
+)
+
+
+@pytest.mark.parametrize(
+    "name, how",
+    [("saleor", "fields"), ("vendure", "fields"), ("saleor", "printed"), ("solidus", "query")],
+)
+def test_a_source_in_the_config_file(empty_url: URL, tmp_path: Path, name: str, how: str) -> None:
+    orders = build(empty_url, (name, "public"))
+    config = tmp_path / "config.toml"
+    if how == "fields":
+        config.write_text(toml_table(preset_fields(name)), encoding="utf-8")
+    elif how == "printed":
+        printed = ok(run_cli("platforms", name))
+        assert printed.startswith("#") and "[source]" in printed, printed
+        assert tomllib.loads(printed)["source"] == preset_fields(name)
+        config.write_text(f'tz = "{ZONE}"\n\n', encoding="utf-8")
+        with config.open("a", encoding="utf-8") as f:
+            f.write(printed)
+    else:
+        config.write_text(toml_table({"query": SOLIDUS_QUERY, "schema": "public"}), "utf-8")
+    before = snapshot(empty_url)
+    steps = plan(empty_url, "--config", str(config))
+    named = "query" if how == "query" else "mapping"
+    assert named in steps[0]["detail"] and name not in steps[0]["detail"], steps[0]
+    ok(cli(empty_url, "migrate", "--config", str(config)))
+    for day in DAYS:
+        args = ("--date", day.isoformat(), "--config", str(config))
+        assert summary(empty_url, *args) == expected(orders, ZONE, day), day
+    assert snapshot(empty_url) == before
+
+
+# -- indexes -----------------------------------------------------------------------------
+def scans(node: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(node type, relation) of every scan in an EXPLAIN (FORMAT JSON) plan tree."""
+    if "Relation Name" in node:
+        yield node["Node Type"], node["Relation Name"]
+    for child in node.get("Plans", []):
+        yield from scans(child)
+
+
+def test_a_day_reads_the_platform_indexes(shop: Shop) -> None:
+    p, url = shop.platform, shop.url
+    steps = plan(url, platform=p.name)
+    advised = [s for s in steps if s["action"] == "advise"]
+    if not p.indexed:  # Medusa: no index on "order".created_at
+        assert advised and all("CREATE INDEX CONCURRENTLY" in s["detail"] for s in advised)
+        assert any(f"{p.orders}(created_at)" in s["detail"] for s in advised), advised
+        return
+    assert advised == [], advised
+    ok(cli(url, "migrate", platform=p.name))
+    bound = "(DATE '{}')::timestamptz" + (" AT TIME ZONE 'UTC'" if p.naive else "")
+    day = DAYS[1]
+    with connect(url) as conn:
+        conn.execute(f"SET TimeZone TO '{ZONE}'")
+        conn.execute("SET enable_seqscan = off")
+        row = conn.execute(
+            "EXPLAIN (FORMAT JSON) SELECT report_at, currency, count(*), sum(count_product), "
+            "sum(total_amount) FROM orderreport.order_reports "
+            f"WHERE created_at >= {bound.format(day)} "
+            f"AND created_at < {bound.format(day + (DAYS[1] - DAYS[0]))} GROUP BY 1, 2"
+        ).fetchone()
+    assert row is not None
+    found = set(scans(row[0][0]["Plan"]))
+    assert {rel for _, rel in found} >= {p.orders, p.lines}, found
+    assert not {(t, r) for t, r in found if t == "Seq Scan" and r in (p.orders, p.lines)}, found
