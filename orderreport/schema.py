@@ -771,10 +771,15 @@ def plan(
                 "exists and is not orderreport's: --adopt replaces it",
             )
         )
-    elif shop.exists and comment in (
-        shop.fingerprint(shop_mod.SUBQUERY),
-        shop.fingerprint(shop_mod.LATERAL),
-    ):
+    elif shop.exists and comment == shop.fingerprint(shop_mod.SUBQUERY):
+        steps.append(
+            Step(
+                "replace",
+                f"{OUR_SCHEMA}.{VIEW}",
+                "rebuilt to count each order's lines once, with each order's currency",
+            )
+        )
+    elif shop.exists and comment == shop.fingerprint(shop_mod.LATERAL):
         steps.append(Step("replace", f"{OUR_SCHEMA}.{VIEW}", "rebuilt with each order's currency"))
     elif shop.exists and comment != shop.fingerprint():
         steps.append(Step("replace", f"{OUR_SCHEMA}.{VIEW}", "built for other settings: rebuilt"))

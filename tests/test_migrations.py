@@ -59,7 +59,7 @@ def columns(url: URL, table: str) -> dict[str, str]:
 def test_up_down_up(empty_url: URL) -> None:
     settings = settings_for(empty_url)
     result = db.migrate(settings)
-    assert result.applied == ("0001", "0002", "0003", "0004", "0005", "0006")
+    assert result.applied == ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
     assert result.start is None
     assert TABLES | {
         "orderreport.order_reports",
@@ -78,7 +78,7 @@ def test_up_down_up(empty_url: URL) -> None:
         db.downgrade(settings, step)
     assert relations(empty_url) == {"orderreport.orderreport_version"}
     again = db.migrate(settings)
-    assert again.applied == ("0001", "0002", "0003", "0004", "0005", "0006")
+    assert again.applied == ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
     assert db.migrate(settings).applied == ()
 
 
@@ -107,13 +107,13 @@ def test_five_migrate_processes_at_once(empty_url: URL) -> None:
     ]
     results = [(p.wait(timeout=120), *p.communicate()) for p in procs]
     assert [code for code, _, _ in results] == [0] * 5, results
-    applied = [err for _, _, err in results if "from empty to 0006" in err]
-    already = [err for _, _, err in results if "already at 0006" in err]
+    applied = [err for _, _, err in results if "from empty to 0007" in err]
+    already = [err for _, _, err in results if "already at 0007" in err]
     assert (len(applied), len(already)) == (1, 4), results
     with psycopg.connect(plain(empty_url)) as conn:
         assert conn.execute(
             "SELECT version_num FROM orderreport.orderreport_version"
-        ).fetchall() == [("0006",)]
+        ).fetchall() == [("0007",)]
 
 
 def test_migrate_sql_touches_no_database() -> None:
@@ -134,7 +134,7 @@ def test_alembic_cli_reads_orderreport_configuration(empty_url: URL) -> None:
     current = subprocess.run(
         [*alembic, "current"], cwd=REPO, env=env, capture_output=True, text=True
     )
-    assert "0006 (head)" in current.stdout
+    assert "0007 (head)" in current.stdout
     assert "sqlalchemy.url" not in (REPO / "alembic.ini").read_text().replace("# ", "")
 
 
@@ -156,7 +156,7 @@ def wheel(built_wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     with zipfile.ZipFile(built_wheel) as zf:
         names = zf.namelist()
         assert "orderreport/migrations/env.py" in names
-        assert "orderreport/migrations/versions/0006_view_lateral.py" in names
+        assert "orderreport/migrations/versions/0007_per_currency.py" in names
         zf.extractall(unpacked)
     return unpacked
 
@@ -178,7 +178,7 @@ def test_migrate_from_an_installed_wheel_anywhere(
         text=True,
     )
     assert result.returncode == 0, result.stderr
-    assert "from empty to 0006" in result.stderr
+    assert "from empty to 0007" in result.stderr
 
 
 def test_schema_head_constant_matches_the_scripts() -> None:
@@ -202,7 +202,7 @@ def test_the_run_log_revision_on_a_database_at_0004(db_url: URL) -> None:
     # daily stops on the schema, before it could log anything
     r = run_cli("daily", "--database-url", url_text(db_url))
     assert r.code == 1 and "run `orderreport migrate`" in r.err and r.err.count("\n") == 1
-    assert db.migrate(settings).applied == ("0005", "0006")
+    assert db.migrate(settings).applied == ("0005", "0006", "0007")
     assert "orderreport.runs" in relations(db_url)
 
 
@@ -230,7 +230,8 @@ def test_0006_rebuilds_the_view_to_count_lines_once_and_back(
     for lines in (0, 1, 3):
         add_order(shop, datetime(2026, 3, 1, 12, tzinfo=UTC), "10.05", lines)
     settings = settings_for(db_url)
-    at_head = shop.execute(_VIEW_ROWS).fetchall()
+    # at head the view has each order's currency as a last column (0007): compare the rest
+    at_head = [row[:5] for row in shop.execute(_VIEW_ROWS).fetchall()]
     assert [row[2] for row in at_head] == [0, 1, 3]
     assert "LATERAL" in str(shop.execute(_VIEW_TEXT).fetchone())
     db.downgrade(settings, "0005")
@@ -238,11 +239,11 @@ def test_0006_rebuilds_the_view_to_count_lines_once_and_back(
     assert "LATERAL" not in str(shop.execute(_VIEW_TEXT).fetchone())
     r = run_cli("migrate", "--plan", "--json", "--database-url", url_text(db_url))
     steps = {(s["action"], s["object"], s["detail"]) for s in json.loads(r.out)}
-    rebuilt = "rebuilt to count each order's lines once"
+    rebuilt = "rebuilt to count each order's lines once, with each order's currency"
     assert ("replace", "orderreport.order_reports", rebuilt) in steps
     # a report at 0005 asks for the migration instead of reading the older view
     r = run_cli("summary", "--date", "2026-03-01", "--database-url", url_text(db_url))
     assert r.code == 1 and "run `orderreport migrate`" in r.err, r.err
-    assert db.migrate(settings).applied == ("0006",)
-    assert shop.execute(_VIEW_ROWS).fetchall() == at_head
+    assert db.migrate(settings).applied == ("0006", "0007")
+    assert [row[:5] for row in shop.execute(_VIEW_ROWS).fetchall()] == at_head
     assert "LATERAL" in str(shop.execute(_VIEW_TEXT).fetchone())

@@ -77,6 +77,7 @@ def test_an_order_committed_after_midnight_is_restated_by_the_next_night(
         {
             "date": day.isoformat(),
             "time_zone": "UTC",
+            "currency": None,
             "field": "total_orders",
             "stored": 2000,
             "live": 2001,
@@ -84,6 +85,7 @@ def test_an_order_committed_after_midnight_is_restated_by_the_next_night(
         {
             "date": day.isoformat(),
             "time_zone": "UTC",
+            "currency": None,
             "field": "total_products",
             "stored": 2000,
             "live": 2001,
@@ -91,6 +93,7 @@ def test_an_order_committed_after_midnight_is_restated_by_the_next_night(
         {
             "date": day.isoformat(),
             "time_zone": "UTC",
+            "currency": None,
             "field": "total_value",
             "stored": Decimal("2000.00"),
             "live": Decimal("2005.00"),
