@@ -15,6 +15,8 @@ stalling it. Each revision is its own transaction.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from alembic import context
@@ -71,13 +73,22 @@ def run_with(connection: Connection) -> None:
                 migrating.note(done)
         connection.commit()
         if at_head and migrating.build_indexes():
-            # asked for by name: the indexes advised on a platform's own tables
+            # asked for by name: the indexes advised on a platform's own tables. Outside
+            # Alembic's transactions (they are done), so its autocommit_block does not apply.
+
+            @contextlib.contextmanager
+            def autocommit() -> Iterator[None]:
+                level = connection.default_isolation_level or "READ COMMITTED"
+                connection.commit()
+                connection.execution_options(isolation_level="AUTOCOMMIT")
+                try:
+                    yield
+                finally:
+                    connection.commit()  # SQLAlchemy's own transaction object, even here
+                    connection.execution_options(isolation_level=level)
+
             built = schema.build_indexes(
-                connection,
-                migrating.shop_now(connection),
-                "advised",
-                context.get_context().autocommit_block,
-                asked=True,
+                connection, migrating.shop_now(connection), "advised", autocommit, asked=True
             )
             for line in built:
                 migrating.note(line)

@@ -638,7 +638,11 @@ def source_steps(shop: Shop) -> list[Step]:
             f"{where}.{src.orders}, {where}.{src.lines}",
             f"{src.name}, found by {shop.found_by}",
         ),
-        Step("keep", f"{where}.{src.orders}: amount {src.amount}", _money(shop)),
+        Step(
+            "keep",
+            f"{where}.{src.orders}: amount {shop_mod.fill_schema(src.amount or '', where)}",
+            _money(shop),
+        ),
         Step(
             "keep",
             f"{where}.{src.orders}.{src.placed_at}",

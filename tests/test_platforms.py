@@ -319,3 +319,56 @@ def test_a_day_reads_the_platform_indexes(shop: Shop) -> None:
     found = set(scans(row[0][0]["Plan"]))
     assert {rel for _, rel in found} >= {p.orders, p.lines}, found
     assert not {(t, r) for t, r in found if t == "Seq Scan" and r in (p.orders, p.lines)}, found
+
+
+def test_build_indexes_only_when_asked(empty_url: URL) -> None:
+    """Medusa lacks an index on "order".created_at: advised by --plan and status, built by
+    --build-indexes alone (and then used), never by a plain migrate."""
+    build(empty_url, ("medusa", "public"))
+    before = snapshot(empty_url)
+    ok(cli(empty_url, "migrate", platform="medusa"))
+    assert snapshot(empty_url) == before
+    status = parsed(cli(empty_url, "status", "--json", platform="medusa").out)
+    statement = 'CREATE INDEX CONCURRENTLY orderreport_order_created_at_idx ON public."order"'
+    assert status["missing_indexes"] == f"{statement} (created_at)", status
+    steps = plan(empty_url, "--build-indexes", platform="medusa")
+    assert ("build", "public.orderreport_order_created_at_idx") in {
+        (s["action"], s["object"]) for s in steps
+    }, steps
+    ok(cli(empty_url, "migrate", "--build-indexes", platform="medusa"))
+    with connect(empty_url) as conn:
+        made = conn.execute(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'orderreport_order_created_at_idx'"
+        ).fetchall()
+    index = 'CREATE INDEX orderreport_order_created_at_idx ON public."order"'
+    assert made == [(f"{index} USING btree (created_at)",)]
+    status = parsed(cli(empty_url, "status", "--json", platform="medusa").out)
+    assert status["missing_indexes"] is None, status
+    assert all(s["action"] != "advise" for s in plan(empty_url, platform="medusa"))
+
+
+# -- status ------------------------------------------------------------------------------
+def test_status_shows_the_source_and_a_source_that_no_longer_resolves(empty_url: URL) -> None:
+    build(empty_url, ("saleor", "public"))
+    ok(cli(empty_url, "migrate", platform="saleor"))
+    r = cli(empty_url, "status", "--json", platform="saleor")
+    status = parsed(r.out)
+    assert {k: status[k] for k in ("platform", "orders", "lines", "placed_at", "amount")} == {
+        "platform": "saleor",
+        "orders": "public.order_order",
+        "lines": "public.order_orderline.order_id",
+        "placed_at": "created_at",
+        "amount": "total_gross_amount",
+    }
+    assert status["currency"] == "column currency" and "'draft'" in status["counts"], status
+    assert status["missing_indexes"] is None, status
+    # nothing stored yet: unhealthy for that reason alone, not for the source
+    assert r.code == 1 and status["problem"].startswith("no stored reports"), status
+    # the platform's upgrade renames a column the source reads
+    with connect(empty_url) as conn:
+        conn.execute("ALTER TABLE public.order_order RENAME COLUMN total_gross_amount TO gross")
+    r = cli(empty_url, "status", "--json", platform="saleor")
+    want = "source saleor does not resolve: public.order_order has no column total_gross_amount"
+    assert r.code == 1 and parsed(r.out)["problem"] == want, r
+    r = cli(empty_url, "summary", "--date", DAYS[1].isoformat(), platform="saleor")
+    assert (r.code, r.out) == (1, "") and r.err == f"orderreport: error: {want}\n", r
