@@ -96,6 +96,25 @@ def test_textfile_carries_the_figures(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == [path]  # no temp file left behind
 
 
+def test_yesterday_figures_per_currency_never_added(tmp_path: Path) -> None:
+    """Each currency a series of its own (label `currency`); the other figures carry none."""
+    path = tmp_path / "orderreport.prom"
+    two = replace(
+        SUCCESS,
+        yesterday=(("EUR", 3, Decimal("10.50")), ("RUB", 2, Decimal("900.00"))),
+    )
+    metrics.write_textfile(path, two)
+    text = path.read_text()
+    for currency, orders, value in (("EUR", 3.0, 10.5), ("RUB", 2.0, 900.0)):
+        assert values(text, currency=currency) == {
+            "orderreport_daily_yesterday_orders": orders,
+            "orderreport_daily_yesterday_value": value,
+        }
+    rest = {k: v for k, v in SUCCESS_VALUES.items() if "yesterday" not in k}
+    assert values(text, currency="") == {}  # no series without its currency
+    assert all(k in text for k in rest)
+
+
 def test_textfile_is_world_readable_whatever_the_umask(tmp_path: Path) -> None:
     path = tmp_path / "orderreport.prom"
     old = os.umask(0o077)

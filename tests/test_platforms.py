@@ -372,3 +372,31 @@ def test_status_shows_the_source_and_a_source_that_no_longer_resolves(empty_url:
     assert r.code == 1 and parsed(r.out)["problem"] == want, r
     r = cli(empty_url, "summary", "--date", DAYS[1].isoformat(), platform="saleor")
     assert (r.code, r.out) == (1, "") and r.err == f"orderreport: error: {want}\n", r
+
+
+def test_views_named_orders_over_the_platform_tables(empty_url: URL) -> None:
+    """The adapter a user would write: views `orders` / `order_items` of the seed's shape
+    over the platform's own tables (here Solidus's euro orders). They are read as they are:
+    nothing is added to a view or the tables under it, and the figures are the platform's
+    for the orders the view selects."""
+    orders = build(empty_url, ("solidus", "public"))
+    with connect(empty_url) as conn:
+        conn.execute(
+            "CREATE VIEW public.orders AS SELECT id, total AS total_amount, "
+            "completed_at AT TIME ZONE 'UTC' AS created_at FROM public.spree_orders "
+            "WHERE completed_at IS NOT NULL AND state <> 'canceled' AND currency = 'EUR'"
+        )
+        conn.execute(
+            "CREATE VIEW public.order_items AS SELECT order_id, variant_id AS product_id "
+            "FROM public.spree_line_items"
+        )
+    before = snapshot(empty_url)
+    ok(cli(empty_url, "migrate", platform="seed"))
+    assert snapshot(empty_url) == before
+    euros = [o for o in orders if o.currency == "EUR"]
+    for day in DAYS:
+        # both the views and Solidus's tables are there: the setting says which is the shop
+        args = ("summary", "--date", day.isoformat(), "--json")
+        got = parsed(ok(cli(empty_url, *args, platform="seed")))
+        (want,) = [w for w in expected(euros, ZONE, day) if w["currency"] in ("EUR", None)]
+        assert got == {**want, "currency": None}, day
