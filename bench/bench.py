@@ -303,7 +303,7 @@ def demo_row(b: Bench, loaded: shops.Loaded | None) -> Row:
 
 # -- queries on the server ------------------------------------------------------------------
 def params(shop: Shop, start: date, end: date) -> dict[str, object]:
-    found: dict[str, object] = {"start": start, "end": end}
+    found: dict[str, object] = {"start": start, "end": end, "fallback": shop.currency_code}
     if shop.naive:
         found["naive_tz"] = shop.naive_tz
     return found

@@ -11,8 +11,9 @@ import sys
 import psycopg
 
 SQL = """
-SELECT format('{"date": "%%s", "time_zone": "%%s", "total_orders": %%s, "total_products": %%s, '
-              '"total_value": %%s, "average_products_per_order": %%s, "average_order_value": %%s}',
+SELECT format('{"date": "%%s", "time_zone": "%%s", "currency": null, "total_orders": %%s, '
+              '"total_products": %%s, "total_value": %%s, "average_products_per_order": %%s, '
+              '"average_order_value": %%s}',
               %(day)s::date, current_setting('TimeZone'), count(*), coalesce(sum(n), 0),
               round(coalesce(sum(total_amount), 0), 2), round(coalesce(avg(n), 0), 2),
               round(coalesce(avg(total_amount), 0), 2))

@@ -93,7 +93,7 @@ def _plan(url: URL, tz: str, day: date, end: date) -> str:
     with db.shop_session(settings_for(url, tz)) as (s, _found):
         lines = s.execute(
             text("EXPLAIN (FORMAT TEXT) " + str(queries._SUMMARIES[False])),
-            {"start": day, "end": end},
+            {"start": day, "end": end, "fallback": None},
         ).scalars()
         return "\n".join(lines)
 

@@ -67,7 +67,7 @@ def test_the_installed_command_migrates_stores_and_verifies(
         add_order(shop, datetime.combine(yesterday, time(9), ZoneInfo("UTC")), "12.34", 2)
     stored = orderreport("daily", "--format", "csv")
     assert stored.returncode == 0, stored.stderr
-    assert stored.stdout.splitlines()[1] == f"{yesterday},UTC,1,2,12.34,2.00,12.34"
+    assert stored.stdout.splitlines()[1] == f"{yesterday},UTC,,1,2,12.34,2.00,12.34"
     verified = orderreport("verify")
     assert verified.returncode == 0, verified.stderr
     assert "verified 1 stored day(s)" in verified.stderr
