@@ -4,6 +4,8 @@ Each gives the same answer as orderreport (the bench checks that before timing) 
 an order's lines the way the issue asks of the view: a correlated count(*) per order on
 order_items(order_id), served by its index. Day bounds are local midnights in the
 session's TimeZone (the shop's), on created_at itself, so ix_orders_created_at serves them.
+The bench's shop is in schema public; the relations are named with it, as orderreport's
+sessions (whose search path holds only the system's schemas) need.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ WITH per_day AS (
            sum(o.total_amount) AS value, avg(o.lines) AS avg_lines,
            avg(o.total_amount) AS avg_value
     FROM (SELECT o.created_at, o.total_amount,
-                 (SELECT count(*) FROM order_items i WHERE i.order_id = o.id) AS lines
-          FROM orders o
+                 (SELECT count(*) FROM public.order_items i WHERE i.order_id = o.id) AS lines
+          FROM public.orders o
           WHERE o.created_at >= {start}::timestamptz
             AND o.created_at < ({end} + 1)::timestamptz
           OFFSET 0) o

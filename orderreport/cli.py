@@ -838,6 +838,12 @@ def status(
         output.render(
             [result], health.STATUS_FIELDS, fmt, sys.stdout, single=True, title="orderreport status"
         )
+    if result.writable_schemas:
+        say(
+            f"warning: roles other than the owner may create objects in {result.writable_schemas}: "
+            "orderreport's own sessions never run them, other sessions might "
+            "(REVOKE CREATE ON SCHEMA … FROM PUBLIC)"
+        )
     if not result.healthy:
         say(f"unhealthy: {result.problem}")
         raise typer.Exit(1)

@@ -93,15 +93,28 @@ def make_engine(url: URL, tz: str, bounds: limits.Bounds) -> Engine:
     def _shop_zone(dbapi_conn: Any, record: Any) -> None:
         record.info["server_tz"] = dbapi_conn.info.parameter_status("TimeZone") or "UTC"
         dbapi_conn.autocommit = True  # one round trip, no transaction left open
+        # The user's search path is read once, to find the shop (shop.UserPath); then the
+        # session's path holds only the system's schemas, so no function, operator or
+        # aggregate another role planted in a schema on it can run in our session
+        # (CVE-2018-1058): everything of the shop's and ours is schema-qualified. Left to
+        # right in one target list: the path is read before it is replaced.
         row = dbapi_conn.execute(
-            "SELECT set_config('TimeZone', %s, false), current_setting('lock_timeout'), "
-            "current_setting('statement_timeout')",
-            [tz],
+            "SELECT pg_catalog.set_config('TimeZone', %s, false), "
+            "pg_catalog.current_setting('lock_timeout'), "
+            "pg_catalog.current_setting('statement_timeout'), "
+            "pg_catalog.current_schemas(false), pg_catalog.current_schema(), "
+            "(SELECT s.source <> 'default' FROM pg_catalog.pg_settings s "
+            " WHERE s.name = 'search_path'), "
+            "pg_catalog.set_config('search_path', %s, false)",
+            [tz, shop_mod.SAFE_SEARCH_PATH],
         ).fetchone()
         dbapi_conn.autocommit = False
         # the bounds in force: ours, or the user's from the URL or PGOPTIONS
         record.info["bounds"] = limits.Bounds(
             lock=limits.pg_seconds(row[1]), statement=limits.pg_seconds(row[2])
+        )
+        record.info["user_path"] = shop_mod.UserPath(
+            schemas=tuple(str(s) for s in row[3] or ()), current=row[4], set=bool(row[5])
         )
 
     return eng
@@ -177,10 +190,17 @@ def server_tz(conn: Connection) -> str:
     return known if isinstance(known, str) else "UTC"
 
 
+def user_path(conn: Connection) -> shop_mod.UserPath:
+    """The user's search path as the session had it before orderreport replaced it."""
+    known = conn.info.get("user_path")
+    return known if isinstance(known, shop_mod.UserPath) else shop_mod.UserPath((), None, False)
+
+
 def find_shop(conn: Connection, settings: Settings) -> Shop:
     """The shop as found in this database with these settings (see shop.inspect)."""
     return shop_mod.inspect(
         conn,
+        path=user_path(conn),
         schema=settings.shop_schema,
         naive_tz=settings.naive_tz,
         server_tz=server_tz(conn),
@@ -198,7 +218,7 @@ def try_find_shop(conn: Connection, settings: Settings) -> tuple[Shop | None, st
 
 
 _REVISION = text(f"SELECT version_num FROM {OUR_SCHEMA}.{VERSION_TABLE}")
-_OURS = text(f"SELECT to_regclass('{OUR_SCHEMA}.{VERSION_TABLE}') IS NOT NULL")
+_OURS = text(f"SELECT pg_catalog.to_regclass('{OUR_SCHEMA}.{VERSION_TABLE}') IS NOT NULL")
 
 
 def schema_revision(conn: Connection) -> str | None:

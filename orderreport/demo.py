@@ -165,7 +165,9 @@ def load_demo(
     """
     # the shop's tables by their plain names, in the schema where migrate created them
     session.execute(
-        text("SELECT set_config('search_path', :p, true)"), {"p": quote(shop.schema or "public")}
+        # its statements name the sample shop's tables unqualified; the system's first
+        text("SELECT pg_catalog.set_config('search_path', :p, true)"),
+        {"p": "pg_catalog, " + quote(shop.schema or "public")},
     )
     # Lock out concurrent writers for the check-then-load; released at commit.
     session.execute(text("LOCK TABLE users, products, orders IN EXCLUSIVE MODE"))

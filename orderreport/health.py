@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from orderreport import db, runs, schema
 from orderreport import shop as shop_mod
@@ -34,6 +34,8 @@ class Status:
     currency: str | None  # how the currency is read
     counts: str | None  # which orders count
     missing_indexes: str | None  # the CREATE INDEX statements a day's report lacks
+    # schemas orderreport reads that roles other than their owner may create objects in
+    writable_schemas: str | None
     money_type: str | None
     money_read_as: str | None
     created_at_type: str | None
@@ -68,6 +70,7 @@ STATUS_FIELDS = (
     "currency",
     "counts",
     "missing_indexes",
+    "writable_schemas",
     "money_type",
     "money_read_as",
     "created_at_type",
@@ -127,6 +130,8 @@ def status(
         else None
     )
     foreign = shop_mod.foreign_relations(session) if shop is not None and not shop.exists else []
+    read = [shop_mod.OUR_SCHEMA, *([shop.schema] if shop is not None and shop.schema else [])]
+    writable = writable_schemas(session, read)
     problem: str | None = None
     if shop is None:
         problem = shop_problem or "the shop's tables were not found"
@@ -163,6 +168,7 @@ def status(
         currency=found.get("currency"),
         counts=found.get("counts"),
         missing_indexes=missing_indexes or None,
+        writable_schemas=", ".join(writable) or None,
         money_type=shop.money_type if shop is not None else None,
         money_read_as=shop.money_reading() if shop is not None and shop.exists else None,
         created_at_type=shop.created_at_type if shop is not None else None,
@@ -183,6 +189,27 @@ def status(
         healthy=problem is None,
         problem=problem,
     )
+
+
+# CREATE on a schema held by anyone but its owner (grantee 0 is PUBLIC): such a role could
+# plant objects there. Harmless to orderreport's sessions (their search path holds only
+# the system's schemas), not to everyone else's.
+_WRITABLE = text(
+    """
+    SELECT n.nspname || ' (' || string_agg(DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC'
+           ELSE pg_catalog.pg_get_userbyid(a.grantee)::text END, ', ') || ')'
+    FROM pg_catalog.pg_namespace n,
+         pg_catalog.aclexplode(coalesce(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) a
+    WHERE n.nspname = ANY(CAST(:schemas AS text[])) AND a.privilege_type = 'CREATE'
+      AND a.grantee <> n.nspowner
+    GROUP BY n.nspname ORDER BY n.nspname
+    """
+)
+
+
+def writable_schemas(session: Connection, schemas: list[str]) -> list[str]:
+    """Which of `schemas` roles other than their owner may create in, with those roles."""
+    return [str(r) for (r,) in session.execute(_WRITABLE, {"schemas": schemas})]
 
 
 def health_figures(found: Status) -> HealthFigures:

@@ -40,8 +40,10 @@ def server_tz(conn: Connection) -> str:
 def shop_now(conn: Connection | None = None) -> Shop:
     conn = conn if conn is not None else op.get_bind()
     s = settings()
+    known = conn.info.get("user_path")
     return shop_mod.inspect(
         conn,
+        path=known if isinstance(known, shop_mod.UserPath) else None,
         schema=s.shop_schema,
         naive_tz=s.naive_tz,
         server_tz=server_tz(conn),

@@ -116,7 +116,7 @@ RUN_TABLE_FIELDS = (
     "message",
 )
 
-_EXISTS = text(f"SELECT to_regclass('{OUR_SCHEMA}.runs') IS NOT NULL")
+_EXISTS = text(f"SELECT pg_catalog.to_regclass('{OUR_SCHEMA}.runs') IS NOT NULL")
 
 _START = text(
     f"""

@@ -68,17 +68,48 @@ def qualified(schema: str | None, name: str) -> str:
 
 
 def exists(conn: Connection, schema: str | None, name: str) -> bool:
-    """True if a relation `name` exists in `schema` (None: the current schema)."""
+    """True if a relation `name` exists in `schema` (None: the user's current schema)."""
     return bool(
         conn.execute(
             text(
-                "SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n "
-                "ON n.oid = c.relnamespace WHERE c.relname = :n "
-                "AND n.nspname = COALESCE(:s, current_schema()))"
+                "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c "
+                "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.relname = :n AND n.nspname = :s)"
             ),
-            {"n": name, "s": schema},
+            {"n": name, "s": schema or creation_schema(conn)},
         ).scalar()
     )
+
+
+def creation_schema(conn: Connection) -> str:
+    """The schema the user's own search path creates objects in (their current schema):
+    where an empty database gets its shop. The session's own path holds none."""
+    known = conn.info.get("user_path")
+    path = known if isinstance(known, shop_mod.UserPath) else shop_mod.read_path(conn)
+    return path.current or "public"
+
+
+# Whether a relation is owned by a role orderreport may take it from: the role running
+# orderreport, or the owner of the shop's own tables in that schema. A table another role
+# merely could create there (PUBLIC may create in `public` before PostgreSQL 15) is not.
+_RIGHTFUL = text(
+    """
+    SELECT c.relowner = (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = current_user)
+           OR c.relowner IN (SELECT t.relowner FROM pg_catalog.pg_class t
+                             WHERE t.relnamespace = c.relnamespace
+                               AND t.relname = ANY(CAST(:shop AS text[])))
+    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = :s AND c.relname = :n
+    """
+)
+
+
+def rightfully_owned(conn: Connection, schema: str, name: str) -> bool:
+    """True if `schema.name` is owned by the running role or by the shop tables' owner."""
+    found = conn.execute(
+        _RIGHTFUL, {"s": schema, "n": name, "shop": ["orders", "order_items"]}
+    ).scalar()
+    return bool(found)
 
 
 # -- orderreport's first release --------------------------------------------------------
@@ -90,25 +121,23 @@ def find_legacy(conn: Connection) -> Legacy | None:
     """
     if exists(conn, OUR_SCHEMA, shop_mod.VERSION_TABLE):
         return None
-    row = conn.execute(
-        text(
-            "SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE c.oid = to_regclass('alembic_version')"
-        )
-    ).first()
-    if row is None:
+    known = conn.info.get("user_path")
+    path = known if isinstance(known, shop_mod.UserPath) else shop_mod.read_path(conn)
+    # the first alembic_version on the user's path, as an unqualified name would resolve
+    schema = next((s for s in path.schemas if exists(conn, s, "alembic_version")), None)
+    if schema is None or not rightfully_owned(conn, schema, "alembic_version"):
         return None
-    schema = str(row[0])
     table = qualified(schema, "alembic_version")
     versions = [str(v) for (v,) in conn.execute(text(f"SELECT version_num FROM {table}"))]
     if len(versions) != 1 or versions[0] not in shop_mod.LEGACY_REVISIONS:
         return None
     marked = conn.execute(
         text(
-            "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = :c "
-            "AND connamespace = CAST(:s AS regnamespace))"
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k "
+            "JOIN pg_catalog.pg_namespace n ON n.oid = k.connamespace "
+            "WHERE k.conname = :c AND n.nspname = :s)"
         ),
-        {"c": LEGACY_MARK, "s": quote(schema)},
+        {"c": LEGACY_MARK, "s": schema},
     ).scalar()
     return Legacy(versions[0], schema) if marked else None
 
@@ -468,7 +497,8 @@ def _build_partitioned(conn: Connection, schema: str | None, state: IndexState) 
         text(
             "SELECT n.nspname, c.relname FROM pg_inherits i "
             "JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE i.inhparent = to_regclass(:parent) ORDER BY 2"
+            "WHERE i.inhparent = CAST(pg_catalog.to_regclass(CAST(:parent AS text)) AS oid) "
+            "ORDER BY 2"
         ),
         {"parent": qualified(schema, state.table)},
     ).all()
@@ -494,7 +524,11 @@ def create_daily_reports(conn: Connection, legacy: Legacy | None, adopt: bool) -
     Returns what was done. An existing table of that name that is not ours is adopted only
     with `adopt` (and only if it has the columns orderreport writes).
     """
-    if legacy is not None and exists(conn, legacy.schema, DAILY_REPORTS):
+    if (
+        legacy is not None
+        and exists(conn, legacy.schema, DAILY_REPORTS)
+        and rightfully_owned(conn, legacy.schema, DAILY_REPORTS)
+    ):
         old = qualified(legacy.schema, DAILY_REPORTS)
         conn.execute(text(f"ALTER TABLE {old} SET SCHEMA {quote(OUR_SCHEMA)}"))
         return f"moved {legacy.schema}.daily_reports to {OUR_SCHEMA}.daily_reports, rows kept"
@@ -541,8 +575,9 @@ def view_comment(conn: Connection) -> str | None:
     """The comment on orderreport.order_reports ('' if it has none), None if it is absent."""
     row = conn.execute(
         text(
-            "SELECT to_regclass(:v) IS NOT NULL, "
-            "COALESCE(obj_description(to_regclass(:v), 'pg_class'), '')"
+            "SELECT pg_catalog.to_regclass(CAST(:v AS text)) IS NOT NULL, "
+            "COALESCE(pg_catalog.obj_description("
+            "CAST(pg_catalog.to_regclass(CAST(:v AS text)) AS oid), CAST('pg_class' AS name)), '')"
         ),
         {"v": f"{quote(OUR_SCHEMA)}.{quote(VIEW)}"},
     ).one()
@@ -672,7 +707,7 @@ def plan(
     """
     refuse_foreign(conn, shop)
     steps: list[Step] = []
-    where = shop.schema or str(conn.execute(text("SELECT current_schema()")).scalar())
+    where = shop.schema or creation_schema(conn)
     if shop.exists:
         steps.extend(source_steps(shop))
     else:

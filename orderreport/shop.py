@@ -68,6 +68,22 @@ MONEY_READINGS = {
 }
 
 SEED_SOURCE = sources.preset(sources.SEED)
+# Every session's search path once the shop is found: the system's schemas alone, pg_temp
+# last (PostgreSQL's own advice for code that must not run other roles' functions).
+SAFE_SEARCH_PATH = "pg_catalog, pg_temp"
+
+
+@dataclass(frozen=True)
+class UserPath:
+    """The search path the user's session had (URL options, PGOPTIONS, the role's or the
+    database's setting): its existing schemas in order, its first one (where objects are
+    created), and whether it was set rather than the server's default."""
+
+    schemas: tuple[str, ...]
+    current: str | None
+    set: bool
+
+
 RELATION_KINDS = {"r": "table", "p": "partitioned table", "v": "view", "m": "view", "f": "table"}
 
 
@@ -194,12 +210,18 @@ _RELATIONS = text(
     """
 )
 
-# The schemas of the user's search path that exist, in order, and whether it was set for
-# the connection (rather than the server's default): then it chooses among candidates.
+# The user's search path, for a connection orderreport did not open itself.
 _SEARCH_PATH = text(
-    "SELECT current_schemas(false) AS path, "
-    "(SELECT source <> 'default' FROM pg_catalog.pg_settings WHERE name = 'search_path') AS set"
+    "SELECT pg_catalog.current_schemas(false) AS path, pg_catalog.current_schema() AS current, "
+    "(SELECT s.source <> 'default' FROM pg_catalog.pg_settings s "
+    " WHERE s.name = 'search_path') AS set"
 )
+
+
+def read_path(conn: Connection) -> UserPath:
+    row = conn.execute(_SEARCH_PATH).one()
+    return UserPath(tuple(str(s) for s in row.path or ()), row.current, bool(row.set))
+
 
 # Tables and views of anyone but the system and orderreport: a database that has some holds
 # someone's data, and gets no sample shop next to it.
@@ -284,6 +306,7 @@ def _plain_name(value: str) -> bool:
 def inspect(
     conn: Connection,
     *,
+    path: UserPath | None = None,
     schema: str | None,
     naive_tz: str | None,
     server_tz: str,
@@ -314,7 +337,7 @@ def inspect(
             elif (sch, cand.orders) in catalog:
                 problems.append(found)
     chosen_source, chosen_schema, found_by = _choose(
-        conn, matches, wanted, explicit, source, problems
+        path or read_path(conn), matches, wanted, explicit, source, problems
     )
     zone, zone_source = _zone(naive_tz, chosen_source, server_tz)
     all_schemas = tuple(sorted({sch for _c, sch in matches}))
@@ -370,7 +393,7 @@ def inspect(
 
 
 def _choose(
-    conn: Connection,
+    path: UserPath,
     matches: list[tuple[Source, str]],
     wanted: str | None,
     explicit: bool,
@@ -403,9 +426,8 @@ def _choose(
     if len(matches) == 1:
         src, sch = matches[0]
         return src, sch, f"{how} ({src.name} in {sch})" if not explicit else "setting"
-    row = conn.execute(_SEARCH_PATH).one()
-    if row.set:
-        for sch in row.path or ():
+    if path.set:
+        for sch in path.schemas:
             on_path = [m for m in matches if m[1] == sch]
             if len(on_path) == 1:
                 return on_path[0][0], sch, "search path (set for the connection)"

@@ -85,8 +85,9 @@ def upgrade() -> None:
     schema.refuse_foreign(conn, shop)  # a sample shop never goes next to someone's tables
     if shop.schema is not None:
         op.execute(f"CREATE SCHEMA IF NOT EXISTS {schema.quote(shop.schema)}")
-    where = shop.schema or str(conn.execute(sa.text("SELECT current_schema()")).scalar())
-    create_shop_tables(shop.schema)
+    # the user's current schema: the session's own path holds only the system's
+    where = shop.schema or schema.creation_schema(conn)
+    create_shop_tables(where)
     for table in TABLES:
         schema.register(conn, "table", f"{where}.{table}", revision)
     migrating.note(f"created the shop's tables in schema {where} (the database had none)")

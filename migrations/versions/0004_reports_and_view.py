@@ -31,7 +31,11 @@ def upgrade() -> None:
     conn = op.get_bind()
     legacy = migrating.legacy()
     migrating.note(schema.create_daily_reports(conn, legacy, migrating.adopt()))
-    if legacy is not None and schema.exists(conn, legacy.schema, VIEW):
+    if (
+        legacy is not None
+        and schema.exists(conn, legacy.schema, VIEW)
+        and schema.rightfully_owned(conn, legacy.schema, VIEW)
+    ):
         op.execute(f"DROP VIEW {schema.qualified(legacy.schema, VIEW)}")
         migrating.note(f"dropped {legacy.schema}.{VIEW}, the first release's view")
     done = schema.ensure_view(conn, migrating.shop_now(conn), migrating.adopt(), SUBQUERY)
