@@ -611,19 +611,46 @@ def ensure_view(
     path = conn.execute(text("SELECT pg_catalog.current_setting('search_path')")).scalar()
     conn.execute(text("SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true)"))
     replaced = False
+    grants: list[str] = []
     if comment is not None:
         try:
             with conn.begin_nested():
                 conn.execute(text(f"CREATE OR REPLACE VIEW {view} AS {body}"))
             replaced = True
         except DBAPIError:  # a column changed type or went away: not replaceable in place
+            grants = view_grants(conn)
             conn.execute(text(f"DROP VIEW {view}"))
     if not replaced:
         conn.execute(text(f"CREATE VIEW {view} AS {body}"))
+        for grant in grants:  # the reporting roles keep reading it
+            conn.execute(text(grant))
     conn.execute(text(f"COMMENT ON VIEW {view} IS {shop_mod.sql_string(wanted)}"))
     conn.execute(text("SELECT pg_catalog.set_config('search_path', :p, true)"), {"p": path})
     verb = "created" if comment is None else "rebuilt"
     return f"{verb} {OUR_SCHEMA}.{VIEW} ({wanted.removeprefix(VIEW_MARK).strip()})"
+
+
+_VIEW_ACL = text(
+    f"""
+    SELECT a.privilege_type AS privilege, a.is_grantable AS grantable,
+           CASE WHEN a.grantee = 0 THEN 'PUBLIC'
+                ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END AS role
+    FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a
+    WHERE c.oid = CAST(pg_catalog.to_regclass('{OUR_SCHEMA}.{VIEW}') AS oid)
+      AND a.grantee <> c.relowner
+    ORDER BY 3, 1
+    """
+)
+
+
+def view_grants(conn: Connection) -> list[str]:
+    """The GRANTs that give the view's current privileges back to its readers (its owner's
+    aside), for a rebuild that must drop it."""
+    return [
+        f"GRANT {r.privilege} ON {qualified(OUR_SCHEMA, VIEW)} TO {r.role}"
+        + (" WITH GRANT OPTION" if r.grantable else "")
+        for r in conn.execute(_VIEW_ACL)
+    ]
 
 
 def undated_orders(conn: Connection, shop: Shop) -> int | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import uuid
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -247,3 +248,28 @@ def test_0006_rebuilds_the_view_to_count_lines_once_and_back(
     assert db.migrate(settings).applied == ("0006", "0007")
     assert [row[:5] for row in shop.execute(_VIEW_ROWS).fetchall()] == at_head
     assert "LATERAL" in str(shop.execute(_VIEW_TEXT).fetchone())
+
+
+def test_a_view_rebuild_keeps_its_grants(
+    db_url: URL, shop: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    """Replaced in place where the columns allow (0006 -> 0007 adds one), else dropped and
+    created with its privileges given back (0007 -> 0006 takes one away)."""
+    role = f"reader_{uuid.uuid4().hex[:8]}"
+    shop.execute(f"CREATE ROLE {role}")
+    try:
+        shop.execute(f"GRANT SELECT ON orderreport.order_reports TO {role} WITH GRANT OPTION")
+        settings = settings_for(db_url)
+        check = (
+            "SELECT has_table_privilege(%s, 'orderreport.order_reports', 'SELECT WITH GRANT "
+            "OPTION'), pg_get_viewdef('orderreport.order_reports'::regclass) LIKE '%%currency%%'"
+        )
+        for revision, currency in (("0006", False), ("head", True)):
+            if revision == "head":
+                db.migrate(settings)
+            else:
+                db.downgrade(settings, revision)
+            assert shop.execute(check, (role,)).fetchone() == (True, currency), revision
+    finally:
+        shop.execute(f"DROP OWNED BY {role}")
+        shop.execute(f"DROP ROLE {role}")
