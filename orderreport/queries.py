@@ -1,12 +1,14 @@
 """Reads: per-order report rows and day summaries. The database does the arithmetic.
 
 A report day is a calendar day in the session's TimeZone (db.py sets it to the shop's
-zone): from local midnight to the next local midnight, so clock-change days have 23 or 25
-hours. Every query selects the days as a half-open range on the shop's own created_at
-column, which ix_orders_created_at serves; the orderreport.order_reports view pushes that
-range down to the orders scan. The bounds are computed in the column's own type: for
-timestamptz `date::timestamptz` is local midnight; for a naive timestamp written in zone W
-the bound is that instant as W's wall clock (`… AT TIME ZONE W`), so the column is never
+zone): from the first instant whose local date is that day (where midnight happens twice,
+the first of the two; where it is missing, the instant the clocks jump) to the first
+instant of the next day, so clock-change days have 23 or 25 hours and every order is in
+the day of its report_at. Every query selects the days as a half-open range on the shop's
+own created_at column, which ix_orders_created_at serves; the orderreport.order_reports
+view pushes that range down to the orders scan. The bounds are computed in the column's
+own type: for timestamptz the instant itself (_day_start); for a naive timestamp written
+in zone W that instant as W's wall clock (`… AT TIME ZONE W`), so the column is never
 wrapped in an expression and the index still serves a day.
 """
 
@@ -71,12 +73,30 @@ SUMMARY_FIELDS = (
     "average_order_value",
 )
 
-# The range of days :start..:end on created_at, for each way the shop stores it.
+
+def _day_start(day: str) -> str:
+    """The first instant whose local date (session TimeZone) is the date `day`, in SQL.
+
+    `day::timestamptz` is right where midnight happens once, and where it is missing (the
+    instant the clocks jump, if they jump at midnight), but where it happens twice
+    PostgreSQL takes the later one. The earlier one, if any, is the previous day's start
+    plus 24 hours: taken if its local date is `day` (on a day after a 25-hour day it is
+    still the day before, 23:00; after a 23-hour day it is 01:00, later than the other).
+    Parameters only, so the planner still gives created_at an index range.
+    """
+    earlier = f"(({day} - 1)::timestamptz + INTERVAL '24 hours')"
+    return f"LEAST({day}::timestamptz, CASE WHEN {earlier}::date = {day} THEN {earlier} END)"
+
+
+_START, _END = _day_start("CAST(:start AS date)"), _day_start("(CAST(:end AS date) + 1)")
+
+# The range of days :start..:end on created_at, for each way the shop stores it: from the
+# start of :start to the start of the day after :end.
 _BOUNDS = {
-    False: """created_at >= CAST(:start AS date)::timestamptz
-      AND created_at < (CAST(:end AS date) + 1)::timestamptz""",
-    True: """created_at >= (CAST(:start AS date)::timestamptz AT TIME ZONE :naive_tz)
-      AND created_at < ((CAST(:end AS date) + 1)::timestamptz AT TIME ZONE :naive_tz)""",
+    False: f"""created_at >= {_START}
+      AND created_at < {_END}""",
+    True: f"""created_at >= ({_START} AT TIME ZONE :naive_tz)
+      AND created_at < ({_END} AT TIME ZONE :naive_tz)""",
 }
 
 
