@@ -41,6 +41,7 @@ class Status:
     created_at_type: str | None
     created_at_read_as: str | None
     undated_orders: int | None  # orders with no created_at: in no report
+    orders_without_amount: int | None  # orders that count with no amount: worth 0
     time_zone: str
     oldest_report: date | None
     newest_report: date | None
@@ -76,6 +77,7 @@ STATUS_FIELDS = (
     "created_at_type",
     "created_at_read_as",
     "undated_orders",
+    "orders_without_amount",
     "time_zone",
     "oldest_report",
     "newest_report",
@@ -123,6 +125,9 @@ def status(
     lag = None if newest is None else (yesterday - newest).days
     missing = None if oldest is None else (yesterday - oldest).days + 1 - count
     undated = schema.undated_orders(session, shop) if shop is not None and shop.exists else None
+    unpriced = (
+        schema.orders_without_amount(session, shop) if shop is not None and shop.exists else None
+    )
     found = shop_mod.describe_source(shop) if shop is not None and shop.exists else {}
     missing_indexes = (
         "; ".join(s.statement for s in schema.index_states(session, shop) if s.usable is None)
@@ -174,6 +179,7 @@ def status(
         created_at_type=shop.created_at_type if shop is not None else None,
         created_at_read_as=shop.timestamp_reading() if shop is not None and shop.exists else None,
         undated_orders=undated,
+        orders_without_amount=unpriced,
         time_zone=tz,
         oldest_report=oldest,
         newest_report=newest,

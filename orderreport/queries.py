@@ -147,6 +147,8 @@ def _report_all(shop: Shop) -> TextClause:
     )
 
 
+# An order without an amount (NULL) is an order worth 0 in the figures, so total_value =
+# average_order_value × total_orders always holds; its report row shows no amount (null).
 # One grouped pass over the range, by day and currency, joined to every day of it so a day
 # without orders gets a row of zeros (in the fixed currency, if the shop has one).
 _SUMMARIES = _ranged(
@@ -158,9 +160,9 @@ _SUMMARIES = _ranged(
         SELECT report_at, currency,
                COUNT(*)             AS total_orders,
                SUM(count_product)   AS total_products,
-               SUM(total_amount)    AS total_value,
+               SUM(coalesce(total_amount, 0)) AS total_value,
                AVG(count_product)   AS average_products_per_order,
-               AVG(total_amount)    AS average_order_value
+               AVG(coalesce(total_amount, 0)) AS average_order_value
         FROM orderreport.order_reports
         WHERE {days}
         GROUP BY report_at, currency
@@ -189,9 +191,9 @@ _RANGE_TOTAL = _ranged(
         SELECT currency,
                COUNT(*)           AS total_orders,
                SUM(count_product) AS total_products,
-               SUM(total_amount)  AS total_value,
+               SUM(coalesce(total_amount, 0)) AS total_value,
                AVG(count_product) AS average_products_per_order,
-               AVG(total_amount)  AS average_order_value
+               AVG(coalesce(total_amount, 0)) AS average_order_value
         FROM orderreport.order_reports
         WHERE {days}
         GROUP BY currency

@@ -667,6 +667,22 @@ def undated_orders(conn: Connection, shop: Shop) -> int | None:
     )
 
 
+def orders_without_amount(conn: Connection, shop: Shop) -> int | None:
+    """Orders that count but have no amount (NULL): worth 0 in the figures, shown without an
+    amount in reports. None for a query source (its rows are its own)."""
+    src = shop.source
+    if not shop.exists or src.is_query or src.orders is None or shop.created_at_type is None:
+        return None
+    assert src.placed_at is not None and src.amount is not None
+    amount = shop_mod.amount_sql(shop, quote)
+    counts = f" AND ({shop_mod.fill_schema(src.where, shop.schema, quote)})" if src.where else ""
+    sql = (
+        f"SELECT count(*) FROM {qualified(shop.schema, src.orders)} o "
+        f"WHERE ({amount}) IS NULL AND o.{quote(src.placed_at)} IS NOT NULL{counts}"
+    )
+    return int(conn.execute(text(sql)).scalar_one())
+
+
 # -- the plan ----------------------------------------------------------------------------
 def refuse_foreign(conn: Connection, shop: Shop) -> None:
     """Raise Refused when the database holds tables or views but no shop orderreport can

@@ -557,7 +557,7 @@ def view_definition(shop: Shop, quote: Callable[[str], str], form: str = VIEW_FO
 
     placed = f"o.{quote(src.placed_at)}"
     instant = f"({placed} AT TIME ZONE {sql_string(shop.naive_tz)})" if shop.naive else placed
-    amount = f"o.{quote(src.amount)}" if _plain_name(src.amount) else f"({sql(src.amount)})"
+    amount = amount_sql(shop, quote)
     divisor = f" / {10**src.minor_units}" if src.minor_units else ""
     value = f"round(({amount})::numeric{divisor}, 2)"
     key = f"l.{quote(src.lines_order_key)} = o.{quote(src.order_id)}"
@@ -590,6 +590,15 @@ def view_definition(shop: Shop, quote: Callable[[str], str], form: str = VIEW_FO
         FROM {rel(src.orders)} o {joined}
         WHERE {placed} IS NOT NULL{counts}
     """
+
+
+def amount_sql(shop: Shop, quote: Callable[[str], str]) -> str:
+    """The source's amount over the order row `o`, as SQL: its column, or its expression
+    (in its own units: the view divides minor units)."""
+    amount = shop.source.amount or ""
+    if _plain_name(amount):
+        return f"o.{quote(amount)}"
+    return f"({fill_schema(amount, shop.schema, quote)})"
 
 
 def _currency(shop: Shop, column: str) -> str:

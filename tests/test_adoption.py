@@ -609,3 +609,42 @@ def test_a_line_whose_product_was_deleted_still_counts(empty_url: URL) -> None:
     _, out, _ = cli(empty_url, "report", "--all", "--json")
     on_the_day = [r for r in json.loads(out) if r["report_at"] == "2025-12-16"]
     assert sum(r["count_product"] for r in on_the_day) == json.loads(day)["total_products"]
+
+
+def test_an_order_without_an_amount_is_worth_zero(empty_url: URL) -> None:
+    """A NULL amount: null in JSON and JSONL, empty in CSV, 0 in the figures (so total_value
+    = average_order_value × total_orders), counted by status."""
+    build_old_shop(
+        empty_url, Variant("nullable-amount", money="numeric(10,2)", timestamps="timestamptz")
+    )
+    with connect(empty_url) as conn:
+        conn.execute("ALTER TABLE orders ALTER COLUMN total_amount DROP NOT NULL")
+        conn.execute("UPDATE orders SET total_amount = NULL WHERE id = 3")  # 2025-12-16 10:00 UTC
+    assert cli(empty_url, "migrate")[0] == 0
+    day = "2025-12-16"
+    _, out, _ = cli(empty_url, "summary", "--date", day, "--json")
+    got = json.loads(out, parse_float=Decimal)
+    assert got["total_orders"] == 3 and got["total_value"] == Decimal("300.26")
+    assert got["average_order_value"] == Decimal("100.09")  # 300.26 / 3: the NULL is a 0
+    for fmt in ("json", "jsonl"):
+        _, out, _ = cli(empty_url, "report", "--date", day, "--format", fmt)
+        rows = json.loads(out) if fmt == "json" else [json.loads(x) for x in out.splitlines()]
+        assert [r["total_amount"] for r in rows if r["order_id"] == 3] == [None], out
+    _, out, _ = cli(empty_url, "report", "--date", day, "--format", "csv")
+    assert [line for line in out.splitlines() if ",3,," in line] == [f"{day},3,,0,"], out
+    _, out, _ = cli(empty_url, "status", "--json")
+    assert json.loads(out)["orders_without_amount"] == 1
+
+
+def test_the_widest_amounts_are_stored_whole(empty_url: URL) -> None:
+    """A day of the widest amounts a numeric(16,2) column holds fits every stored column."""
+    build_old_shop(empty_url, Variant("wide", money="numeric(16,2)", timestamps="timestamptz"))
+    with connect(empty_url) as conn:
+        conn.execute("UPDATE orders SET total_amount = 99999999999999.99")
+    assert cli(empty_url, "migrate")[0] == 0
+    code, _, err = cli(empty_url, "daily", "--date", "2025-12-16")
+    assert code == 0, err
+    _, out, _ = cli(empty_url, "history", "--json")
+    (stored,) = json.loads(out, parse_float=Decimal)
+    assert stored["total_value"] == Decimal("99999999999999.99") * 3
+    assert stored["average_order_value"] == Decimal("99999999999999.99")
