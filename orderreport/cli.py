@@ -37,6 +37,7 @@ from orderreport.errors import (
     OutputFailed,
     ReaderGone,
     Terminated,
+    UsageError,
     exit_code_of,
 )
 from orderreport.options import (
@@ -83,7 +84,8 @@ EXAMPLES = """\
   orderreport runs                          the daily job's recent runs
   orderreport history --format csv          the stored daily reports
   orderreport status --max-lag 1            health probe: exit 1 when behind
-  orderreport platforms saleor              the Saleor preset, to copy and adapt"""
+  orderreport platforms saleor              the Saleor preset, to copy and adapt
+  orderreport grants --reports analyst      the GRANTs a reporting role needs"""
 
 app = typer.Typer(
     name="orderreport",
@@ -761,6 +763,61 @@ def history(
                 console,
                 title=f"Total value per day{' (' + currency + ')' if currency else ''}",
             )
+
+
+@app.command(short_help="The GRANT statements a reporting role or the daily job's role needs.")
+def grants(
+    reports: Annotated[
+        str | None,
+        typer.Option(
+            "--reports",
+            metavar="ROLE",
+            help="For a role that runs report, summary, history, verify, status and runs.",
+            show_default=False,
+        ),
+    ] = None,
+    job: Annotated[
+        str | None,
+        typer.Option(
+            "--job",
+            metavar="ROLE",
+            help="For the role the daily job runs as (everything --reports has, and it writes "
+            "daily_reports and the run log).",
+            show_default=False,
+        ),
+    ] = None,
+    database_url: DatabaseUrl = None,
+    tz: Tz = None,
+    config: ConfigPath = None,
+    shop_schema: ShopSchema = None,
+    naive_tz: NaiveTz = None,
+    lock_timeout: LockTimeout = None,
+    statement_timeout: StatementTimeout = None,
+    platform: PlatformOpt = None,
+) -> None:
+    """Print the exact GRANT statements, for this database and its shop's source, that give
+    ROLE what its commands need and nothing more; the database's owner runs them (psql -f).
+    Nothing is granted by orderreport itself.
+
+    Example: orderreport grants --reports analyst | psql "$OWNER_URL"
+
+    Example: orderreport grants --job orderreport_job --platform saleor
+    """
+    from orderreport import db
+    from orderreport import grants as grants_mod
+
+    if (reports is None) == (job is None):
+        raise UsageError("say whose grants to print: --reports ROLE or --job ROLE (one of them)")
+    role, kind = (reports, grants_mod.REPORTS) if reports is not None else (job, grants_mod.JOB)
+    assert role is not None
+    settings = settings_from(
+        database_url, tz, config, shop_schema, naive_tz, lock_timeout, statement_timeout, platform
+    )
+    # not read-only: a query source's relations are found through a temporary view
+    # (grants.statements rolls it back)
+    with db.shop_session(settings) as (sess, shop):
+        lines = grants_mod.statements(sess, shop, role, kind)
+    sys.stdout.write("".join(line + "\n" for line in lines))
 
 
 @app.command(short_help="The shop platforms orderreport reads out of the box.")
