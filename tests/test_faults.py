@@ -101,7 +101,7 @@ def backends(url: URL, app: str = "orderreport") -> list[int]:
             int(r[0])
             for r in conn.execute(
                 "SELECT pid FROM pg_stat_activity WHERE application_name = %s "
-                "AND datname = current_database()",
+                "AND datname = current_database() AND backend_type = 'client backend'",
                 (app,),
             )
         ]
