@@ -589,7 +589,8 @@ def _say_plan(plan: daily.Plan, restating: tuple[date, ...]) -> None:
 
 
 def _say_stored(s: queries.Summary) -> None:
-    stamp(f"stored {s.date} ({s.time_zone}): {s.total_orders} orders, total {s.total_value}")
+    total = f"{s.currency} {s.total_value}" if s.currency else str(s.total_value)
+    stamp(f"stored {s.date} ({s.time_zone}): {s.total_orders} orders, total {total}")
 
 
 def _say_changed(changes: Sequence[verify.Difference]) -> None:

@@ -401,7 +401,7 @@ def _choose(
     problems: list[str],
 ) -> tuple[Source, str | None, str]:
     """(source, schema, how) among the matches; raises when it cannot be told."""
-    how = "setting" if explicit else "detected"
+    how = "the setting" if explicit else "detection"
     if wanted is not None:
         inside = [m for m in matches if m[1] == wanted]
         if len(inside) == 1:
@@ -425,7 +425,7 @@ def _choose(
         return source or SEED_SOURCE, None, "no shop: migrate creates one"
     if len(matches) == 1:
         src, sch = matches[0]
-        return src, sch, f"{how} ({src.name} in {sch})" if not explicit else "setting"
+        return src, sch, f"{how} ({src.name} in {sch})" if not explicit else "the setting"
     if path.set:
         for sch in path.schemas:
             on_path = [m for m in matches if m[1] == sch]
@@ -499,7 +499,7 @@ def _query_shop(
     return Shop(
         exists=True,
         schema=where,
-        found_by="setting (query)",
+        found_by="the setting (a query)",
         candidates=(),
         money_type=QUERY,
         created_at_type=types["placed_at"],
