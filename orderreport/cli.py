@@ -206,6 +206,8 @@ def migrate(
         output.render(steps, schema.PLAN_FIELDS, fmt, sys.stdout, title="migrate --plan")
         return
     result = db.migrate(settings, adopt=adopt, build_indexes=build_indexes)
+    if result.shop is not None:
+        say(f"the shop: {result.shop}")
     for note in result.notes:
         say(note)
     if result.applied:

@@ -369,6 +369,7 @@ class MigrationResult:
     end: str | None
     applied: tuple[str, ...]
     notes: tuple[str, ...] = ()  # what was found and done, for people
+    shop: str | None = None  # the shop it found, for people (as --plan and status say)
 
 
 def migrate(
@@ -392,7 +393,8 @@ def migrate(
 
     with connect(settings, migrating=True) as conn:
         # an unclear shop, or someone else's tables without one, stop here before any change
-        schema.refuse_foreign(conn, find_shop(conn, settings))
+        found = find_shop(conn, settings)
+        schema.refuse_foreign(conn, found)
         conn.commit()
         cfg = alembic_config()
         notes: list[str] = []
@@ -420,7 +422,11 @@ def migrate(
         end = schema_revision(conn)
     start = applied[0][0] if applied else end
     return MigrationResult(
-        start=start, end=end, applied=tuple(up for _, up in applied), notes=tuple(notes)
+        start=start,
+        end=end,
+        applied=tuple(up for _, up in applied),
+        notes=tuple(notes),
+        shop=f"{found.source.describe()} ({found.found_by})" if found.exists else None,
     )
 
 
