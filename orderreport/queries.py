@@ -100,8 +100,19 @@ _BOUNDS = {
 }
 
 
+# The figures of a group of view rows. An order without an amount (NULL) is an order worth
+# 0 in them, so total_value = average_order_value * total_orders always holds; its report
+# row shows no amount (null).
+_FIGURES = """COUNT(*) AS total_orders,
+               SUM(count_product) AS total_products,
+               SUM(coalesce(total_amount, 0)) AS total_value,
+               AVG(count_product) AS average_products_per_order,
+               AVG(coalesce(total_amount, 0)) AS average_order_value"""
+
+
 def _ranged(sql: str) -> dict[bool, TextClause]:
-    """`sql` with its {days} filled by each kind of bound (keyed by Shop.naive)."""
+    """`sql` with its {days} filled by each kind of bound (keyed by Shop.naive), and its
+    {figures} by _FIGURES."""
     binds: list[BindParameter[Any]] = [
         bindparam("start", type_=Date),
         bindparam("end", type_=Date),
@@ -109,7 +120,8 @@ def _ranged(sql: str) -> dict[bool, TextClause]:
     if ":fallback" in sql:
         binds.append(bindparam("fallback", type_=Text))
     return {
-        naive: text(sql.format(days=bounds)).bindparams(*binds) for naive, bounds in _BOUNDS.items()
+        naive: text(sql.format(days=bounds, figures=_FIGURES)).bindparams(*binds)
+        for naive, bounds in _BOUNDS.items()
     }
 
 
@@ -147,8 +159,6 @@ def _report_all(shop: Shop) -> TextClause:
     )
 
 
-# An order without an amount (NULL) is an order worth 0 in the figures, so total_value =
-# average_order_value × total_orders always holds; its report row shows no amount (null).
 # One grouped pass over the range, by day and currency, joined to every day of it so a day
 # without orders gets a row of zeros (in the fixed currency, if the shop has one).
 _SUMMARIES = _ranged(
@@ -158,11 +168,7 @@ _SUMMARIES = _ranged(
         FROM generate_series(0, CAST(:end AS date) - CAST(:start AS date)) AS i
     ), per_day AS (
         SELECT report_at, currency,
-               COUNT(*)             AS total_orders,
-               SUM(count_product)   AS total_products,
-               SUM(coalesce(total_amount, 0)) AS total_value,
-               AVG(count_product)   AS average_products_per_order,
-               AVG(coalesce(total_amount, 0)) AS average_order_value
+               {figures}
         FROM orderreport.order_reports
         WHERE {days}
         GROUP BY report_at, currency
@@ -189,11 +195,7 @@ _RANGE_TOTAL = _ranged(
     """
     WITH per_currency AS (
         SELECT currency,
-               COUNT(*)           AS total_orders,
-               SUM(count_product) AS total_products,
-               SUM(coalesce(total_amount, 0)) AS total_value,
-               AVG(count_product) AS average_products_per_order,
-               AVG(coalesce(total_amount, 0)) AS average_order_value
+               {figures}
         FROM orderreport.order_reports
         WHERE {days}
         GROUP BY currency

@@ -613,7 +613,7 @@ def test_a_line_whose_product_was_deleted_still_counts(empty_url: URL) -> None:
 
 def test_an_order_without_an_amount_is_worth_zero(empty_url: URL) -> None:
     """A NULL amount: null in JSON and JSONL, empty in CSV, 0 in the figures (so total_value
-    = average_order_value × total_orders), counted by status."""
+    = average_order_value * total_orders), counted by status."""
     build_old_shop(
         empty_url, Variant("nullable-amount", money="numeric(10,2)", timestamps="timestamptz")
     )

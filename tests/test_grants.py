@@ -29,7 +29,7 @@ from orderreport.config import load_settings
 from orderreport.errors import UsageError
 from orderreport.schema import quote
 from tests.conftest import Result, add_order, fill_days, plain, run_cli, url_text
-from tests.platforms.shops import DAYS, PLATFORMS, expected
+from tests.platforms.shops import DAYS, PLATFORMS, SOLIDUS_QUERY, expected
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 MakeRole = Callable[[URL, str], str]
@@ -331,13 +331,6 @@ def test_a_downgraded_and_migrated_view_keeps_its_grants(
 
 
 # -- a platform's source, a mapping's, a query ---------------------------------------------
-SOLIDUS_QUERY = (
-    "SELECT o.id AS order_id, o.completed_at AT TIME ZONE 'UTC' AS placed_at, "
-    "o.total AS amount, o.currency AS currency, "
-    "(SELECT count(*) FROM {schema}.spree_line_items l WHERE l.order_id = o.id) AS lines "
-    "FROM {schema}.spree_orders o "
-    "WHERE o.completed_at IS NOT NULL AND o.state <> 'canceled'"
-)
 
 
 @pytest.mark.parametrize(

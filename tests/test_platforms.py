@@ -25,7 +25,7 @@ from sqlalchemy.engine import URL
 from orderreport.sources import PLATFORMS_DIR
 from tests.conftest import Result, plain, run_cli, url_text
 from tests.platforms import shops
-from tests.platforms.shops import DAYS, PLATFORMS, Order, expected, expected_report
+from tests.platforms.shops import DAYS, PLATFORMS, SOLIDUS_QUERY, Order, expected, expected_report
 
 ZONE = "Europe/Moscow"
 SPAN = ("--from", DAYS[0].isoformat(), "--to", DAYS[-1].isoformat())
@@ -245,15 +245,6 @@ def preset_fields(name: str) -> dict[str, Any]:
     with (PLATFORMS_DIR / f"{name}.toml").open("rb") as f:
         table: dict[str, Any] = tomllib.load(f)["source"]
     return table
-
-
-SOLIDUS_QUERY = (
-    "SELECT o.id AS order_id, o.completed_at AT TIME ZONE 'UTC' AS placed_at, "
-    "o.total AS amount, o.currency AS currency, "
-    "(SELECT count(*) FROM {schema}.spree_line_items l WHERE l.order_id = o.id) AS lines "
-    "FROM {schema}.spree_orders o "
-    "WHERE o.completed_at IS NOT NULL AND o.state <> 'canceled'"
-)
 
 
 @pytest.mark.parametrize(

@@ -141,6 +141,13 @@ def commands(url: str) -> list[list[str]]:
     ]
 
 
+def run_every_command(url: str) -> None:
+    for args in commands(url):
+        r = run_cli(*args)
+        assert r.code in (0, 1), (args, r)
+        assert "unexpected" not in r.err, (args, r.err)
+
+
 def sprung(url: URL, attacker: str) -> tuple[list[tuple[object, ...]], bool]:
     with psycopg.connect(plain(url), autocommit=True) as su:
         trapped = su.execute("SELECT * FROM public.trap").fetchall()
@@ -171,10 +178,7 @@ def test_planted_objects_never_run(attacked: tuple[URL, str, str], runner: str) 
         shop_tables(conn)
     # and the path as README once advised: the shop's schema, then public (the attacker's)
     target = url_text(as_runner) + "&options=-c%20search_path%3Dshop,public"
-    for args in commands(target):
-        r = run_cli(*args)
-        assert r.code in (0, 1), (args, r)
-        assert "unexpected" not in r.err, (args, r.err)
+    run_every_command(target)
     assert sprung(url, attacker) == ([], False)
     check_figures(target)
     with psycopg.connect(plain(url), autocommit=True) as su:
@@ -197,10 +201,7 @@ def test_a_shop_schema_the_attacker_owns(attacked: tuple[URL, str, str]) -> None
     with psycopg.connect(plain(url.set(username=attacker)), autocommit=True) as bad:
         plant(bad, "shop", attacker)
     target = url_text(url) + "&options=-c%20search_path%3Dshop"
-    for args in commands(target):
-        r = run_cli(*args)
-        assert r.code in (0, 1), (args, r)
-        assert "unexpected" not in r.err, (args, r.err)
+    run_every_command(target)
     assert sprung(url, attacker) == ([], False)
     check_figures(target)
 
