@@ -711,6 +711,8 @@ def runs_cmd(
             output.make_console(sys.stdout),
             title=f"orderreport daily runs ({settings.tz})",
             row_style=_run_style,
+            # what a person needs whole at 80 columns; --json has every field
+            essential=("id", "started_at", "status", "exit_code", "days_stored"),
         )
         return
     output.render(found, runs.RUN_FIELDS, fmt, sys.stdout)

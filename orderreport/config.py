@@ -7,6 +7,7 @@ default, and documented once in README.md.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import tomllib
@@ -48,6 +49,12 @@ CONFIG_KEYS = (
     "source",  # a table: the shop's own source (sources.py)
 )
 NUMBER_KEYS = frozenset({"lock_timeout", "statement_timeout"})
+# Why the default config path may be impossible to open at all, which counts as no file:
+# HOME=/dev/null or a file, XDG_CONFIG_HOME a file, a folder we may not enter, a symlink loop.
+# Only for the default: a file named by --config or ORDERREPORT_CONFIG must be read.
+UNOPENABLE = frozenset(
+    {errno.ENOTDIR, errno.EACCES, errno.EPERM, errno.ELOOP, errno.EISDIR, errno.ENAMETOOLONG}
+)
 # As root the embedded server cannot live under /root: PostgreSQL refuses to run as root and
 # its own user could not traverse root's 0700 home without loosening it, which we never do.
 ROOT_HOME = Path("/var/lib/orderreport")
@@ -69,6 +76,7 @@ class Settings:
     source: Source | None = None
     currency: str | None = None  # a fixed currency code for a source without a column
     warnings: tuple[str, ...] = ()  # said on stderr, e.g. a readable config file's password
+    notes: tuple[str, ...] = ()  # said under --verbose, e.g. why no default config file was read
 
     @property
     def embedded(self) -> bool:
@@ -119,7 +127,7 @@ def default_home() -> Path:
 
 
 def default_config_path(env: Mapping[str, str]) -> Path:
-    xdg = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    xdg = env.get("XDG_CONFIG_HOME") or str(Path(env.get("HOME") or Path.home()) / ".config")
     return Path(xdg) / "orderreport" / "config.toml"
 
 
@@ -137,14 +145,21 @@ def _read_bounded(path: Path) -> bytes:
     return data
 
 
-def _read_config(path: Path, explicit: bool) -> dict[str, object]:
+def _read_config(path: Path, explicit: bool) -> tuple[dict[str, object], tuple[str, ...]]:
+    """The file's keys, validated, and notes for --verbose. A default path (not `explicit`)
+    that cannot be opened at all (UNOPENABLE) is no file, with a note saying why; one that
+    opens but is not a valid config file is an error, as an explicit path is."""
     try:
+        if not explicit and path.is_dir():
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
         raw = _read_bounded(path)
     except FileNotFoundError:
         if explicit:
             raise UsageError(f"config file {path}: not found") from None
-        return {}
+        return {}, ()
     except OSError as exc:
+        if not explicit and exc.errno in UNOPENABLE:
+            return {}, (f"no config file read: {path} cannot be opened ({exc.strerror})",)
         raise UsageError(f"config file {path}: cannot read ({exc.strerror})") from None
     try:
         data = tomllib.loads(raw.decode("utf-8"))
@@ -166,7 +181,7 @@ def _read_config(path: Path, explicit: bool) -> dict[str, object]:
                 raise UsageError(f"config file {path}: source must be a [source] table")
         elif not isinstance(data[key], str):
             raise UsageError(f"config file {path}: {key} must be a string")
-    return data
+    return data, ()
 
 
 def _config_warnings(path: Path, data: Mapping[str, object]) -> tuple[str, ...]:
@@ -253,7 +268,7 @@ def load_settings(
         config_path, explicit = Path(env["ORDERREPORT_CONFIG"]), True
     else:
         config_path, explicit = default_config_path(env), False
-    file_values = _read_config(config_path, explicit)
+    file_values, notes = _read_config(config_path, explicit)
     config_file = config_path if file_values or explicit else None
 
     url: URL | None = None
@@ -324,4 +339,5 @@ def load_settings(
         source=declared,
         currency=currency,
         warnings=_config_warnings(config_path, file_values) if config_file else (),
+        notes=notes,
     )

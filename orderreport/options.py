@@ -172,6 +172,8 @@ def settings_from(
             f"database {settings.describe_database()}, zone {settings.tz}, config file "
             f"{settings.config_file or 'none'}"
         )
+        for note in settings.notes:
+            say(note)
     return settings
 
 

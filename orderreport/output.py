@@ -2,6 +2,10 @@
 
 Exact numbers stay exact: Decimal is written with its own digits (`1919.90`), never through
 float. JSON is written by hand for that reason: json.dumps would need a float.
+
+Tables never lie: at any console width a figure, date or status is shown whole. A table that
+would not fit the console's width drops the columns a caller marks as not essential, else
+folds: each record becomes `field: value` lines (folded_lines). No cell is ever cut.
 """
 
 from __future__ import annotations
@@ -16,10 +20,14 @@ from itertools import islice
 from typing import Any, TextIO
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
+from rich.text import Text
 
 TABLE_CHUNK = 500  # rows per Rich table: big reports stream instead of building one table
+MIN_BAR = 10  # columns a chart's bar needs beside its day and figure, else it gets a line
 
 
 class Format(enum.StrEnum):
@@ -168,7 +176,9 @@ def write_table(
     column from there on). Rows are formatted with plain string operations: a Rich Table
     costs over half a millisecond a row, minutes for a big report. `footer`, if given, is
     records printed bold under a rule (a range's totals, one per currency). Numbers are
-    right-aligned.
+    right-aligned. If the first rows (or the footer) would not fit the console's width,
+    every record is written as `field: value` lines instead (folded_lines); if a later
+    chunk would widen the table past it, the records from that chunk on are.
     """
     right: set[str] = set()
     headers = [HEADERS.get(f, f) for f in fields]
@@ -190,31 +200,101 @@ def write_table(
     def rule() -> None:
         console.print(" " + "─" * (sum(widths) + 3 * (len(widths) - 1)), markup=False)
 
-    def start(sample: Any | None, first: list[list[str]]) -> None:
+    def start(sample: Any | None, first: list[list[str]]) -> bool:
+        """Print the title and header; return False (printing only the title) if the
+        table would not fit the console."""
         if sample is not None:
             values = _values(sample, fields)
             right.update(f for f, v in zip(fields, values, strict=True) if _is_number(v))
         widths.extend(max([len(h), *(len(r[i]) for r in first)]) for i, h in enumerate(headers))
+        if _plain_width(widths) > console.width:
+            if title:
+                console.print(title, style="italic", markup=False, highlight=False)
+            return False
         if title:
             console.print(title.center(sum(widths) + 3 * len(widths)).rstrip(), style="italic")
         console.print(line(headers), style="bold", markup=False, highlight=False)
         rule()
+        return True
+
+    def fold(cells: Sequence[str]) -> str:
+        return "".join(t + "\n" for t in folded_lines(headers, cells, console.width)) + "\n"
 
     file = console.file
     last = [cells_of(f) for f in footer or ()]
+    table = True  # False: records as `field: value` lines from here on
     for index, chunk in enumerate(_chunks(records, TABLE_CHUNK)):
         rows = [cells_of(r) for r in chunk]
         if index == 0:
-            start(chunk[0], rows + last)
-        file.write("".join(line(r) + "\n" for r in rows))
+            table = start(chunk[0], rows + last)
+        elif table and _plain_width(_widen(widths, rows)) > console.width:
+            table = False
+            file.write("\n")
+        file.write("".join(line(r) + "\n" if table else fold(r) for r in rows))
         count += len(rows)
     if count == 0:
-        start(footer[0] if footer else None, last)
+        table = start(footer[0] if footer else None, last)
     if footer:
-        rule()
+        if table:
+            rule()
         for cells in last:
-            console.print(line(cells), style="bold", markup=False, highlight=False)
+            texts = [line(cells)] if table else [*folded_lines(headers, cells, console.width), ""]
+            for text in texts:
+                console.print(text, style="bold", markup=False, highlight=False, soft_wrap=True)
     return count
+
+
+def _plain_width(widths: Sequence[int]) -> int:
+    """The width of write_table's lines: a leading space, columns three apart."""
+    return 1 + sum(widths) + 3 * (len(widths) - 1)
+
+
+def _widen(widths: Sequence[int], rows: Sequence[Sequence[str]]) -> list[int]:
+    return [max([w, *(len(r[i]) for r in rows)]) for i, w in enumerate(widths)]
+
+
+def folded_lines(headers: Sequence[str], cells: Sequence[str], width: int) -> list[str]:
+    """One record as `field: value` lines for a console `width` columns wide.
+
+    A value that does not fit beside its field name gets a line of its own, indented if
+    that fits; one wider than the console is still written whole (a terminal folds it onto
+    the next line), never cut.
+    """
+    return [name + value for name, value in _folded(headers, cells, width)]
+
+
+def _folded(headers: Sequence[str], cells: Sequence[str], width: int) -> list[tuple[str, str]]:
+    """folded_lines as (field name and colon, or "" on a value's own line; the rest)."""
+    lines = []
+    for header, cell in zip(headers, cells, strict=True):
+        if cell and cell_len(header) + 2 + cell_len(cell) > width:
+            lines += [(header + ":", ""), ("", cell if cell_len(cell) + 2 > width else "  " + cell)]
+        else:
+            lines.append((header + ":", f" {cell}" if cell else ""))
+    return lines
+
+
+def _print_folded(
+    rows: Sequence[Sequence[str]],
+    headers: Sequence[str],
+    console: Console,
+    title: str | None,
+    styles: Sequence[str | None] | None = None,
+) -> None:
+    """Records as folded_lines, a blank line after each, field names bold."""
+    if title:
+        console.print(title, style="italic", markup=False, highlight=False)
+    for index, cells in enumerate(rows):
+        style = styles[index] if styles else None
+        for name, value in _folded(headers, cells, console.width):
+            line = Text.assemble((name, "bold"), value)
+            console.print(line, style=style or "", highlight=False, soft_wrap=True)
+        console.print()
+
+
+def _table_width(console: Console, table: Table) -> int:
+    """The columns `table` takes with every cell whole (Rich's measure, unconstrained)."""
+    return Measurement.get(console, console.options.update_width(1_000_000), table).maximum
 
 
 def _is_number(value: Any) -> bool:
@@ -222,13 +302,19 @@ def _is_number(value: Any) -> bool:
 
 
 def write_record(record: Any, fields: Sequence[str], console: Console, title: str | None) -> None:
-    """One record as a two-column table, one field a line: reads well in 80 columns."""
+    """One record as a two-column table, one field a line: reads well in 80 columns. Where
+    that table would not fit the console, `field: value` lines (folded_lines)."""
     table = Table(title=title, show_header=False, box=box.SIMPLE, pad_edge=False)
-    table.add_column("field", style="bold")
-    table.add_column("value", justify="right")
-    for f, v in zip(fields, _values(record, fields), strict=True):
-        table.add_row(HEADERS.get(f, f), table_cell(f, v))
-    console.print(table)
+    table.add_column("field", style="bold", overflow="fold")
+    table.add_column("value", justify="right", overflow="fold")
+    headers = [HEADERS.get(f, f) for f in fields]
+    cells = [table_cell(f, v) for f, v in zip(fields, _values(record, fields), strict=True)]
+    for header, cell in zip(headers, cells, strict=True):
+        table.add_row(header, cell)
+    if _table_width(console, table) <= console.width:
+        console.print(table)
+    else:
+        _print_folded([cells], headers, console, title)
 
 
 def write_rich_table(
@@ -238,17 +324,41 @@ def write_rich_table(
     *,
     title: str | None = None,
     row_style: Callable[[Any], str | None] = lambda _record: None,
+    essential: Sequence[str] | None = None,
 ) -> None:
-    """A short listing as a Rich Table, each row styled by `row_style` (e.g. by outcome)."""
-    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+    """A short listing as a Rich Table, each row styled by `row_style` (e.g. by outcome).
+
+    Every cell is shown whole. A table wider than the console drops the fields not in
+    `essential` (None: every field is essential), rightmost first, until it fits, and says
+    in its caption which; if even the essential fields do not fit, each record is written
+    with all its fields as `field: value` lines (folded_lines).
+    """
     records = list(records)
+    headers = [HEADERS.get(f, f) for f in fields]
+    rows = [
+        [table_cell(f, v) for f, v in zip(fields, _values(r, fields), strict=True)] for r in records
+    ]
+    styles = [row_style(r) for r in records]
     sample = _values(records[0], fields) if records else [None] * len(fields)
-    for f, v in zip(fields, sample, strict=True):
-        table.add_column(HEADERS.get(f, f), justify="right" if _is_number(v) else "left")
-    for record in records:
-        cells = [table_cell(f, v) for f, v in zip(fields, _values(record, fields), strict=True)]
-        table.add_row(*cells, style=row_style(record))
-    console.print(table)
+    shown = list(range(len(fields)))
+    droppable = [i for i in shown if essential is not None and fields[i] not in essential]
+    while True:
+        table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+        for i in shown:
+            right = _is_number(sample[i])
+            table.add_column(headers[i], justify="right" if right else "left", overflow="fold")
+        for cells, style in zip(rows, styles, strict=True):
+            table.add_row(*(cells[i] for i in shown), style=style)
+        hidden = [headers[i] for i in range(len(fields)) if i not in shown]
+        if hidden:
+            table.caption = f"not shown at this width: {', '.join(hidden)} (--json has all)"
+        if _table_width(console, table) <= console.width:
+            console.print(table)
+            return
+        if not droppable or len(shown) == 1:
+            break
+        shown.remove(droppable.pop())
+    _print_folded(rows, headers, console, title, styles)
 
 
 def make_console(out: TextIO) -> Console:
@@ -312,12 +422,18 @@ def write_blocks(blocks: Iterable[bytes], out: TextIO, *, crlf: bool = False) ->
 def bar_chart(
     points: Sequence[tuple[date, Decimal]], console: Console, *, width: int = 80, title: str = ""
 ) -> None:
-    """A horizontal bar per day, scaled to the largest value, fitting in `width` columns."""
+    """A horizontal bar per day, scaled to the largest value, fitting in `width` columns (at
+    most the console's). Where a bar of MIN_BAR columns would not fit beside the day and its
+    figure, each day's bar gets a line of its own under them: the figure is never cut."""
     if not points:
         return
+    width = min(width, console.width)
     labels = [f"{v:,.2f}" for _, v in points]
     label_width = max(len(label) for label in labels)
-    bar_room = max(10, width - 10 - 2 - label_width - 2)  # "YYYY-MM-DD  bar  label"
+    bar_room = width - 10 - 2 - label_width - 2  # "YYYY-MM-DD  bar  label"
+    beside = bar_room >= MIN_BAR
+    if not beside:
+        bar_room = max(1, width)
     top = max((v for _, v in points), default=Decimal(0))
     if title:
         console.print(title, style="bold")
@@ -325,8 +441,11 @@ def bar_chart(
         # bar lengths are drawing, not figures: integer division on Decimal is still exact
         eighths = int(value * bar_room * 8 // top) if top > 0 else 0
         bar = "█" * (eighths // 8) + ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")[eighths % 8]
-        console.print(
-            f"{day.isoformat()}  {bar:<{bar_room}}  {label:>{label_width}}",
-            highlight=False,
-            markup=False,
-        )
+        if beside:
+            lines = [f"{day.isoformat()}  {bar:<{bar_room}}  {label:>{label_width}}"]
+        elif 12 + label_width <= width:
+            lines = [f"{day.isoformat()}  {label:>{label_width}}", bar]
+        else:
+            lines = [day.isoformat(), label, bar]
+        for text in lines:
+            console.print(text, highlight=False, markup=False, soft_wrap=True)
