@@ -385,7 +385,7 @@ def shop_tables(sess: Connection) -> dict[str, str]:
     parts = sess.execute(
         text(
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-            "WHERE i.inhparent = to_regclass('orders')"
+            "WHERE i.inhparent = 'public.orders'::regclass::oid"
         )
     ).scalars()
     tables = {"orders": "orders", "order_items": "order_items"}
@@ -418,7 +418,7 @@ SELECT count(*) AS partitions,
            SELECT 1 FROM pg_index x JOIN pg_attribute a
              ON a.attrelid = x.indrelid AND a.attnum = x.indkey[0]
            WHERE x.indrelid = i.inhrelid AND a.attname = 'created_at' AND x.indisvalid)) AS indexed
-FROM pg_inherits i WHERE i.inhparent = to_regclass('orders')
+FROM pg_inherits i WHERE i.inhparent = 'public.orders'::regclass::oid
 """
 
 
