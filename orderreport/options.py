@@ -16,7 +16,7 @@ from rich.console import Console
 from orderreport import urls
 from orderreport.config import Settings, load_settings
 from orderreport.errors import UsageError
-from orderreport.output import Format
+from orderreport.output import DigestFormat, Format
 
 err = Console(stderr=True, highlight=False)
 
@@ -99,7 +99,7 @@ Fmt = Annotated[
     typer.Option(
         "--format",
         "-f",
-        help="Output format (prometheus: `status` only).",
+        help="Output format (prometheus: `status` only; html: `history` only).",
         case_sensitive=False,
     ),
 ]
@@ -131,6 +131,29 @@ PlatformOpt = Annotated[
         show_default=False,
     ),
 ]
+DigestOpt = Annotated[
+    DigestFormat | None,
+    typer.Option(
+        "--digest",
+        metavar="FORMAT",
+        help="After storing, print yesterday's digest on stdout in FORMAT (text, markdown, "
+        "html, json) instead of the stored rows: cron mails it (MAILTO).",
+        case_sensitive=False,
+        show_default=False,
+    ),
+]
+WebhookOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--webhook",
+        metavar="URL",
+        envvar="ORDERREPORT_WEBHOOK_URL",
+        help="After storing, post yesterday's digest (markdown, Slack's {\"text\": …}) to "
+        "this incoming-webhook URL: 10 s timeout, one retry; a failure is a warning, never a "
+        "failed day. A secret: prefer $ORDERREPORT_WEBHOOK_URL to the flag.",
+        show_default=False,
+    ),
+]
 ToOpt = Annotated[
     str | None,
     typer.Option(
@@ -142,7 +165,7 @@ ToOpt = Annotated[
 ]
 
 
-_state: dict[str, Any] = {"settings": None, "verbose": False}
+_state: dict[str, Any] = {"settings": None, "verbose": False, "secrets": {}}
 
 
 def settings_from(
@@ -194,12 +217,20 @@ def scrub(message: str) -> str:
     """`message` without the run's password or secret URL parameters (see urls.scrub)."""
     settings = _state["settings"]
     url = settings.database_url if isinstance(settings, Settings) else None
+    for secret, shown in _state["secrets"].items():  # a webhook URL, say
+        message = message.replace(secret, shown)
     return urls.scrub(message, url)
+
+
+def add_secret(secret: str, shown: str) -> None:
+    """A value never to show whole (a webhook URL): every message shows `shown` instead."""
+    if secret:
+        _state["secrets"][secret] = shown
 
 
 def reset() -> None:
     """Forget the previous run (main() may run several times in one process: the tests)."""
-    _state.update(settings=None, verbose=False)
+    _state.update(settings=None, verbose=False, secrets={})
 
 
 def now_utc() -> datetime:
@@ -216,7 +247,9 @@ def stamp(message: str) -> None:
     say(f"{now_utc().isoformat(timespec='seconds')} {message}")
 
 
-def pick_format(fmt: Format, as_json: bool, *, prometheus: bool = False) -> Format:
+def pick_format(
+    fmt: Format, as_json: bool, *, prometheus: bool = False, html: bool = False
+) -> Format:
     """--json is short for --format json; with another --format it is a contradiction.
 
     --format prometheus is accepted only where `prometheus` says so (`status`).
@@ -225,4 +258,6 @@ def pick_format(fmt: Format, as_json: bool, *, prometheus: bool = False) -> Form
         raise UsageError(f"--json cannot be combined with --format {fmt.value}")
     if fmt is Format.prometheus and not prometheus:
         raise UsageError("--format prometheus is for `orderreport status` only")
+    if fmt is Format.html and not html:
+        raise UsageError("--format html is for `orderreport history` only (and `digest`)")
     return Format.json if as_json else fmt

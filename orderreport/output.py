@@ -36,6 +36,17 @@ class Format(enum.StrEnum):
     jsonl = "jsonl"
     csv = "csv"
     prometheus = "prometheus"  # `status` only: metrics.py writes it, never render()
+    html = "html"  # `history` only: digest_render.py writes it, never render()
+
+
+class DigestFormat(enum.StrEnum):
+    """The morning digest's formats: plain text for cron's mail, markdown for chat, one
+    self-contained HTML page, JSON for pipelines."""
+
+    text = "text"
+    markdown = "markdown"
+    html = "html"
+    json = "json"
 
 
 def _decimal_text(value: Decimal) -> str:
@@ -378,8 +389,8 @@ def render(
 ) -> None:
     """Write records to `out` in `fmt`. `single`: one record, which JSON writes as an object
     (not an array) and a table as one field a line. `title` and `footer` are for tables."""
-    if fmt is Format.prometheus:
-        raise ValueError("records are not Prometheus metrics: metrics.py writes those")
+    if fmt in (Format.prometheus, Format.html):
+        raise ValueError(f"render() writes no {fmt.value}: metrics.py and digest_render.py do")
     if single:
         (record,) = records
         if fmt is Format.json:
