@@ -11,7 +11,7 @@ import socket
 import sys
 import traceback
 from collections.abc import Iterator, Sequence
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TextIO, cast
@@ -44,6 +44,7 @@ from orderreport.options import (
     ConfigPath,
     DatabaseUrl,
     DateOpt,
+    DigestOpt,
     Fmt,
     FromOpt,
     JsonFlag,
@@ -54,16 +55,21 @@ from orderreport.options import (
     StatementTimeout,
     ToOpt,
     Tz,
+    WebhookOpt,
     now_utc,
     pick_format,
     say,
     settings_from,
     stamp,
 )
-from orderreport.output import Format
+from orderreport.output import DigestFormat, Format
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
     from orderreport import daily, metrics, queries, runs, verify
+    from orderreport.digest import Digest
+    from orderreport.shop import Shop
 
 # The core (SQLAlchemy, psycopg, Alembic, Rich's progress bar) is imported by the commands
 # that use it, in the command: `--help`, `--version` and completion load none of it.
@@ -83,6 +89,7 @@ EXAMPLES = """\
   orderreport verify                        compare stored reports with live data
   orderreport runs                          the daily job's recent runs
   orderreport history --format csv          the stored daily reports
+  orderreport digest --format html          how yesterday went, as one page
   orderreport status --max-lag 1            health probe: exit 1 when behind
   orderreport platforms saleor              the Saleor preset, to copy and adapt
   orderreport grants --reports analyst      the GRANTs a reporting role needs"""
@@ -438,6 +445,8 @@ def daily_cmd(
             show_default=False,
         ),
     ] = None,
+    digest_format: DigestOpt = None,
+    webhook: WebhookOpt = None,
     pushgateway: Annotated[
         str | None,
         typer.Option(
@@ -485,7 +494,19 @@ def daily_cmd(
     progress = runs.Progress()
     started, code = now_utc(), EXIT_OK
     try:
-        _logged_daily(settings, today, span, progress, fmt, max_catch_up, restate, wait)
+        if webhook is not None:  # a secret, like a password: never shown whole
+            options.add_secret(webhook, webhook_mask(webhook))
+        _logged_daily(
+            settings,
+            today,
+            span,
+            progress,
+            fmt,
+            max_catch_up,
+            restate,
+            wait,
+            (digest_format, webhook),
+        )
     except BaseException as exc:
         code = exit_code_of(exc)
         raise
@@ -510,9 +531,11 @@ def _logged_daily(
     max_catch_up: int,
     restate: int,
     wait: float,
+    delivery: tuple[DigestFormat | None, str | None] = (None, None),
 ) -> None:
     """daily.run on the configured database and its output, recorded in the run log from
-    connect to end: a gap it leaves is a failed run there too."""
+    connect to end: a gap it leaves is a failed run there too. `delivery`: the format to
+    print yesterday's digest in (instead of the stored rows) and a webhook to post it to."""
     from orderreport import daily, db, runs
 
     with (
@@ -527,9 +550,10 @@ def _logged_daily(
             version=__version__,
         ) as run_id,
     ):
+        shop = db.checked_shop(sess, settings)
         result = daily.run(
             sess,
-            db.checked_shop(sess, settings),
+            shop,
             tz=settings.tz,
             today=today,
             span=span,
@@ -542,14 +566,62 @@ def _logged_daily(
             on_stored=_say_stored,
             on_changed=_say_changed,
         )
-        _finish_daily(result, fmt, max_catch_up)
+        digest_format, webhook = delivery
+        if digest_format is not None or webhook is not None:
+            warning = _deliver(sess, shop, settings.tz, today, digest_format, webhook)
+            if warning is not None:
+                say(warning)
+                runs.warn(sess, run_id, warning)
+        _finish_daily(result, fmt, max_catch_up, quiet=digest_format is not None)
 
 
-def _finish_daily(result: daily.Run, fmt: Format, max_catch_up: int) -> None:
-    """Print what a run stored; say what restatement found; fail if a gap is left."""
+def _deliver(
+    sess: Connection,
+    shop: Shop,
+    tz: str,
+    today: date,
+    digest_format: DigestFormat | None,
+    webhook: str | None,
+) -> str | None:
+    """Yesterday's digest on stdout and/or posted to the webhook; the post's warning."""
+    from orderreport import digest, digest_render
+    from orderreport import webhook as hook
+
+    found = digest.digest(sess, shop, today - timedelta(days=1), tz=tz)
+    sess.commit()
+    if digest_format is not None:
+        sys.stdout.write(_rendered(found, digest_format))
+    if webhook is None:
+        return None
+    return hook.post(webhook, digest_render.markdown(found))
+
+
+def _rendered(found: Digest, fmt: DigestFormat) -> str:
+    from orderreport import digest_render
+
+    render = {
+        DigestFormat.text: digest_render.text,
+        DigestFormat.markdown: digest_render.markdown,
+        DigestFormat.html: digest_render.html,
+        DigestFormat.json: digest_render.json,
+    }[fmt]
+    return render(found)
+
+
+def webhook_mask(url: str) -> str:
+    from orderreport import webhook
+
+    return webhook.mask(url)
+
+
+def _finish_daily(
+    result: daily.Run, fmt: Format, max_catch_up: int, *, quiet: bool = False
+) -> None:
+    """Print what a run stored (unless `quiet`: the digest went instead); say what
+    restatement found; fail if a gap is left."""
     from orderreport import queries
 
-    if result.stored:
+    if result.stored and not quiet:
         output.render(
             result.stored, queries.SUMMARY_FIELDS, fmt, sys.stdout, title="Stored reports"
         )
@@ -599,6 +671,54 @@ def _say_changed(changes: Sequence[verify.Difference]) -> None:
     from orderreport import verify
 
     stamp(f"restated {changes[0].date} ({changes[0].time_zone}): {verify.describe(changes)}")
+
+
+@app.command(
+    name="digest", short_help="How yesterday went, per currency, beside the days to compare with."
+)
+def digest_cmd(
+    day: DateOpt = None,
+    fmt: Annotated[
+        DigestFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="text (plain, for mail), markdown (chat), html (one page), json.",
+            case_sensitive=False,
+        ),
+    ] = DigestFormat.text,
+    database_url: DatabaseUrl = None,
+    tz: Tz = None,
+    config: ConfigPath = None,
+    shop_schema: ShopSchema = None,
+    naive_tz: NaiveTz = None,
+    lock_timeout: LockTimeout = None,
+    statement_timeout: StatementTimeout = None,
+    platform: PlatformOpt = None,
+) -> None:
+    """The morning report: the day's orders, lines, value and averages per currency (default
+    yesterday), each beside the day before, the same weekday a week before and that
+    weekday's mean over the four weeks before, with the change. Read from the stored
+    reports; a day not stored is computed live and marked so. Writes nothing.
+
+    Example: orderreport digest --format html > yesterday.html
+
+    Example: orderreport digest --date 2025-12-16 --format markdown
+    """
+    from orderreport import db
+    from orderreport import digest as digest_mod
+
+    settings = settings_from(
+        database_url, tz, config, shop_schema, naive_tz, lock_timeout, statement_timeout, platform
+    )
+    today = today_in(settings.tz, now_utc())
+    span = resolve_range(day=day, start=None, end=None, today=today)
+    assert span is not None
+    if span[0] >= today:
+        say(f"{span[0]} is not over yet in {settings.tz}: its figures will still change")
+    with db.shop_session(settings, read_only=True) as (sess, shop):
+        found = digest_mod.digest(sess, shop, span[0], tz=settings.tz)
+    sys.stdout.write(_rendered(found, fmt))
 
 
 @app.command(name="verify", short_help="Compare stored reports with live data; writes nothing.")
@@ -737,7 +857,8 @@ def history(
     fmt: Fmt = Format.table,
     as_json: JsonFlag = False,
 ) -> None:
-    """The stored daily reports of the shop's zone; in a table, with a chart of total value.
+    """The stored daily reports of the shop's zone; in a table, with a chart of total value
+    per currency; --format html: one self-contained page with the same chart.
 
     Example: orderreport history --from 2025-12-01 --format csv
     """
@@ -748,11 +869,16 @@ def history(
     )
     today = today_in(settings.tz, now_utc())
     bounds = parse_bounds(start, end, today)
-    fmt = pick_format(fmt, as_json)
+    fmt = pick_format(fmt, as_json, html=True)
     with db.shop_session(settings) as (sess, _shop):
         rows = daily.history(sess, *bounds)
     if not rows:
         say(f"no stored reports ({settings.tz}): run `orderreport daily`")
+    if fmt is Format.html:
+        from orderreport import digest_render
+
+        sys.stdout.write(digest_render.history_html(rows, f"Stored reports ({settings.tz})"))
+        return
     output.render(
         rows,
         daily.HISTORY_FIELDS,
@@ -958,6 +1084,12 @@ _received: list[int] = []  # signals that arrived during this run, first first
 def _on_signal(signum: int, frame: FrameType | None) -> None:
     _received.append(signum)
     if len(_received) == 1:
+        # the statement in flight is cancelled first: the server lets go of the run's locks
+        # now, not when it notices the closed connection (limits.cancel_in_flight; loaded
+        # with the database code: before that there is no connection to cancel)
+        limits = sys.modules.get("orderreport.limits")
+        if limits is not None:
+            limits.cancel_in_flight()
         raise Terminated(signum)
 
 
@@ -1040,6 +1172,11 @@ def main(argv: list[str] | None = None) -> None:
             _fail(str(exc), exc.exit_code)
         if not isinstance(exc, Exception):
             raise
+        limits = sys.modules.get("orderreport.limits")  # loaded if the database was used
+        if limits is not None and limits.is_database_error(exc):  # outside any session
+            why = limits.lost(exc)
+            said = f"{why}; {limits.LOST_RERUN}" if why else limits.first_line(exc)
+            _fail(f"database error: {said}", EXIT_FAILURE)
         if options.verbose() or os.environ.get("ORDERREPORT_DEBUG"):
             say(options.scrub("".join(traceback.format_exception(exc))))
         _fail(f"unexpected {type(exc).__name__}: {exc} (--verbose shows a traceback)", 1)

@@ -153,6 +153,8 @@ def connect(settings: Settings, *, migrating: bool = False) -> Iterator[Connecti
         watchdog.install()
         stack.callback(watchdog.uninstall)
         _watch(eng, watchdog)
+        limits.listen(eng)  # the server's last words, to name a lost connection's cause
+        limits.track(eng)  # for a signal to cancel the statement in flight
         try:
             conn = stack.enter_context(eng.connect())
         except OperationalError as exc:
@@ -179,7 +181,10 @@ def waiting(conn: Connection) -> contextlib.AbstractContextManager[None]:
     return dog.waiting() if isinstance(dog, limits.Watchdog) else contextlib.nullcontext()
 
 
-def _bounds(conn: Connection) -> limits.Bounds:
+def bounds_of(conn: Connection) -> limits.Bounds:
+    """The bounds in force on `conn`'s session (read them before it can be lost)."""
+    if conn.invalidated:  # its info went with it: reading it would reconnect
+        return limits.Bounds(0, 0)
     found = conn.info.get("bounds")
     return found if isinstance(found, limits.Bounds) else limits.Bounds(0, 0)
 
@@ -266,29 +271,38 @@ def session(settings: Settings, *, read_only: bool = False) -> Iterator[Connecti
     connection). With `read_only` every transaction is READ ONLY: the server refuses writes.
     """
     with connect(settings) as conn:
+        bounds = bounds_of(conn)  # now: once the connection is lost its info is gone
         try:
             if read_only:
                 conn.execute(text("SET default_transaction_read_only = on"))
                 conn.commit()
             yield conn
             conn.commit()
-        except (DBAPIError, psycopg.Error) as exc:  # psycopg's own: from a COPY (queries.py)
-            _rollback_quietly(conn)
-            orig = exc.orig if isinstance(exc, DBAPIError) else exc
-            if isinstance(orig, psycopg.errors.UndefinedTable | psycopg.errors.UndefinedColumn):
-                raise NotMigrated(
-                    f"database error ({limits.first_line(exc)}): run `orderreport migrate`"
-                ) from None
-            # permissions, a read-only server, a dropped connection, a timeout: one line
-            raise limits.describe(exc, _bounds(conn)) from None
         except limits.ServerStalled:
             # a rollback would wait on the frozen server all over again: drop the connection
             with contextlib.suppress(Exception):
                 conn.invalidate()
             raise
-        except BaseException:
+        except BaseException as exc:
+            # permissions, a read-only server, a lost connection, a timeout: one line, said
+            # before the rollback (a lost connection's cause is asked of the server at once)
+            failed = failure(exc, bounds, conn.engine)
             _rollback_quietly(conn)
-            raise
+            if failed is exc:
+                raise
+            raise failed from None
+
+
+def failure(exc: BaseException, bounds: limits.Bounds, eng: Engine | None = None) -> BaseException:
+    """What a session reports for `exc`, in one line (runs.recorded records the same): a
+    database error (psycopg's own too, from a COPY in queries.py) or a connection lost
+    before described (limits.describe), a missing table as NotMigrated; else `exc` itself."""
+    if not limits.is_database_error(exc):
+        return exc
+    orig = getattr(exc, "orig", None) or exc
+    if isinstance(orig, psycopg.errors.UndefinedTable | psycopg.errors.UndefinedColumn):
+        return NotMigrated(f"database error ({limits.first_line(exc)}): run `orderreport migrate`")
+    return limits.describe(exc, bounds, eng=eng)
 
 
 def checked_shop(conn: Connection, settings: Settings) -> Shop:
@@ -392,6 +406,7 @@ def migrate(
         applied.append((downs[0] if downs else None, step.up_revision_id))
 
     with connect(settings, migrating=True) as conn:
+        bounds = bounds_of(conn)  # now: once the connection is lost its info is gone
         # an unclear shop, or someone else's tables without one, stop here before any change
         found = find_shop(conn, settings)
         schema.refuse_foreign(conn, found)
@@ -409,16 +424,20 @@ def migrate(
         )
         try:
             command.upgrade(cfg, "head")
-        except DBAPIError as exc:
-            if isinstance(exc.orig, psycopg.errors.LockNotAvailable):
-                raise DatabaseFailed(
-                    f"migration stopped: a shop table stayed locked for over "
-                    f"{_bounds(conn).lock:g} s (--lock-timeout); nothing half-done is left, "
-                    "rerun `orderreport migrate` when the shop is quieter"
-                ) from None
-            raise limits.describe(exc, _bounds(conn), "migration failed") from None
         except CommandError as exc:  # e.g. the database is at a revision this version lacks
             raise DatabaseFailed(f"migration failed: {exc}") from None
+        except Exception as exc:
+            if not limits.is_database_error(exc):
+                raise
+            if isinstance(getattr(exc, "orig", None), psycopg.errors.LockNotAvailable):
+                raise DatabaseFailed(
+                    f"migration stopped: a shop table stayed locked for over "
+                    f"{bounds.lock:g} s (--lock-timeout); nothing half-done is left, "
+                    "rerun `orderreport migrate` when the shop is quieter"
+                ) from None
+            # a lost connection (a cleanup after it may raise SQLAlchemy's PendingRollbackError
+            # instead: limits.describe looks behind it), a refusal, a timeout: one line
+            raise limits.describe(exc, bounds, "migration failed", conn.engine) from None
         end = schema_revision(conn)
     start = applied[0][0] if applied else end
     return MigrationResult(

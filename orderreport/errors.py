@@ -43,6 +43,11 @@ class DatabaseFailed(OrderReportError):
     """The database refused or lost a statement: permissions, read-only, dropped connection."""
 
 
+class ConnectionLost(DatabaseFailed):
+    """The run's connection ended under it: the server shut down, restarted or crashed, an
+    administrator ended the session, the network broke. Nothing uncommitted was kept."""
+
+
 class NotMigrated(OrderReportError):
     """The schema is missing or behind: the user must run `orderreport migrate`."""
 

@@ -21,7 +21,9 @@ from types import FrameType
 from typing import Any
 
 import psycopg
-from sqlalchemy.engine import URL
+from sqlalchemy import Engine, event
+from sqlalchemy.engine import URL, ExceptionContext
+from sqlalchemy.exc import DBAPIError, PendingRollbackError, ResourceClosedError
 
 from orderreport import urls
 from orderreport.config import (
@@ -32,7 +34,7 @@ from orderreport.config import (
     MIGRATE_STATEMENT_TIMEOUT,
     Settings,
 )
-from orderreport.errors import DatabaseFailed, OrderReportError
+from orderreport.errors import ConnectionLost, DatabaseFailed, OrderReportError
 
 IDLE_IN_TRANSACTION = 900.0  # seconds the server keeps a session idle inside a transaction
 CLIENT_CHECK_INTERVAL = 5.0  # seconds between the server's checks that we are still there
@@ -172,12 +174,135 @@ def first_line(exc: BaseException) -> str:
     return lines[0] if lines else type(orig).__name__
 
 
+# -- a connection lost mid-run ------------------------------------------------------------
+# What the server said (SQLSTATE, message) in the WARNING it sends just before it closes the
+# connection, kept on the error that follows (see `listen`).
+SERVER_SAID = "orderreport_server_said"
+LOST_RERUN = "nothing half-done was kept: rerun"
+SHUT_DOWN = "the database server shut down during the run"
+RESTARTED = "the database server restarted during the run"
+CRASHED = (
+    "the database server crashed during the run (one of its processes failed; "
+    "it restarts and recovers by itself)"
+)
+IMMEDIATE = "the database server was shut down in immediate mode during the run (as in a crash)"
+TERMINATED_BY_ADMIN = "an administrator ended the run's session (pg_terminate_backend)"
+
+
+def listen(eng: Engine) -> None:
+    """Keep what the server says as it ends a session of `eng`'s.
+
+    An immediate shutdown and a crash of another server process are said in a WARNING
+    (SQLSTATE 57P01, 57P02) just before the server closes the connection; the error that
+    follows says only that it closed. The warning is kept on that error (SERVER_SAID).
+    """
+    heard: list[tuple[str, str]] = []
+
+    def on_notice(diag: psycopg.errors.Diagnostic) -> None:
+        state = diag.sqlstate or ""
+        if state.startswith("57P"):
+            heard.append((state, diag.message_primary or ""))
+
+    def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        heard.clear()  # a new session: what the last one heard is over
+        dbapi_conn.add_notice_handler(on_notice)
+
+    def on_error(ctx: ExceptionContext) -> None:
+        if heard and ctx.sqlalchemy_exception is not None:
+            setattr(ctx.sqlalchemy_exception, SERVER_SAID, heard[-1])
+
+    event.listen(eng, "connect", on_connect)
+    event.listen(eng, "handle_error", on_error)
+
+
+def _root(exc: BaseException) -> BaseException:
+    """`exc`, or for SQLAlchemy's word that a connection lost before cannot be used
+    (PendingRollbackError, ResourceClosedError, raised by a cleanup after the loss) the
+    error it followed."""
+    seen = exc
+    while isinstance(seen, PendingRollbackError | ResourceClosedError) and seen.__context__:
+        seen = seen.__context__
+    return seen
+
+
+def is_database_error(exc: BaseException) -> bool:
+    """True for an error of the database or of the connection to it (see `describe`)."""
+    return isinstance(
+        _root(exc), DBAPIError | psycopg.Error | PendingRollbackError | ResourceClosedError
+    )
+
+
+def _probe(eng: Engine | None) -> str:
+    """What a new connection finds just after the server ended ours with SQLSTATE 57P01,
+    which a shutdown and pg_terminate_backend both send: 'up', 'down', 'starting' or ''."""
+    if eng is None:
+        return ""
+    try:
+        eng.raw_connection().close()
+    except (DBAPIError, psycopg.Error) as exc:
+        orig = getattr(exc, "orig", None) or exc
+        if not isinstance(orig, psycopg.OperationalError):
+            return ""
+        said = str(orig)  # a refusal at connect has no SQLSTATE: the server's words tell
+        if "starting up" in said or "not yet accepting" in said or "recovery" in said:
+            return "starting"
+        gone = ("shutting down", "Connection refused", "No such file or directory")
+        return "down" if any(word in said for word in gone) else ""  # not a password refused
+    except Exception:
+        return ""
+    return "up"
+
+
+def lost(exc: BaseException, eng: Engine | None = None) -> str | None:
+    """What cut the run's connection off, for people; None if `exc` is no lost connection.
+
+    `eng`: the run's engine, to ask a new connection whether a 57P01 meant a shutdown or an
+    administrator's pg_terminate_backend (call this right after the error, while the
+    shutdown is still under way)."""
+    root = _root(exc)
+    orig = getattr(root, "orig", None) or root
+    said = getattr(root, SERVER_SAID, None)
+    state, words = said if isinstance(said, tuple) else ("", "")
+    first = first_line(root)
+    if state == "57P02" or isinstance(orig, psycopg.errors.CrashShutdown):
+        return CRASHED
+    if "immediate shutdown" in words or "immediate shutdown" in first:
+        return IMMEDIATE
+    if state == "57P01" or isinstance(orig, psycopg.errors.AdminShutdown):
+        found = _probe(eng)
+        if found == "up":
+            return TERMINATED_BY_ADMIN
+        if found:
+            return SHUT_DOWN if found == "down" else RESTARTED
+        return f"the database server ended the run's session ({first})"
+    if isinstance(orig, psycopg.errors.CannotConnectNow) or (
+        type(orig) is psycopg.OperationalError and "the database system is" in first
+    ):  # on a reconnect, mid-run: the server's own words at connect
+        if "shutting down" in first:
+            return SHUT_DOWN
+        return CRASHED if "recovery mode" in first else RESTARTED
+    if (
+        isinstance(orig, psycopg.errors.ConnectionException)  # SQLSTATE class 08
+        or type(orig) is psycopg.OperationalError  # psycopg's word for a broken connection
+        or getattr(root, "connection_invalidated", False)
+    ):
+        return f"lost the connection to the database server ({first})"
+    if isinstance(root, PendingRollbackError | ResourceClosedError):
+        return "lost the connection to the database server earlier in the run"
+    return None
+
+
 def describe(
-    exc: BaseException, bounds: Bounds, context: str = "database error"
+    exc: BaseException,
+    bounds: Bounds,
+    context: str = "database error",
+    eng: Engine | None = None,
 ) -> OrderReportError:
-    """A one-line error for what the database said, naming the bound that was hit."""
-    orig = getattr(exc, "orig", None) or exc
-    first = first_line(exc)
+    """A one-line error for what the database said, naming the bound that was hit, or what
+    cut the connection off (`lost`; `eng` as there)."""
+    root = _root(exc)
+    orig = getattr(root, "orig", None) or root
+    first = first_line(root)
     if isinstance(orig, psycopg.errors.LockNotAvailable):
         return DatabaseFailed(
             f"{context}: a table stayed locked by another session for over {bounds.lock:g} s "
@@ -193,8 +318,44 @@ def describe(
             f"{context}: the database server is read-only (a hot standby?): reports work "
             "there, but daily, migrate and demo must run against the primary"
         )
-    # OperationalError itself (no SQLSTATE subclass) is psycopg's word for a broken
-    # connection; its subclasses (out of memory, disk full, …) are the server's refusals
-    if isinstance(orig, psycopg.errors.AdminShutdown) or type(orig) is psycopg.OperationalError:
-        return DatabaseFailed(f"{context}: lost the connection to the database ({first})")
+    why = lost(root, eng)
+    if why is not None:
+        return ConnectionLost(f"{context}: {why}; {LOST_RERUN}")
     return DatabaseFailed(f"{context}: {first}")
+
+
+# -- letting go at once -------------------------------------------------------------------
+CANCEL_TIMEOUT = 2.0  # seconds a signalled run waits for the server to take its cancel
+_IN_USE: list[Any] = []  # the DBAPI connections the run has checked out (see `track`)
+
+
+def track(eng: Engine) -> None:
+    """Keep `eng`'s checked-out connections where `cancel_in_flight` finds them."""
+
+    def checkout(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+        _IN_USE[:] = [c for c in _IN_USE if not c.closed]  # invalidated ones are not checked in
+        _IN_USE.append(dbapi_conn)
+
+    def checkin(dbapi_conn: Any, _record: Any) -> None:
+        with contextlib.suppress(ValueError):
+            _IN_USE.remove(dbapi_conn)
+
+    event.listen(eng, "checkout", checkout)
+    event.listen(eng, "checkin", checkin)
+
+
+def cancel_in_flight() -> None:
+    """Ask the server to cancel the statement in flight on the run's connections.
+
+    Called from the SIGTERM/SIGINT handler, before it raises: the connection is then
+    closed, but a server busy in a statement notices only when it next looks at the
+    socket (client_connection_check_interval), holding the run's locks (the daily advisory
+    lock) until then, so a run started at once would find them taken. Cancelled, the
+    statement stops now and the server sees the close at once. A cancel request goes on
+    a connection of its own (never this one's socket, whatever state the interrupted
+    code left it in); it is bounded by CANCEL_TIMEOUT and never raises.
+    """
+    for dbapi_conn in list(_IN_USE):
+        with contextlib.suppress(Exception):
+            if dbapi_conn.info.transaction_status == psycopg.pq.TransactionStatus.ACTIVE:
+                dbapi_conn.cancel_safe(timeout=CANCEL_TIMEOUT)

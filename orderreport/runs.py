@@ -11,14 +11,16 @@ time, recorded in the row): a live run's backend is still there, a dead run's is
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import Connection, Date, TextClause, bindparam, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InvalidRequestError
 
+from orderreport import db
 from orderreport.config import scrub
 
 # the CLI's bounds, kept where the CLI reads them without importing this module
@@ -27,6 +29,7 @@ from orderreport.defaults import MAX_LIST as MAX_LIST
 from orderreport.errors import (
     EXIT_FAILURE,
     EXIT_OK,
+    ConnectionLost,
     LockBusy,
     NotMigrated,
     OrderReportError,
@@ -37,6 +40,13 @@ from orderreport.queries import Summary
 from orderreport.shop import OUR_SCHEMA
 
 MESSAGE_LIMIT = 500  # characters of an error message kept in the log
+# A run whose connection was lost (a server restart, a crash) tries this long to record its
+# outcome on a new one: a restart or a crash recovery is usually over within a few seconds.
+RECORD_WAIT = 10.0
+RECORD_RETRY = 0.5  # seconds between those tries
+# The row of a run whose outcome was never recorded and whose server restarted since it
+# started (the run was cut off by the restart, or killed before it): `message` says so.
+RESTARTED = "the database server restarted before its outcome could be recorded"  # no quote: SQL
 
 
 @dataclass
@@ -58,8 +68,9 @@ class Progress:
 @dataclass(frozen=True)
 class RunRecord:
     """One run as the log has it. `status` is running, unfinished (its process is gone
-    without a word: killed), succeeded, failed, busy (another run held the lock),
-    interrupted (SIGINT) or terminated (SIGTERM)."""
+    without a word: killed, or cut off by a server restart: `message` is then RESTARTED),
+    succeeded, failed, busy (another run held the lock), interrupted (SIGINT) or
+    terminated (SIGTERM)."""
 
     id: int
     time_zone: str
@@ -145,7 +156,8 @@ def _update(outcome: str = "") -> TextClause:
 
 _NOTE = _update()
 _FINISH = _update(
-    ", status = :status, exit_code = :exit_code, message = :message, "
+    # a success keeps a warning the run recorded (runs.warn); a failure's line replaces it
+    ", status = :status, exit_code = :exit_code, message = COALESCE(:message, message), "
     "finished_at = clock_timestamp()"
 )
 
@@ -166,7 +178,15 @@ _SELECT = f"""
            r.exit_code, r.started_at, r.finished_at,
            ROUND(EXTRACT(EPOCH FROM r.finished_at - r.started_at), 3) AS duration_seconds,
            r.catch_up, r.first_day, r.last_day, r.days_planned, r.days_stored,
-           r.days_restated, r.days_changed, r.host, r.pid, r.message
+           r.days_restated, r.days_changed, r.host, r.pid,
+           CASE WHEN r.finished_at IS NULL AND r.started_at < GREATEST(
+                    pg_postmaster_start_time(),
+                    -- a crash restarts every server process but the postmaster
+                    (SELECT max(a.backend_start) FROM pg_stat_activity a
+                     WHERE a.backend_type = 'checkpointer'))
+                THEN '{RESTARTED}'
+                ELSE r.message
+           END AS message
     FROM {OUR_SCHEMA}.runs r
 """
 _RECENT = text(_SELECT + " ORDER BY r.id DESC LIMIT :limit")
@@ -222,6 +242,18 @@ def _counts(progress: Progress) -> dict[str, object]:
     }
 
 
+_WARN = text(f"UPDATE {OUR_SCHEMA}.runs SET message = :message WHERE id = :id")
+
+
+def warn(session: Connection, run_id: int | None, warning: str) -> None:
+    """Record a warning as the run's message (a failed webhook post): the run still
+    succeeds, and `orderreport runs` shows why it spoke up."""
+    if run_id is None:
+        return
+    session.execute(_WARN, {"id": run_id, "message": warning[:MESSAGE_LIMIT]})
+    session.commit()
+
+
 def note(session: Connection, run_id: int | None, progress: Progress) -> None:
     """Write the run's counts in the caller's transaction (so they commit with its days)."""
     if run_id is not None:
@@ -260,23 +292,32 @@ def finish(
 
     After a failure the session's transaction is rolled back first. A connection that was
     cut (by the server, or closed by SQLAlchemy when a signal arrived mid-statement) is
-    replaced on that rollback, so the outcome is still recorded. A failed run's outcome
-    that cannot be recorded at all (the database is gone) is given up quietly: its row then
-    reads as unfinished. A successful run's is not: the error is raised.
+    replaced on that rollback, so the outcome is still recorded; after a lost connection
+    (ConnectionLost: the server restarting, recovering from a crash) new ones are tried
+    for up to RECORD_WAIT seconds. A failed run's outcome that cannot be recorded at all
+    (the database is gone) is given up quietly: its row then reads as unfinished (with
+    RESTARTED as its message once the server is back). A successful run's is not: the
+    error is raised.
     """
     status, code, message = outcome(exc)
     values = {"id": run_id, "status": status, "exit_code": code, "message": message}
     values.update(_counts(progress))
-    with contextlib.suppress(DBAPIError):
-        session.rollback()  # a failed run's half-done day goes; committed days stay
-    try:
-        session.execute(_FINISH, values)
-        session.commit()
-    except DBAPIError:
-        if exc is None:
-            raise
-        with contextlib.suppress(DBAPIError):
-            session.rollback()
+    deadline = time.monotonic() + (RECORD_WAIT if isinstance(exc, ConnectionLost) else 0.0)
+    while True:
+        with contextlib.suppress(DBAPIError, InvalidRequestError):
+            session.rollback()  # a failed run's half-done day goes; committed days stay
+        try:
+            session.execute(_FINISH, values)
+            session.commit()
+            return
+        except (DBAPIError, InvalidRequestError):
+            if exc is None:
+                raise
+            with contextlib.suppress(DBAPIError, InvalidRequestError):
+                session.rollback()
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(RECORD_RETRY)
 
 
 @contextlib.contextmanager
@@ -293,12 +334,17 @@ def recorded(
     """Record the run around the block: started now, finished with the block's outcome,
     counts from `progress`. Yields the run's id (None: no run log in this database)."""
     run_id = start(session, time_zone=time_zone, span=span, host=host, pid=pid, version=version)
+    bounds = db.bounds_of(session)  # now: once the connection is lost its info is gone
     try:
         yield run_id
     except BaseException as exc:
+        # the run's one line, recorded as the session will print it (it passes it on)
+        failed = db.failure(exc, bounds, session.engine)
         if run_id is not None:
-            finish(session, run_id, progress, exc)
-        raise
+            finish(session, run_id, progress, failed)
+        if failed is exc:
+            raise
+        raise failed from None
     if run_id is not None:
         finish(session, run_id, progress, None)
 
@@ -332,5 +378,6 @@ def problem(run: RunRecord | None) -> str | None:
         else f"`orderreport daily --from {run.first_day} --to {run.last_day}`"
     )
     if run.status == "unfinished":
-        return f"{who} never finished: its process is gone (killed?); run {again} again"
+        why = RESTARTED if run.message == RESTARTED else "its process is gone (killed?)"
+        return f"{who} never finished: {why}; run {again} again"
     return f"{who} {run.status} with exit {run.exit_code}: {run.message}; run {again} again"
