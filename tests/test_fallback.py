@@ -19,11 +19,9 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import URL
 
-from orderreport import db, queries
-from tests.conftest import plain, run_cli, settings_for, url_text
+from tests.conftest import plain, run_cli, url_text
 
 STEP = timedelta(minutes=15)
 CENT = Decimal("0.01")
@@ -237,33 +235,6 @@ def test_daily_stores_the_day_and_verify_agrees(loaded: Shop) -> None:
                 live["average_order_value"],
             )
         ]
-
-
-def test_a_one_day_query_still_uses_the_created_at_index(
-    db_url: URL, shop: psycopg.Connection[tuple[object, ...]]
-) -> None:
-    shop.execute("INSERT INTO users (name, email) VALUES ('u', 'u@x')")
-    shop.execute(
-        "INSERT INTO orders (user_id, total_amount, status, created_at, updated_at) "
-        "SELECT (SELECT min(id) FROM users), (g % 1000) / 10.0, 'paid', "
-        "TIMESTAMPTZ '2025-06-01 00:00Z' + g * INTERVAL '2 minutes', now() "
-        "FROM generate_series(1, 200000) g"
-    )
-    shop.execute("ANALYZE orders")
-    with db.shop_session(settings_for(db_url, "America/Havana")) as (s, _found):
-        for clause in (
-            queries._SUMMARIES[False],
-            queries._REPORT_RANGE[False],
-            queries._RANGE_TOTAL[False],
-        ):
-            plan = "\n".join(
-                s.execute(
-                    text("EXPLAIN (FORMAT TEXT) " + str(clause)),
-                    {"start": date(2025, 11, 2), "end": date(2025, 11, 2), "fallback": None},
-                ).scalars()
-            )
-            assert "Seq Scan on orders" not in plan, plan
-            assert "ix_orders_created_at" in plan, plan
 
 
 # -- a naive created_at, written in UTC ----------------------------------------------------
