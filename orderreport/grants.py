@@ -160,7 +160,7 @@ def _query_reads(conn: Connection, shop: Shop, who: str) -> _Reads:
     (created and rolled back in a savepoint). Where that cannot be done (a read-only
     session, no TEMP privilege), a comment says what to grant."""
     assert shop.source.query is not None
-    sql = shop_mod.fill_schema(shop.source.query, shop.schema, quote)
+    sql = shop_mod.fill_schema(shop.source.query, shop.schema)
     probe = f"pg_temp.{quote(_PROBE)}"
     try:
         savepoint = conn.begin_nested()

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError
 
 from orderreport import shop as shop_mod
@@ -55,12 +54,7 @@ class Legacy:
 PLAN_FIELDS = ("action", "object", "detail")
 
 
-_PREPARER = postgresql.dialect().identifier_preparer  # type: ignore[no-untyped-call]
-
-
-def quote(name: str) -> str:
-    """An identifier quoted for PostgreSQL (only where it needs quotes)."""
-    return _PREPARER.quote(name)
+quote = shop_mod.quote  # one quoting rule for identifiers (shop.py holds it)
 
 
 def qualified(schema: str | None, name: str) -> str:
@@ -675,7 +669,7 @@ def orders_without_amount(conn: Connection, shop: Shop) -> int | None:
         return None
     assert src.placed_at is not None and src.amount is not None
     amount = shop_mod.amount_sql(shop, quote)
-    counts = f" AND ({shop_mod.fill_schema(src.where, shop.schema, quote)})" if src.where else ""
+    counts = f" AND ({shop_mod.fill_schema(src.where, shop.schema)})" if src.where else ""
     sql = (
         f"SELECT count(*) FROM {qualified(shop.schema, src.orders)} o "
         f"WHERE ({amount}) IS NULL AND o.{quote(src.placed_at)} IS NOT NULL{counts}"

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, text
+from sqlalchemy.dialects import postgresql
 
 from orderreport import sources
 from orderreport.errors import ShopAmbiguous, ShopUnsupported
@@ -112,7 +113,6 @@ class Shop:
     currency_code: str | None = None  # a fixed currency (setting or source), no column
     orders_kind: str = "r"  # pg_class.relkind of the orders relation
     lines_kind: str = "r"
-    columns: tuple[str, ...] = field(default=(), compare=False)  # the orders' columns
     # why no preset matched a relation that looks like one (said when no shop is found)
     hint: str | None = field(default=None, compare=False)
 
@@ -376,7 +376,6 @@ def inspect(
         currency_code=None if chosen_source.currency else chosen_source.currency_code or currency,
         orders_kind=orders.kind,
         lines_kind=lines.kind,
-        columns=tuple(orders.columns),
     )
     where = f"{chosen_schema}.{chosen_source.orders}"
     if shop.money_reading() == "unsupported":
@@ -513,18 +512,21 @@ def _query_shop(
     )
 
 
-def fill_schema(sql: str, schema: str | None, quote: Callable[[str], str] | None = None) -> str:
+def fill_schema(sql: str, schema: str | None) -> str:
     """`sql` with {schema} replaced by the shop's schema, quoted."""
     if "{schema}" not in sql:
         return sql
     if schema is None:
         raise ShopUnsupported("the source's SQL names {schema}, but no schema was found")
-    quoted = quote(schema) if quote is not None else _quote(schema)
-    return sql.replace("{schema}", quoted)
+    return sql.replace("{schema}", quote(schema))
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+_PREPARER = postgresql.dialect().identifier_preparer  # type: ignore[no-untyped-call]
+
+
+def quote(name: str) -> str:
+    """An identifier quoted for PostgreSQL (only where it needs quotes)."""
+    return str(_PREPARER.quote(name))
 
 
 def view_definition(shop: Shop, quote: Callable[[str], str], form: str = VIEW_FORM) -> str:
@@ -553,7 +555,7 @@ def view_definition(shop: Shop, quote: Callable[[str], str], form: str = VIEW_FO
         return f"{schema}.{quote(name)}" if schema else quote(name)
 
     def sql(fragment: str) -> str:
-        return fill_schema(fragment, shop.schema, quote)
+        return fill_schema(fragment, shop.schema)
 
     placed = f"o.{quote(src.placed_at)}"
     instant = f"({placed} AT TIME ZONE {sql_string(shop.naive_tz)})" if shop.naive else placed
@@ -598,7 +600,7 @@ def amount_sql(shop: Shop, quote: Callable[[str], str]) -> str:
     amount = shop.source.amount or ""
     if _plain_name(amount):
         return f"o.{quote(amount)}"
-    return f"({fill_schema(amount, shop.schema, quote)})"
+    return f"({fill_schema(amount, shop.schema)})"
 
 
 def _currency(shop: Shop, column: str) -> str:
@@ -611,7 +613,7 @@ def _currency(shop: Shop, column: str) -> str:
 
 def _query_view(shop: Shop, quote: Callable[[str], str], with_currency: bool) -> str:
     assert shop.source.query is not None
-    sql = fill_schema(shop.source.query, shop.schema, quote)
+    sql = fill_schema(shop.source.query, shop.schema)
     instant = "q.placed_at"
     if shop.naive:
         instant = f"(q.placed_at AT TIME ZONE {sql_string(shop.naive_tz)})"
