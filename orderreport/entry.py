@@ -36,3 +36,7 @@ def main() -> None:
         # The outcome is decided. A signal from here on could only spoil it: Python puts back
         # the default actions while it shuts down, and a SIGTERM then kills us silently.
         signal.pthread_sigmask(signal.SIG_BLOCK, set(_EARLY))
+        # Nor may a library's cleanup at interpreter exit add lines to stderr: the run's one
+        # line is written. (A SIGTERM mid-run can leave SQLAlchemy's event registry half torn
+        # down, and its weakref callbacks then print "Exception ignored in …" at shutdown.)
+        sys.unraisablehook = lambda _unraisable: None
