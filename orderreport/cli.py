@@ -65,10 +65,9 @@ from orderreport.options import (
 from orderreport.output import DigestFormat, Format
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
-
     from orderreport import daily, metrics, queries, runs, verify
     from orderreport.digest import Digest
+    from orderreport.pg import Connection
     from orderreport.shop import Shop
 
 # The core (SQLAlchemy, psycopg, Alembic, Rich's progress bar) is imported by the commands

@@ -64,7 +64,7 @@ ROOT_HOME = Path("/var/lib/orderreport")
 class Settings:
     """Everything a command needs to know about where and how to run."""
 
-    database_url: URL | None  # None: the embedded server under `home`
+    database_url: str | None  # a libpq URI; None: the embedded server under `home`
     tz: str  # a valid IANA zone name: the shop's calendar
     home: Path  # orderreport's own folder (embedded server data, locks)
     config_file: Path | None  # the file that was read, if any
@@ -271,7 +271,7 @@ def load_settings(
     file_values, notes = _read_config(config_path, explicit)
     config_file = config_path if file_values or explicit else None
 
-    url: URL | None = None
+    url: str | None = None
     for candidate, source in (
         (database_url, "--database-url"),
         (env.get("ORDERREPORT_DATABASE_URL"), "ORDERREPORT_DATABASE_URL"),
@@ -279,7 +279,9 @@ def load_settings(
         (file_values.get("database_url"), f"config file {config_path}: database_url"),
     ):
         if candidate:
-            url = normalize_url(str(candidate), source)
+            # libpq's text (the urls helper's wrapper replaces this at merge)
+            parsed = normalize_url(str(candidate), source).set(drivername="postgresql")
+            url = urls.render_url(parsed, hide_secrets=False)
             break
 
     if tz is not None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, Date, bindparam, delete, func, insert, text
 
@@ -68,19 +69,19 @@ class StoredSpan:
     days: int
 
 
-_STORED_SPAN = text(
-    """
+# psycopg's placeholders (health.status reads it on a psycopg connection)
+_STORED_SPAN = """
     SELECT min(report_date) AS oldest, max(report_date) AS newest,
            count(DISTINCT report_date) AS days
     FROM orderreport.daily_reports
-    WHERE time_zone = current_setting('TimeZone') AND report_date < :today
+    WHERE time_zone = current_setting('TimeZone') AND report_date < %(today)s::date
     """
-).bindparams(bindparam("today", type_=Date))
 
 
-def stored_span(session: Connection, today: date) -> StoredSpan:
+def stored_span(session: Any, today: date) -> StoredSpan:
     """Which days before `today` are stored for the session's zone (the shop's)."""
-    return StoredSpan(**session.execute(_STORED_SPAN, {"today": today}).one()._asdict())
+    row = session.execute(_STORED_SPAN, {"today": today}).fetchone()
+    return StoredSpan(*row)
 
 
 def plan_catch_up(newest: date | None, today: date, max_catch_up: int) -> Plan:

@@ -15,11 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 import psycopg
-from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.engine import URL
-from sqlalchemy.exc import DBAPIError, OperationalError
+from psycopg.rows import namedtuple_row
 
-from orderreport import limits, schema, urls
+from orderreport import limits, pg, schema, urls
 from orderreport import shop as shop_mod
 from orderreport.config import Settings, mask_url
 from orderreport.embedded import EmbeddedServer
@@ -34,6 +32,7 @@ from orderreport.errors import (
 from orderreport.shop import OUR_SCHEMA, VERSION_TABLE, Shop
 
 if TYPE_CHECKING:
+    import sqlalchemy
     from alembic.config import Config
 
 # The newest revision in migrations/versions. Kept here so that reports can check the schema
@@ -73,135 +72,162 @@ def head_revision() -> str:
     return head
 
 
-def make_engine(url: URL, tz: str, bounds: limits.Bounds) -> Engine:
-    """An engine whose connections run in the shop's zone, within `bounds`.
+# The connect round trip, read left to right (PostgreSQL evaluates a target list in order):
+# the zone the server gave the session is kept (pg.Connection.server_tz: the zone `now()`
+# used to fill naive timestamps) and the shop's set; the user's search path is read once,
+# to find the shop (shop.UserPath), and then holds only the system's schemas, so no
+# function, operator or aggregate another role planted in a schema on it can run in our
+# session (CVE-2018-1058): everything of the shop's and ours is schema-qualified. Our
+# defaults (limits.session_defaults) are set where the session's value is not the client's
+# own (the URL's `options`, PGOPTIONS: libpq applies them, orderreport passes none), and
+# the bounds then in force are read back as pg_settings has them.
+_SETUP = """
+SELECT pg_catalog.current_setting('TimeZone') AS server_tz,
+       pg_catalog.set_config('TimeZone', %(tz)s, false) AS tz,
+       pg_catalog.current_schemas(false) AS schemas,
+       pg_catalog.current_schema() AS current,
+       (SELECT s.source <> 'default' FROM pg_catalog.pg_settings s
+        WHERE s.name = 'search_path') AS path_set,
+       pg_catalog.set_config('search_path', %(path)s, false) AS path,
+       (SELECT pg_catalog.count(pg_catalog.set_config(s.name, d.value, false))
+        FROM pg_catalog.unnest(%(names)s::text[], %(values)s::text[]) AS d(name, value)
+        JOIN pg_catalog.pg_settings s ON s.name = d.name
+        WHERE s.source <> 'client') AS ours,
+       (SELECT s.setting FROM pg_catalog.pg_settings s WHERE s.name = 'lock_timeout')
+           AS lock_setting,
+       (SELECT s.unit FROM pg_catalog.pg_settings s WHERE s.name = 'lock_timeout')
+           AS lock_unit,
+       (SELECT s.setting FROM pg_catalog.pg_settings s WHERE s.name = 'statement_timeout')
+           AS statement_setting,
+       (SELECT s.unit FROM pg_catalog.pg_settings s WHERE s.name = 'statement_timeout')
+           AS statement_unit
+"""
 
-    The user's own libpq `options` (the URL's, else PGOPTIONS) reach the server after ours,
-    so `-c search_path=…` or a stricter timeout of theirs is kept. The zone the server gave
-    the session is kept in the connection's info as "server_tz" before the session's
-    TimeZone is set to the shop's: it is the zone `now()` used to fill naive timestamps.
-    """
-    eng = create_engine(
-        url,
-        connect_args=limits.connect_args(url, bounds),
-        hide_parameters=True,
-        # no hstore here: the dialect would look its type up at connect, three round trips
-        use_native_hstore=False,
-    )
 
-    @event.listens_for(eng, "connect")
-    def _shop_zone(dbapi_conn: Any, record: Any) -> None:
-        record.info["server_tz"] = dbapi_conn.info.parameter_status("TimeZone") or "UTC"
-        dbapi_conn.autocommit = True  # one round trip, no transaction left open
-        # The user's search path is read once, to find the shop (shop.UserPath); then the
-        # session's path holds only the system's schemas, so no function, operator or
-        # aggregate another role planted in a schema on it can run in our session
-        # (CVE-2018-1058): everything of the shop's and ours is schema-qualified. Left to
-        # right in one target list: the path is read before it is replaced.
-        row = dbapi_conn.execute(
-            "SELECT pg_catalog.set_config('TimeZone', %s, false), "
-            "pg_catalog.current_setting('lock_timeout'), "
-            "pg_catalog.current_setting('statement_timeout'), "
-            "pg_catalog.current_schemas(false), pg_catalog.current_schema(), "
-            "(SELECT s.source <> 'default' FROM pg_catalog.pg_settings s "
-            " WHERE s.name = 'search_path'), "
-            "pg_catalog.set_config('search_path', %s, false)",
-            [tz, shop_mod.SAFE_SEARCH_PATH],
+def _given(conninfo: str) -> dict[str, Any]:
+    try:
+        return psycopg.conninfo.conninfo_to_dict(conninfo)
+    except psycopg.Error as exc:
+        raise DatabaseUnavailable(
+            f"cannot connect to {mask_url(conninfo)}: {scrub(limits.first_line(exc), conninfo)}"
+        ) from None
+
+
+def scrub(message: str, conninfo: str | None) -> str:
+    """`message` without the secrets of `conninfo` (or of any URL-shaped text in it)."""
+    if conninfo is None:
+        return urls.scrub(message, None)
+    try:
+        parsed = urls.parse_database_url(conninfo, "database URL")
+    except Exception:
+        parsed = None
+    return urls.scrub(message, parsed)
+
+
+def open_connection(
+    conninfo: str, tz: str, bounds: limits.Bounds, watchdog: limits.Watchdog | None = None
+) -> pg.Connection:
+    """A connection to `conninfo` in the shop's zone `tz`, within `bounds` (see _SETUP).
+
+    libpq's own parameters of ours (limits.CONNECT_ARGS) are passed where the connection
+    string has none. Raises DatabaseUnavailable, password masked, if it fails."""
+    args = {k: v for k, v in limits.CONNECT_ARGS.items() if k not in _given(conninfo)}
+    try:
+        conn = pg.Connection.connect(
+            conninfo,
+            autocommit=True,  # the setup in one round trip, no transaction left open
+            row_factory=namedtuple_row,
+            cursor_factory=pg.Cursor,
+            **args,
+        )
+    except psycopg.Error as exc:
+        raise DatabaseUnavailable(
+            f"cannot connect to {mask_url(conninfo)}: {scrub(limits.first_line(exc), conninfo)}"
+        ) from None
+    conn.server_cursor_factory = pg.ServerCursor
+    conn.heard = []
+    conn.add_notice_handler(limits.hear(conn.heard))
+    conn.probe = lambda: psycopg.connect(conninfo, **args).close()
+    if watchdog is not None:
+        conn.watchdog = watchdog
+    defaults = limits.session_defaults(bounds)
+    try:
+        row = conn.execute(
+            _SETUP,
+            {
+                "tz": tz,
+                "path": shop_mod.SAFE_SEARCH_PATH,
+                "names": list(defaults),
+                "values": list(defaults.values()),
+            },
         ).fetchone()
-        dbapi_conn.autocommit = False
-        # the bounds in force: ours, or the user's from the URL or PGOPTIONS
-        record.info["bounds"] = limits.Bounds(
-            lock=limits.pg_seconds(row[1]), statement=limits.pg_seconds(row[2])
-        )
-        record.info["user_path"] = shop_mod.UserPath(
-            schemas=tuple(str(s) for s in row[3] or ()), current=row[4], set=bool(row[5])
-        )
-
-    return eng
-
-
-def _watch(eng: Engine, watchdog: limits.Watchdog) -> None:
-    """Arm the watchdog while a statement or a commit waits on the server."""
-
-    def arm(*_: Any, **__: Any) -> None:
-        watchdog.arm()
-
-    def disarm(*_: Any, **__: Any) -> None:
-        watchdog.disarm()
-
-    event.listen(eng, "before_cursor_execute", arm)
-    event.listen(eng, "after_cursor_execute", disarm)
-    event.listen(eng, "handle_error", disarm)
-    event.listen(eng, "commit", arm)  # disarmed by the next statement or at the end
-    event.listen(eng, "rollback", arm)
+        conn.autocommit = False
+    except BaseException:
+        conn.close()
+        raise
+    assert row is not None
+    conn.server_tz = row.server_tz or "UTC"
+    conn.user_path = shop_mod.UserPath(
+        schemas=tuple(str(s) for s in row.schemas or ()),
+        current=row.current,
+        set=bool(row.path_set),
+    )
+    # the bounds in force: ours, or the user's from the URL or PGOPTIONS
+    conn.bounds = limits.Bounds(
+        lock=limits.setting_seconds(row.lock_setting, row.lock_unit),
+        statement=limits.setting_seconds(row.statement_setting, row.statement_unit),
+    )
+    return conn
 
 
 @contextlib.contextmanager
-def connect(settings: Settings, *, migrating: bool = False) -> Iterator[Connection]:
+def connect(settings: Settings, *, migrating: bool = False) -> Iterator[pg.Connection]:
     """The run's one connection to the configured database (the embedded server if none is
     set, started for the block), every wait bounded (limits.py). Raises DatabaseUnavailable,
-    password masked, if it fails."""
+    password masked, if it fails. A block left by an error closes the connection (the
+    server rolls back what it had): one interrupted mid-statement (a signal, the watchdog)
+    cannot be reset."""
     bounds = limits.bounds_for(settings, migrating=migrating)
     watchdog = limits.Watchdog(bounds.watchdog)
     with contextlib.ExitStack() as stack:
         if settings.database_url is None:
-            url = stack.enter_context(EmbeddedServer(settings.home))
+            conninfo = stack.enter_context(EmbeddedServer(settings.home))
         else:
-            url = settings.database_url
-        eng = make_engine(url, settings.tz, bounds)
-        stack.callback(eng.dispose)
+            conninfo = settings.database_url
         watchdog.install()
         stack.callback(watchdog.uninstall)
-        _watch(eng, watchdog)
-        limits.listen(eng)  # the server's last words, to name a lost connection's cause
-        limits.track(eng)  # for a signal to cancel the statement in flight
-        try:
-            conn = stack.enter_context(eng.connect())
-        except OperationalError as exc:
-            raise DatabaseUnavailable(
-                f"cannot connect to {mask_url(url)}: {urls.scrub(limits.first_line(exc), url)}"
-            ) from None
-        effective = conn.info.get("bounds", bounds)
-        watchdog.set(effective.watchdog)
-        conn.info["watchdog"] = watchdog
-        try:
-            yield conn
-        except BaseException:
-            # closed, not returned to the pool: a connection interrupted mid-statement (a
-            # signal, the watchdog) cannot be reset, and the server rolls back what it had
-            with contextlib.suppress(Exception):
-                conn.invalidate()
-            raise
+        conn = open_connection(conninfo, settings.tz, bounds, watchdog)
+        stack.callback(conn.close)
+        limits.track(conn)  # for a signal to cancel the statement in flight
+        stack.callback(limits.untrack, conn)
+        watchdog.set(conn.bounds.watchdog)
+        yield conn
 
 
-def waiting(conn: Connection) -> contextlib.AbstractContextManager[None]:
-    """The watchdog, armed for one wait on the server that no statement event covers (a
-    fetch from a server-side cursor, a COPY block)."""
-    dog = conn.info.get("watchdog")
-    return dog.waiting() if isinstance(dog, limits.Watchdog) else contextlib.nullcontext()
+def waiting(conn: psycopg.Connection[Any]) -> contextlib.AbstractContextManager[None]:
+    """The watchdog, armed for one wait on the server that no cursor call covers (a COPY
+    block read row by row)."""
+    return conn.guarded() if isinstance(conn, pg.Connection) else contextlib.nullcontext()
 
 
-def bounds_of(conn: Connection) -> limits.Bounds:
-    """The bounds in force on `conn`'s session (read them before it can be lost)."""
-    if conn.invalidated:  # its info went with it: reading it would reconnect
-        return limits.Bounds(0, 0)
-    found = conn.info.get("bounds")
-    return found if isinstance(found, limits.Bounds) else limits.Bounds(0, 0)
+def bounds_of(conn: psycopg.Connection[Any]) -> limits.Bounds:
+    """The bounds in force on `conn`'s session."""
+    return conn.bounds if isinstance(conn, pg.Connection) else limits.Bounds(0, 0)
 
 
-def server_tz(conn: Connection) -> str:
+def server_tz(conn: psycopg.Connection[Any]) -> str:
     """The zone the server gave this session before orderreport set the shop's."""
-    known = conn.info.get("server_tz")
-    return known if isinstance(known, str) else "UTC"
+    return conn.server_tz if isinstance(conn, pg.Connection) else "UTC"
 
 
-def user_path(conn: Connection) -> shop_mod.UserPath:
+def user_path(conn: psycopg.Connection[Any]) -> shop_mod.UserPath:
     """The user's search path as the session had it before orderreport replaced it."""
-    known = conn.info.get("user_path")
-    return known if isinstance(known, shop_mod.UserPath) else shop_mod.UserPath((), None, False)
+    if isinstance(conn, pg.Connection):
+        return conn.user_path
+    return shop_mod.read_path(conn)
 
 
-def find_shop(conn: Connection, settings: Settings) -> Shop:
+def find_shop(conn: psycopg.Connection[Any], settings: Settings) -> Shop:
     """The shop as found in this database with these settings (see shop.inspect)."""
     return shop_mod.inspect(
         conn,
@@ -214,7 +240,9 @@ def find_shop(conn: Connection, settings: Settings) -> Shop:
     )
 
 
-def try_find_shop(conn: Connection, settings: Settings) -> tuple[Shop | None, str | None]:
+def try_find_shop(
+    conn: psycopg.Connection[Any], settings: Settings
+) -> tuple[Shop | None, str | None]:
     """find_shop for `status`: (None, why) instead of an error when the shop is unclear."""
     try:
         return find_shop(conn, settings), None
@@ -222,18 +250,20 @@ def try_find_shop(conn: Connection, settings: Settings) -> tuple[Shop | None, st
         return None, str(exc)
 
 
-_REVISION = text(f"SELECT version_num FROM {OUR_SCHEMA}.{VERSION_TABLE}")
-_OURS = text(f"SELECT pg_catalog.to_regclass('{OUR_SCHEMA}.{VERSION_TABLE}') IS NOT NULL")
+_REVISION = f"SELECT version_num FROM {OUR_SCHEMA}.{VERSION_TABLE}"
+_OURS = f"SELECT pg_catalog.to_regclass('{OUR_SCHEMA}.{VERSION_TABLE}') IS NOT NULL"
 
 
-def schema_revision(conn: Connection) -> str | None:
+def schema_revision(conn: psycopg.Connection[Any]) -> str | None:
     """orderreport's revision in this database (its own version table), None if it has none."""
-    if not conn.execute(_OURS).scalar_one():
+    ours = conn.execute(_OURS).fetchone()
+    if ours is None or not ours[0]:
         return None
-    return conn.execute(_REVISION).scalar()
+    row = conn.execute(_REVISION).fetchone()
+    return None if row is None else str(row[0])
 
 
-def require_schema(conn: Connection, shop: Shop) -> None:
+def require_schema(conn: psycopg.Connection[Any], shop: Shop) -> None:
     """Raise NotMigrated unless the database is at head and the view was built for `shop`."""
     current = schema_revision(conn)
     head = SCHEMA_HEAD
@@ -261,51 +291,54 @@ def _parts(fingerprint: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def session(settings: Settings, *, read_only: bool = False) -> Iterator[Connection]:
+def session(settings: Settings, *, read_only: bool = False) -> Iterator[pg.Connection]:
     """The run's connection to the configured database, used as a session: commits on
-    success, rolls back on error. SQLAlchemy Core only: the ORM's Session bought nothing
-    here and cost every command a fifth of a second of imports.
+    success, rolls back on error (psycopg alone: SQLAlchemy would cost every command half a
+    second of imports).
 
     Core functions may commit inside it to make their own transaction boundaries (any
     session-level advisory lock taken in it lasts across them: it is one server
     connection). With `read_only` every transaction is READ ONLY: the server refuses writes.
     """
     with connect(settings) as conn:
-        bounds = bounds_of(conn)  # now: once the connection is lost its info is gone
         try:
             if read_only:
-                conn.execute(text("SET default_transaction_read_only = on"))
+                conn.execute("SET default_transaction_read_only = on")
                 conn.commit()
             yield conn
             conn.commit()
         except limits.ServerStalled:
             # a rollback would wait on the frozen server all over again: drop the connection
             with contextlib.suppress(Exception):
-                conn.invalidate()
+                conn.close()
             raise
         except BaseException as exc:
             # permissions, a read-only server, a lost connection, a timeout: one line, said
             # before the rollback (a lost connection's cause is asked of the server at once)
-            failed = failure(exc, bounds, conn.engine)
+            failed = failure(exc, conn.bounds, conn)
             _rollback_quietly(conn)
             if failed is exc:
                 raise
             raise failed from None
 
 
-def failure(exc: BaseException, bounds: limits.Bounds, eng: Engine | None = None) -> BaseException:
+def failure(
+    exc: BaseException, bounds: limits.Bounds, conn: psycopg.Connection[Any] | None = None
+) -> BaseException:
     """What a session reports for `exc`, in one line (runs.recorded records the same): a
-    database error (psycopg's own too, from a COPY in queries.py) or a connection lost
-    before described (limits.describe), a missing table as NotMigrated; else `exc` itself."""
+    database error or a connection lost before described (limits.describe; `conn`, the
+    run's, to ask the server whether it is still up), a missing table as NotMigrated; else
+    `exc` itself."""
     if not limits.is_database_error(exc):
         return exc
     orig = getattr(exc, "orig", None) or exc
     if isinstance(orig, psycopg.errors.UndefinedTable | psycopg.errors.UndefinedColumn):
         return NotMigrated(f"database error ({limits.first_line(exc)}): run `orderreport migrate`")
-    return limits.describe(exc, bounds, eng=eng)
+    probe = conn.probe if isinstance(conn, pg.Connection) else None
+    return limits.describe(exc, bounds, probe=probe)
 
 
-def checked_shop(conn: Connection, settings: Settings) -> Shop:
+def checked_shop(conn: psycopg.Connection[Any], settings: Settings) -> Shop:
     """The shop found in the session's database, checked to be migrated to head.
 
     A database with tables but no shop orderreport can read is refused in one line: a
@@ -320,20 +353,20 @@ def checked_shop(conn: Connection, settings: Settings) -> Shop:
 @contextlib.contextmanager
 def shop_session(
     settings: Settings, *, read_only: bool = False
-) -> Iterator[tuple[Connection, Shop]]:
+) -> Iterator[tuple[pg.Connection, Shop]]:
     """A session (see `session`) and the shop found in it, checked to be migrated to head."""
     with session(settings, read_only=read_only) as conn:
         yield conn, checked_shop(conn, settings)
 
 
-def _rollback_quietly(conn: Connection) -> None:
+def _rollback_quietly(conn: psycopg.Connection[Any]) -> None:
     # the connection may be gone, or a signal may have landed mid-commit (that may be the
     # very error): the original error matters, not what the rollback says about it
     with contextlib.suppress(Exception):
         conn.rollback()
 
 
-def try_advisory_lock(session: Connection, key: int, wait_seconds: float = 0.0) -> None:
+def try_advisory_lock(conn: psycopg.Connection[Any], key: int, wait_seconds: float = 0.0) -> None:
     """Take a session-level advisory lock, polling up to `wait_seconds`; raise LockBusy if not.
 
     The lock belongs to the session's one connection (see `session`), so it outlives the
@@ -341,26 +374,56 @@ def try_advisory_lock(session: Connection, key: int, wait_seconds: float = 0.0) 
     """
     deadline = time.monotonic() + wait_seconds
     while True:
-        got = session.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar_one()
-        session.commit()
-        if got:
+        row = conn.execute("SELECT pg_catalog.pg_try_advisory_lock(%(k)s)", {"k": key}).fetchone()
+        conn.commit()
+        if row is not None and row[0]:
             return
         if time.monotonic() >= deadline:
             raise LockBusy("another run holds the lock; nothing was written")
         time.sleep(min(0.2, max(0.01, deadline - time.monotonic())))
 
 
-def advisory_unlock(session: Connection, key: int) -> None:
-    session.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-    session.commit()
+def advisory_unlock(conn: psycopg.Connection[Any], key: int) -> None:
+    conn.execute("SELECT pg_catalog.pg_advisory_unlock(%(k)s)", {"k": key})
+    conn.commit()
 
 
-def lock_for_migrate(conn: Connection) -> None:
+@contextlib.contextmanager
+def alembic_connection(conn: pg.Connection) -> Iterator[sqlalchemy.Connection]:
+    """`conn` as the SQLAlchemy connection Alembic runs on (the migration side only)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import StaticPool
+
+    eng = create_engine(
+        "postgresql+psycopg://",
+        creator=lambda: conn,
+        poolclass=StaticPool,
+        hide_parameters=True,
+        # no hstore here: the dialect would look its type up at connect, three round trips
+        use_native_hstore=False,
+    )
+    try:
+        with eng.connect() as wrapped:
+            yield wrapped
+    finally:
+        eng.dispose(close=False)  # the connection is db.connect's to close
+
+
+def _driver(conn: Any) -> psycopg.Connection[Any]:
+    """The psycopg connection under Alembic's SQLAlchemy one (or `conn` itself)."""
+    if isinstance(conn, psycopg.Connection):
+        return conn
+    found = conn.connection.driver_connection
+    assert isinstance(found, psycopg.Connection)
+    return found
+
+
+def lock_for_migrate(conn: Any) -> None:
     """The migration lock: another `migrate` may hold it for a while, so wait MIGRATE_WAIT."""
     if conn.in_transaction():
         conn.commit()
     try:
-        try_advisory_lock(conn, MIGRATE_LOCK_KEY, MIGRATE_WAIT)
+        try_advisory_lock(_driver(conn), MIGRATE_LOCK_KEY, MIGRATE_WAIT)
     except LockBusy:
         raise LockBusy(
             f"another migrate has held the migration lock for over {MIGRATE_WAIT:g} s; "
@@ -368,11 +431,11 @@ def lock_for_migrate(conn: Connection) -> None:
         ) from None
 
 
-def unlock_migrate(conn: Connection) -> None:
-    with contextlib.suppress(DBAPIError):
+def unlock_migrate(conn: Any) -> None:
+    with contextlib.suppress(Exception):
         if conn.in_transaction():
             conn.rollback()
-        advisory_unlock(conn, MIGRATE_LOCK_KEY)
+        advisory_unlock(_driver(conn), MIGRATE_LOCK_KEY)
 
 
 @dataclass(frozen=True)
@@ -405,8 +468,8 @@ def migrate(
         downs = step.down_revision_ids
         applied.append((downs[0] if downs else None, step.up_revision_id))
 
-    with connect(settings, migrating=True) as conn:
-        bounds = bounds_of(conn)  # now: once the connection is lost its info is gone
+    with connect(settings, migrating=True) as conn, alembic_connection(conn) as wrapped:
+        bounds = conn.bounds
         # an unclear shop, or someone else's tables without one, stop here before any change
         found = find_shop(conn, settings)
         schema.refuse_foreign(conn, found)
@@ -414,7 +477,7 @@ def migrate(
         cfg = alembic_config()
         notes: list[str] = []
         cfg.attributes.update(
-            connection=conn,
+            connection=wrapped,
             on_version_apply=on_apply,
             settings=settings,
             adopt=adopt,
@@ -437,7 +500,8 @@ def migrate(
                 ) from None
             # a lost connection (a cleanup after it may raise SQLAlchemy's PendingRollbackError
             # instead: limits.describe looks behind it), a refusal, a timeout: one line
-            raise limits.describe(exc, bounds, "migration failed", conn.engine) from None
+            raise limits.describe(exc, bounds, "migration failed", conn.probe) from None
+        wrapped.rollback()  # Alembic's transaction over, the revision is read on the driver's
         end = schema_revision(conn)
     start = applied[0][0] if applied else end
     return MigrationResult(
@@ -478,7 +542,7 @@ def downgrade(settings: Settings, revision: str) -> None:
     """Downgrade to `revision` ("base" for nothing). For tests and operators, not the CLI."""
     from alembic import command
 
-    with connect(settings, migrating=True) as conn:
+    with connect(settings, migrating=True) as conn, alembic_connection(conn) as wrapped:
         cfg = alembic_config()
-        cfg.attributes.update(connection=conn, settings=settings)
+        cfg.attributes.update(connection=wrapped, settings=settings)
         command.downgrade(cfg, revision)

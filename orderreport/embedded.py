@@ -61,12 +61,12 @@ import stat
 import subprocess
 import sys
 import tempfile
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
 import psycopg
-from sqlalchemy.engine import URL
 
 from orderreport.errors import DatabaseUnavailable
 
@@ -255,13 +255,10 @@ class EmbeddedServer:
         digest = hashlib.sha256(str(self.home).encode()).hexdigest()[:16]
         return Path(tempfile.gettempdir()) / f"orderreport-{os.geteuid()}-{digest}"
 
-    def url(self) -> URL:
-        return URL.create(
-            "postgresql+psycopg",
-            username=SUPERUSER,
-            database=DATABASE,
-            query={"host": str(self.socket_dir)},
-        )
+    def url(self) -> str:
+        """The libpq URI of the server's database (its socket folder as `host`)."""
+        host = urllib.parse.quote(str(self.socket_dir), safe="/")
+        return f"postgresql://{SUPERUSER}@/{DATABASE}?host={host}"
 
     def _bin(self, name: str) -> str:
         return str(self._pg_root / "bin" / name)
@@ -470,7 +467,7 @@ class EmbeddedServer:
                 lock.close()
 
     # -- the public interface -------------------------------------------------------------
-    def start(self) -> URL:
+    def start(self) -> str:
         """Start or attach to the server; return its URL. Pair with stop().
 
         Signals arriving meanwhile act when it is done: then, as on any failure, it detaches
@@ -514,7 +511,7 @@ class EmbeddedServer:
                 finally:
                     users.close()
 
-    def __enter__(self) -> URL:
+    def __enter__(self) -> str:
         return self.start()
 
     def __exit__(

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, text
+import psycopg
 
 from orderreport import db, runs, schema
 from orderreport import shop as shop_mod
@@ -96,7 +97,7 @@ STATUS_FIELDS = (
 
 
 def status(
-    session: Connection,
+    conn: psycopg.Connection[Any],
     shop: Shop | None,
     *,
     shop_problem: str | None,
@@ -114,29 +115,29 @@ def status(
     `max_lag` days before yesterday, or days older than that are missing (a gap that a
     bounded catch-up left behind).
     """
-    revision = db.schema_revision(session)
+    revision = db.schema_revision(conn)
     head = db.SCHEMA_HEAD
-    view_ok = shop is not None and schema.view_comment(session) == shop.fingerprint()
+    view_ok = shop is not None and schema.view_comment(conn) == shop.fingerprint()
     # behind head, daily_reports may not exist yet: there is nothing to count
-    span = stored_span(session, today) if revision == head else StoredSpan(None, None, 0)
-    last: RunRecord | None = runs.last(session, tz) if revision == head else None
+    span = stored_span(conn, today) if revision == head else StoredSpan(None, None, 0)
+    last: RunRecord | None = runs.last(conn, tz) if revision == head else None
     oldest, newest, count = span.oldest, span.newest, span.days
     yesterday = today - timedelta(days=1)
     lag = None if newest is None else (yesterday - newest).days
     missing = None if oldest is None else (yesterday - oldest).days + 1 - count
-    undated = schema.undated_orders(session, shop) if shop is not None and shop.exists else None
+    undated = schema.undated_orders(conn, shop) if shop is not None and shop.exists else None
     unpriced = (
-        schema.orders_without_amount(session, shop) if shop is not None and shop.exists else None
+        schema.orders_without_amount(conn, shop) if shop is not None and shop.exists else None
     )
     found = shop_mod.describe_source(shop) if shop is not None and shop.exists else {}
     missing_indexes = (
-        "; ".join(s.statement for s in schema.index_states(session, shop) if s.usable is None)
+        "; ".join(s.statement for s in schema.index_states(conn, shop) if s.usable is None)
         if shop is not None and shop.exists
         else None
     )
-    foreign = shop_mod.foreign_relations(session) if shop is not None and not shop.exists else []
+    foreign = shop_mod.foreign_relations(conn) if shop is not None and not shop.exists else []
     read = [shop_mod.OUR_SCHEMA, *([shop.schema] if shop is not None and shop.schema else [])]
-    writable = writable_schemas(session, read)
+    writable = writable_schemas(conn, read)
     problem: str | None = None
     if shop is None:
         problem = shop_problem or "the shop's tables were not found"
@@ -200,22 +201,20 @@ def status(
 # CREATE on a schema held by anyone but its owner (grantee 0 is PUBLIC): such a role could
 # plant objects there. Harmless to orderreport's sessions (their search path holds only
 # the system's schemas), not to everyone else's.
-_WRITABLE = text(
-    """
+_WRITABLE = """
     SELECT n.nspname || ' (' || string_agg(DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC'
            ELSE pg_catalog.pg_get_userbyid(a.grantee)::text END, ', ') || ')'
     FROM pg_catalog.pg_namespace n,
          pg_catalog.aclexplode(coalesce(n.nspacl, pg_catalog.acldefault('n', n.nspowner))) a
-    WHERE n.nspname = ANY(CAST(:schemas AS text[])) AND a.privilege_type = 'CREATE'
+    WHERE n.nspname = ANY(%(schemas)s::text[]) AND a.privilege_type = 'CREATE'
       AND a.grantee <> n.nspowner
     GROUP BY n.nspname ORDER BY n.nspname
     """
-)
 
 
-def writable_schemas(session: Connection, schemas: list[str]) -> list[str]:
+def writable_schemas(conn: psycopg.Connection[Any], schemas: list[str]) -> list[str]:
     """Which of `schemas` roles other than their owner may create in, with those roles."""
-    return [str(r) for (r,) in session.execute(_WRITABLE, {"schemas": schemas})]
+    return [str(r) for (r,) in conn.execute(_WRITABLE, {"schemas": schemas})]
 
 
 def health_figures(found: Status) -> HealthFigures:

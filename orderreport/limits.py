@@ -11,21 +11,16 @@ waits on the server, a little longer than statement_timeout.
 from __future__ import annotations
 
 import contextlib
-import os
-import re
 import signal
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
 import psycopg
-from sqlalchemy import Engine, event
-from sqlalchemy.engine import URL, ExceptionContext
-from sqlalchemy.exc import DBAPIError, PendingRollbackError, ResourceClosedError
 
-from orderreport import urls
 from orderreport.config import (
     CONNECT_TIMEOUT,
     DEFAULT_LOCK_TIMEOUT,
@@ -61,15 +56,15 @@ class Bounds:
         return self.statement + WATCHDOG_GRACE if self.statement else 0.0
 
 
+# pg_settings.unit of the time settings read back (lock_timeout, statement_timeout: ms)
 _PG_UNITS = {"ms": 0.001, "s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
 
 
-def pg_seconds(shown: str) -> float:
-    """A time setting as PostgreSQL shows it ('1ms', '30s', '10min', '0') in seconds."""
-    match = re.fullmatch(r"([0-9]+)(ms|s|min|h|d)?", shown.strip())
-    if match is None:
+def setting_seconds(setting: str | None, unit: str | None) -> float:
+    """A time setting as pg_settings gives it (`setting` in `unit`), in seconds."""
+    if not setting:
         return 0.0
-    return int(match.group(1)) * _PG_UNITS[match.group(2) or "ms"]
+    return float(setting) * _PG_UNITS.get(unit or "ms", 0.001)
 
 
 def bounds_for(settings: Settings, *, migrating: bool = False) -> Bounds:
@@ -88,31 +83,28 @@ def _ms(seconds: float) -> int:
     return max(1, round(seconds * 1000))
 
 
-def connect_args(url: URL, bounds: Bounds, environ: dict[str, str] | None = None) -> dict[str, Any]:
-    """libpq parameters for a connection: ours, unless the URL sets them; and `options`.
+# libpq parameters of every connection, unless the connection string sets them itself
+CONNECT_ARGS: dict[str, Any] = {
+    "connect_timeout": CONNECT_TIMEOUT,
+    "application_name": "orderreport",
+    "tcp_user_timeout": TCP_USER_TIMEOUT_MS,
+    **KEEPALIVES,
+}
 
-    `options` is ours first, then the user's (the URL's `options`, else PGOPTIONS), so a
-    setting the user gives there wins over our default; nothing of the user's is dropped.
-    """
-    ours = urls.merge_options(
-        f"-c lock_timeout={_ms(bounds.lock)}",
-        f"-c statement_timeout={_ms(bounds.statement)}",
-        f"-c idle_in_transaction_session_timeout={_ms(IDLE_IN_TRANSACTION)}",
-        f"-c client_connection_check_interval={_ms(CLIENT_CHECK_INTERVAL)}",
+
+def session_defaults(bounds: Bounds) -> dict[str, str]:
+    """The server settings orderreport gives a session, unless the user's libpq `options`
+    (the URL's, else PGOPTIONS) set them: db.connect sets each one whose pg_settings.source
+    is not 'client', so a value of the user's wins and nothing of theirs is parsed."""
+    return {
+        "lock_timeout": str(_ms(bounds.lock)),
+        "statement_timeout": str(_ms(bounds.statement)),
+        "idle_in_transaction_session_timeout": str(_ms(IDLE_IN_TRANSACTION)),
+        "client_connection_check_interval": str(_ms(CLIENT_CHECK_INTERVAL)),
         # JIT compiles a query for seconds to save milliseconds on reports that read one
         # day's orders; its cost estimates jump with the history's size (bench/RESULTS.md)
-        "-c jit=off",
-    )
-    env = dict(os.environ) if environ is None else environ
-    args: dict[str, Any] = {
-        "connect_timeout": CONNECT_TIMEOUT,
-        "application_name": "orderreport",
-        "tcp_user_timeout": TCP_USER_TIMEOUT_MS,
-        **KEEPALIVES,
+        "jit": "off",
     }
-    args = {k: v for k, v in args.items() if k not in url.query}
-    args["options"] = urls.merge_options(ours, urls.user_options(url, env))
-    return args
 
 
 class ServerStalled(DatabaseFailed):
@@ -176,7 +168,7 @@ def first_line(exc: BaseException) -> str:
 
 # -- a connection lost mid-run ------------------------------------------------------------
 # What the server said (SQLSTATE, message) in the WARNING it sends just before it closes the
-# connection, kept on the error that follows (see `listen`).
+# connection, kept on the error that follows (see `hear`).
 SERVER_SAID = "orderreport_server_said"
 LOST_RERUN = "nothing half-done was kept: rerun"
 SHUT_DOWN = "the database server shut down during the run"
@@ -189,61 +181,65 @@ IMMEDIATE = "the database server was shut down in immediate mode during the run 
 TERMINATED_BY_ADMIN = "an administrator ended the run's session (pg_terminate_backend)"
 
 
-def listen(eng: Engine) -> None:
-    """Keep what the server says as it ends a session of `eng`'s.
+def hear(heard: list[tuple[str, str]]) -> Callable[[psycopg.errors.Diagnostic], None]:
+    """A notice handler keeping what the server says as it ends a session, in `heard`.
 
     An immediate shutdown and a crash of another server process are said in a WARNING
     (SQLSTATE 57P01, 57P02) just before the server closes the connection; the error that
-    follows says only that it closed. The warning is kept on that error (SERVER_SAID).
+    follows says only that it closed. pg.Connection puts the last one on that error
+    (SERVER_SAID).
     """
-    heard: list[tuple[str, str]] = []
 
     def on_notice(diag: psycopg.errors.Diagnostic) -> None:
         state = diag.sqlstate or ""
         if state.startswith("57P"):
             heard.append((state, diag.message_primary or ""))
 
-    def on_connect(dbapi_conn: Any, _record: Any) -> None:
-        heard.clear()  # a new session: what the last one heard is over
-        dbapi_conn.add_notice_handler(on_notice)
+    return on_notice
 
-    def on_error(ctx: ExceptionContext) -> None:
-        if heard and ctx.sqlalchemy_exception is not None:
-            setattr(ctx.sqlalchemy_exception, SERVER_SAID, heard[-1])
 
-    event.listen(eng, "connect", on_connect)
-    event.listen(eng, "handle_error", on_error)
+def _sqlalchemy_errors() -> tuple[type[BaseException], ...]:
+    """SQLAlchemy's wrappers of a driver error and its word that a connection lost before
+    cannot be used, if the migration side loaded SQLAlchemy (else none can be raised)."""
+    exc = sys.modules.get("sqlalchemy.exc")
+    if exc is None:
+        return ()
+    return (exc.DBAPIError, *_sqlalchemy_afterwards())
+
+
+def _sqlalchemy_afterwards() -> tuple[type[BaseException], ...]:
+    exc = sys.modules.get("sqlalchemy.exc")
+    return () if exc is None else (exc.PendingRollbackError, exc.ResourceClosedError)
 
 
 def _root(exc: BaseException) -> BaseException:
     """`exc`, or for SQLAlchemy's word that a connection lost before cannot be used
-    (PendingRollbackError, ResourceClosedError, raised by a cleanup after the loss) the
-    error it followed."""
+    (PendingRollbackError, ResourceClosedError, raised by a cleanup after the loss under
+    Alembic) the error it followed."""
     seen = exc
-    while isinstance(seen, PendingRollbackError | ResourceClosedError) and seen.__context__:
+    after = _sqlalchemy_afterwards()
+    while after and isinstance(seen, after) and seen.__context__:
         seen = seen.__context__
     return seen
 
 
 def is_database_error(exc: BaseException) -> bool:
     """True for an error of the database or of the connection to it (see `describe`)."""
-    return isinstance(
-        _root(exc), DBAPIError | psycopg.Error | PendingRollbackError | ResourceClosedError
-    )
+    return isinstance(_root(exc), (psycopg.Error, *_sqlalchemy_errors()))
 
 
-def _probe(eng: Engine | None) -> str:
-    """What a new connection finds just after the server ended ours with SQLSTATE 57P01,
-    which a shutdown and pg_terminate_backend both send: 'up', 'down', 'starting' or ''."""
-    if eng is None:
+def _probe(probe: Callable[[], None] | None) -> str:
+    """What a new connection (`probe` opens and closes one) finds just after the server
+    ended ours with SQLSTATE 57P01, which a shutdown and pg_terminate_backend both send:
+    'up', 'down', 'starting' or ''."""
+    if probe is None:
         return ""
     try:
-        eng.raw_connection().close()
-    except (DBAPIError, psycopg.Error) as exc:
-        orig = getattr(exc, "orig", None) or exc
-        if not isinstance(orig, psycopg.OperationalError):
+        probe()
+    except psycopg.Error as exc:
+        if not isinstance(exc, psycopg.OperationalError):
             return ""
-        said = str(orig)  # a refusal at connect has no SQLSTATE: the server's words tell
+        said = str(exc)  # a refusal at connect has no SQLSTATE: the server's words tell
         if "starting up" in said or "not yet accepting" in said or "recovery" in said:
             return "starting"
         gone = ("shutting down", "Connection refused", "No such file or directory")
@@ -253,15 +249,15 @@ def _probe(eng: Engine | None) -> str:
     return "up"
 
 
-def lost(exc: BaseException, eng: Engine | None = None) -> str | None:
+def lost(exc: BaseException, probe: Callable[[], None] | None = None) -> str | None:
     """What cut the run's connection off, for people; None if `exc` is no lost connection.
 
-    `eng`: the run's engine, to ask a new connection whether a 57P01 meant a shutdown or an
-    administrator's pg_terminate_backend (call this right after the error, while the
-    shutdown is still under way)."""
+    `probe` opens and closes a new connection like the run's (pg.Connection.probe), to ask
+    whether a 57P01 meant a shutdown or an administrator's pg_terminate_backend (call this
+    right after the error, while the shutdown is still under way)."""
     root = _root(exc)
     orig = getattr(root, "orig", None) or root
-    said = getattr(root, SERVER_SAID, None)
+    said = getattr(root, SERVER_SAID, None) or getattr(orig, SERVER_SAID, None)
     state, words = said if isinstance(said, tuple) else ("", "")
     first = first_line(root)
     if state == "57P02" or isinstance(orig, psycopg.errors.CrashShutdown):
@@ -269,7 +265,7 @@ def lost(exc: BaseException, eng: Engine | None = None) -> str | None:
     if "immediate shutdown" in words or "immediate shutdown" in first:
         return IMMEDIATE
     if state == "57P01" or isinstance(orig, psycopg.errors.AdminShutdown):
-        found = _probe(eng)
+        found = _probe(probe)
         if found == "up":
             return TERMINATED_BY_ADMIN
         if found:
@@ -287,7 +283,7 @@ def lost(exc: BaseException, eng: Engine | None = None) -> str | None:
         or getattr(root, "connection_invalidated", False)
     ):
         return f"lost the connection to the database server ({first})"
-    if isinstance(root, PendingRollbackError | ResourceClosedError):
+    if _sqlalchemy_afterwards() and isinstance(root, _sqlalchemy_afterwards()):
         return "lost the connection to the database server earlier in the run"
     return None
 
@@ -296,10 +292,10 @@ def describe(
     exc: BaseException,
     bounds: Bounds,
     context: str = "database error",
-    eng: Engine | None = None,
+    probe: Callable[[], None] | None = None,
 ) -> OrderReportError:
     """A one-line error for what the database said, naming the bound that was hit, or what
-    cut the connection off (`lost`; `eng` as there)."""
+    cut the connection off (`lost`; `probe` as there)."""
     root = _root(exc)
     orig = getattr(root, "orig", None) or root
     first = first_line(root)
@@ -318,7 +314,7 @@ def describe(
             f"{context}: the database server is read-only (a hot standby?): reports work "
             "there, but daily, migrate and demo must run against the primary"
         )
-    why = lost(root, eng)
+    why = lost(root, probe)
     if why is not None:
         return ConnectionLost(f"{context}: {why}; {LOST_RERUN}")
     return DatabaseFailed(f"{context}: {first}")
@@ -326,22 +322,18 @@ def describe(
 
 # -- letting go at once -------------------------------------------------------------------
 CANCEL_TIMEOUT = 2.0  # seconds a signalled run waits for the server to take its cancel
-_IN_USE: list[Any] = []  # the DBAPI connections the run has checked out (see `track`)
+_IN_USE: list[psycopg.Connection[Any]] = []  # the run's open connections (see `track`)
 
 
-def track(eng: Engine) -> None:
-    """Keep `eng`'s checked-out connections where `cancel_in_flight` finds them."""
+def track(conn: psycopg.Connection[Any]) -> None:
+    """Keep `conn` where `cancel_in_flight` finds it, until `untrack`."""
+    _IN_USE[:] = [c for c in _IN_USE if not c.closed]
+    _IN_USE.append(conn)
 
-    def checkout(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
-        _IN_USE[:] = [c for c in _IN_USE if not c.closed]  # invalidated ones are not checked in
-        _IN_USE.append(dbapi_conn)
 
-    def checkin(dbapi_conn: Any, _record: Any) -> None:
-        with contextlib.suppress(ValueError):
-            _IN_USE.remove(dbapi_conn)
-
-    event.listen(eng, "checkout", checkout)
-    event.listen(eng, "checkin", checkin)
+def untrack(conn: psycopg.Connection[Any]) -> None:
+    with contextlib.suppress(ValueError):
+        _IN_USE.remove(conn)
 
 
 def cancel_in_flight() -> None:
@@ -355,7 +347,7 @@ def cancel_in_flight() -> None:
     a connection of its own (never this one's socket, whatever state the interrupted
     code left it in); it is bounded by CANCEL_TIMEOUT and never raises.
     """
-    for dbapi_conn in list(_IN_USE):
+    for conn in list(_IN_USE):
         with contextlib.suppress(Exception):
-            if dbapi_conn.info.transaction_status == psycopg.pq.TransactionStatus.ACTIVE:
-                dbapi_conn.cancel_safe(timeout=CANCEL_TIMEOUT)
+            if conn.info.transaction_status == psycopg.pq.TransactionStatus.ACTIVE:
+                conn.cancel_safe(timeout=CANCEL_TIMEOUT)

@@ -24,12 +24,10 @@ from uuid import UUID
 
 import psycopg
 from psycopg import pq
-from sqlalchemy import BindParameter, Connection, Date, Text, TextClause, bindparam, text
 
 from orderreport import db
 from orderreport import shop as shop_mod
-from orderreport.schema import quote
-from orderreport.shop import Shop
+from orderreport.shop import Shop, quote
 
 STREAM_BATCH = 2000  # rows per server-side cursor fetch: memory stays flat for any size
 
@@ -88,15 +86,16 @@ def _day_start(day: str) -> str:
     return f"LEAST({day}::timestamptz, CASE WHEN {earlier}::date = {day} THEN {earlier} END)"
 
 
-_START, _END = _day_start("CAST(:start AS date)"), _day_start("(CAST(:end AS date) + 1)")
+_START = _day_start("CAST(%(start)s AS date)")
+_END = _day_start("(CAST(%(end)s AS date) + 1)")
 
-# The range of days :start..:end on created_at, for each way the shop stores it: from the
-# start of :start to the start of the day after :end.
+# The range of days start..end on created_at, for each way the shop stores it: from the
+# start of `start` to the start of the day after `end` (psycopg's %(name)s placeholders).
 _BOUNDS = {
     False: f"""created_at >= {_START}
       AND created_at < {_END}""",
-    True: f"""created_at >= ({_START} AT TIME ZONE :naive_tz)
-      AND created_at < ({_END} AT TIME ZONE :naive_tz)""",
+    True: f"""created_at >= ({_START} AT TIME ZONE %(naive_tz)s)
+      AND created_at < ({_END} AT TIME ZONE %(naive_tz)s)""",
 }
 
 
@@ -110,18 +109,11 @@ _FIGURES = """COUNT(*) AS total_orders,
                AVG(coalesce(total_amount, 0)) AS average_order_value"""
 
 
-def _ranged(sql: str) -> dict[bool, TextClause]:
+def _ranged(sql: str) -> dict[bool, str]:
     """`sql` with its {days} filled by each kind of bound (keyed by Shop.naive), and its
     {figures} by _FIGURES."""
-    binds: list[BindParameter[Any]] = [
-        bindparam("start", type_=Date),
-        bindparam("end", type_=Date),
-    ]
-    if ":fallback" in sql:
-        binds.append(bindparam("fallback", type_=Text))
     return {
-        naive: text(sql.format(days=bounds, figures=_FIGURES)).bindparams(*binds)
-        for naive, bounds in _BOUNDS.items()
+        naive: sql.format(days=bounds, figures=_FIGURES) for naive, bounds in _BOUNDS.items()
     }
 
 
@@ -130,6 +122,13 @@ def _params(shop: Shop, start: date, end: date) -> dict[str, object]:
     params: dict[str, object] = {"start": start, "end": end, "fallback": shop.currency_code}
     if shop.naive:
         params["naive_tz"] = shop.naive_tz
+    return params
+
+
+def _bound(shop: Shop, start: date, end: date) -> dict[str, object]:
+    """_params without the ones a statement of only the range's bounds does not name."""
+    params = _params(shop, start, end)
+    del params["fallback"]
     return params
 
 
@@ -149,14 +148,12 @@ def _whole_history(shop: Shop) -> str:
     return f"({shop_mod.view_definition(shop, quote, shop_mod.GROUPED)}) AS order_reports"
 
 
-def _report_all(shop: Shop) -> TextClause:
-    return text(
-        f"""
+def _report_all(shop: Shop) -> str:
+    return f"""
         SELECT report_at, order_id, currency, count_product, total_amount
         FROM {_whole_history(shop)}
         ORDER BY report_at DESC, order_id
         """
-    )
 
 
 # One grouped pass over the range, by day and currency, joined to every day of it so a day
@@ -164,8 +161,8 @@ def _report_all(shop: Shop) -> TextClause:
 _SUMMARIES = _ranged(
     """
     WITH days AS (
-        SELECT CAST(:start AS date) + i AS day
-        FROM generate_series(0, CAST(:end AS date) - CAST(:start AS date)) AS i
+        SELECT CAST(%(start)s AS date) + i AS day
+        FROM generate_series(0, CAST(%(end)s AS date) - CAST(%(start)s AS date)) AS i
     ), per_day AS (
         SELECT report_at, currency,
                {figures}
@@ -175,7 +172,7 @@ _SUMMARIES = _ranged(
     )
     SELECT days.day                                            AS date,
            current_setting('TimeZone')                         AS time_zone,
-           CASE WHEN per_day.report_at IS NULL THEN CAST(:fallback AS text)
+           CASE WHEN per_day.report_at IS NULL THEN CAST(%(fallback)s AS text)
                 ELSE per_day.currency END                      AS currency,
            COALESCE(per_day.total_orders, 0)::bigint           AS total_orders,
            COALESCE(per_day.total_products, 0)::bigint         AS total_products,
@@ -200,9 +197,9 @@ _RANGE_TOTAL = _ranged(
         WHERE {days}
         GROUP BY currency
     )
-    SELECT CAST(:start AS date)                     AS date,
+    SELECT CAST(%(start)s AS date)                     AS date,
            current_setting('TimeZone')              AS time_zone,
-           CASE WHEN t.total_orders IS NULL THEN CAST(:fallback AS text)
+           CASE WHEN t.total_orders IS NULL THEN CAST(%(fallback)s AS text)
                 ELSE t.currency END                 AS currency,
            COALESCE(t.total_orders, 0)::bigint      AS total_orders,
            COALESCE(t.total_products, 0)::bigint    AS total_products,
@@ -216,47 +213,43 @@ _RANGE_TOTAL = _ranged(
 
 
 def report_rows(
-    session: Connection, shop: Shop, start: date | None, end: date | None
+    conn: psycopg.Connection[Any], shop: Shop, start: date | None, end: date | None
 ) -> Iterator[ReportRow]:
     """Per-order rows for the days start..end inclusive, by day then order id.
 
     With start and end both None: every row, newest day first, then order id. Rows stream
     from a server-side cursor, so the caller must consume them inside the session.
     """
-    if start is None or end is None:
-        result = session.execute(_report_all(shop), execution_options={"yield_per": STREAM_BATCH})
-    else:
-        result = session.execute(
-            _REPORT_RANGE[shop.naive],
-            _params(shop, start, end),
-            execution_options={"yield_per": STREAM_BATCH},
-        )
-    batches = result.partitions(STREAM_BATCH)
-    while True:
-        with db.waiting(session):  # a frozen server must not hang a fetch forever
-            batch = next(batches, None)
-        if batch is None:
-            return
-        for report_at, order_id, currency, count_product, total_amount in batch:
-            yield ReportRow(report_at, order_id, currency, count_product, total_amount)
+    # a named cursor: the rows stay on the server, fetched STREAM_BATCH at a time (each
+    # fetch watched: a frozen server must not hang it forever, see pg.ServerCursor)
+    with conn.cursor(name="orderreport_report") as cursor:
+        if start is None or end is None:
+            cursor.execute(_report_all(shop))
+        else:
+            cursor.execute(_REPORT_RANGE[shop.naive], _bound(shop, start, end))
+        while batch := cursor.fetchmany(STREAM_BATCH):
+            for report_at, order_id, currency, count_product, total_amount in batch:
+                yield ReportRow(report_at, order_id, currency, count_product, total_amount)
 
 
-def summaries(session: Connection, shop: Shop, start: date, end: date) -> list[Summary]:
+def summaries(conn: psycopg.Connection[Any], shop: Shop, start: date, end: date) -> list[Summary]:
     """One Summary per day and currency from start to end inclusive, by day then currency;
     a day without orders is one Summary of zeros."""
-    rows = session.execute(_SUMMARIES[shop.naive], _params(shop, start, end))
-    return [Summary(**row._asdict()) for row in rows]
+    rows = conn.execute(_SUMMARIES[shop.naive], _params(shop, start, end)).fetchall()
+    return [Summary(*row) for row in rows]
 
 
-def summary(session: Connection, shop: Shop, day: date) -> list[Summary]:
+def summary(conn: psycopg.Connection[Any], shop: Shop, day: date) -> list[Summary]:
     """The Summaries of one day, one per currency (one of zeros if it had no orders)."""
-    return summaries(session, shop, day, day)
+    return summaries(conn, shop, day, day)
 
 
-def range_total(session: Connection, shop: Shop, start: date, end: date) -> list[Summary]:
+def range_total(
+    conn: psycopg.Connection[Any], shop: Shop, start: date, end: date
+) -> list[Summary]:
     """The range start..end as one Summary per currency (their `date` is `start`)."""
-    rows = session.execute(_RANGE_TOTAL[shop.naive], _params(shop, start, end))
-    return [Summary(**row._asdict()) for row in rows]
+    rows = conn.execute(_RANGE_TOTAL[shop.naive], _params(shop, start, end)).fetchall()
+    return [Summary(*row) for row in rows]
 
 
 # -- exports at the speed of COPY ---------------------------------------------------------
@@ -284,10 +277,7 @@ def copy_sql(fmt: str, shop: Shop, whole: bool) -> str:
     if whole:
         source, order = _whole_history(shop), "order_reports.report_at DESC, order_id"
     else:
-        bounds = _BOUNDS[shop.naive]
-        for name in ("start", "end", "naive_tz"):
-            bounds = bounds.replace(f":{name}", f"%({name})s")  # psycopg's placeholders
-        where = f"WHERE {bounds}"
+        where = f"WHERE {_BOUNDS[shop.naive]}"
     return (
         f"COPY (SELECT {_COPY_COLUMNS[fmt]} FROM {source} {where} "
         f"ORDER BY {order}) TO STDOUT {_COPY_FORMAT[fmt]}"
@@ -299,26 +289,24 @@ COPY_CHUNK = 64 * 1024  # bytes handed to stdout at a time
 
 
 def copy_report(
-    session: Connection, shop: Shop, start: date | None, end: date | None, fmt: str
+    conn: psycopg.Connection[Any], shop: Shop, start: date | None, end: date | None, fmt: str
 ) -> Generator[bytes, None, None]:
     """The report rows as `fmt` ("csv" or "jsonl") text, in blocks straight from COPY.
 
     Same rows and order as report_rows; CSV lines end in LF here (see above).
     """
-    dbapi = session.connection.dbapi_connection
-    assert dbapi is not None
     if start is None or end is None:
         sql, params = copy_sql(fmt, shop, whole=True), None  # no placeholders to fill
     else:
-        sql, params = copy_sql(fmt, shop, whole=False), _params(shop, start, end)
-    session.execute(text("SET LOCAL DateStyle = 'ISO'"))  # this transaction's dates: ISO
-    with dbapi.cursor() as cursor, cursor.copy(sql, params) as copy:  # type: ignore[attr-defined]
-        pgconn = dbapi.pgconn
+        sql, params = copy_sql(fmt, shop, whole=False), _bound(shop, start, end)
+    conn.execute("SET LOCAL DateStyle = 'ISO'")  # this transaction's dates: ISO
+    with conn.cursor() as cursor, cursor.copy(sql, params) as copy:
+        pgconn = conn.pgconn
         done = False
         while not done:
             chunk: list[bytes] = []
             size = 0
-            with db.waiting(session):  # armed once per COPY_CHUNK bytes, not per row
+            with db.waiting(conn):  # armed once per COPY_CHUNK bytes, not per row
                 while size < COPY_CHUNK:
                     data = _next_row(pgconn, copy)
                     if not data:

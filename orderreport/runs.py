@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Connection, Date, TextClause, bindparam, text
 from sqlalchemy.exc import DBAPIError, InvalidRequestError
@@ -191,7 +192,8 @@ _SELECT = f"""
 """
 _RECENT = text(_SELECT + " ORDER BY r.id DESC LIMIT :limit")
 # Busy runs did nothing because another run was doing the work: that run's outcome counts.
-_LAST = text(_SELECT + " WHERE r.time_zone = :tz AND r.status <> 'busy' ORDER BY r.id DESC LIMIT 1")
+# psycopg's placeholders (health.status reads it on a psycopg connection)
+_LAST = _SELECT + " WHERE r.time_zone = %(tz)s AND r.status <> 'busy' ORDER BY r.id DESC LIMIT 1"
 
 
 def exists(session: Connection) -> bool:
@@ -360,9 +362,9 @@ def recent(session: Connection, limit: int) -> list[RunRecord]:
     return [RunRecord(**row._asdict()) for row in rows]
 
 
-def last(session: Connection, time_zone: str) -> RunRecord | None:
+def last(session: Any, time_zone: str) -> RunRecord | None:
     """The newest run of `time_zone` that was not busy (None: no such run yet)."""
-    row = session.execute(_LAST, {"tz": time_zone}).first()
+    row = session.execute(_LAST, {"tz": time_zone}).fetchone()
     return None if row is None else RunRecord(**row._asdict())
 
 

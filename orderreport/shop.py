@@ -12,14 +12,14 @@ added to a seed-schema shop, so a downgrade removes only those).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, text
-from sqlalchemy.dialects import postgresql
+import psycopg
 
-from orderreport import sources
+from orderreport import limits, sources
 from orderreport.errors import ShopAmbiguous, ShopUnsupported
 from orderreport.sources import Source
 
@@ -194,48 +194,46 @@ EMPTY = Shop(
 )
 
 # Every relation of the names the sources read, outside the system's schemas and ours.
-_RELATIONS = text(
-    r"""
+_RELATIONS = r"""
     SELECT n.nspname AS schema, c.relname AS relation, c.relkind AS kind,
            a.attname AS column, format_type(a.atttypid, a.atttypmod) AS type
     FROM pg_catalog.pg_class c
     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
     LEFT JOIN pg_catalog.pg_attribute a
            ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-    WHERE c.relname = ANY(CAST(:names AS text[]))
+    WHERE c.relname = ANY(%(names)s::text[])
       AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
       AND NOT c.relispartition
-      AND n.nspname NOT IN ('pg_catalog', 'information_schema', :ours)
-      AND n.nspname NOT LIKE 'pg\_%'
+      AND n.nspname NOT IN ('pg_catalog', 'information_schema', %(ours)s)
+      AND n.nspname NOT LIKE 'pg\_%%'
     """
-)
 
 # The user's search path, for a connection orderreport did not open itself.
-_SEARCH_PATH = text(
+_SEARCH_PATH = (
     "SELECT pg_catalog.current_schemas(false) AS path, pg_catalog.current_schema() AS current, "
     "(SELECT s.source <> 'default' FROM pg_catalog.pg_settings s "
     " WHERE s.name = 'search_path') AS set"
 )
 
 
-def read_path(conn: Connection) -> UserPath:
-    row = conn.execute(_SEARCH_PATH).one()
-    return UserPath(tuple(str(s) for s in row.path or ()), row.current, bool(row.set))
+def read_path(conn: psycopg.Connection[Any]) -> UserPath:
+    row = conn.execute(_SEARCH_PATH).fetchone()
+    assert row is not None
+    path, current, is_set = row
+    return UserPath(tuple(str(s) for s in path or ()), current, bool(is_set))
 
 
 # Tables and views of anyone but the system and orderreport: a database that has some holds
 # someone's data, and gets no sample shop next to it.
-_FOREIGN_RELATIONS = text(
-    r"""
+_FOREIGN_RELATIONS = r"""
     SELECT n.nspname || '.' || c.relname
     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition
-      AND n.nspname NOT IN ('pg_catalog', 'information_schema', :ours)
-      AND n.nspname NOT LIKE 'pg\_%'
+      AND n.nspname NOT IN ('pg_catalog', 'information_schema', %(ours)s)
+      AND n.nspname NOT LIKE 'pg\_%%'
     ORDER BY n.nspname = 'public' DESC, n.nspname, c.relname
     LIMIT 4
     """
-)
 
 
 @dataclass(frozen=True)
@@ -247,12 +245,12 @@ class _Relation:
 Catalog = dict[tuple[str, str], _Relation]
 
 
-def foreign_relations(conn: Connection) -> list[str]:
+def foreign_relations(conn: psycopg.Connection[Any]) -> list[str]:
     """Up to four tables or views of the database that are not orderreport's (schema.name)."""
     return [str(r) for (r,) in conn.execute(_FOREIGN_RELATIONS, {"ours": OUR_SCHEMA})]
 
 
-def _read_catalog(conn: Connection, candidates: Iterable[Source]) -> Catalog:
+def _read_catalog(conn: psycopg.Connection[Any], candidates: Iterable[Source]) -> Catalog:
     names = sorted(
         {
             name
@@ -262,11 +260,12 @@ def _read_catalog(conn: Connection, candidates: Iterable[Source]) -> Catalog:
         }
     )
     catalog: Catalog = {}
-    for row in conn.execute(_RELATIONS, {"names": names, "ours": OUR_SCHEMA}):
-        key = (str(row.schema), str(row.relation))
-        rel = catalog.setdefault(key, _Relation(str(row.kind), {}))
-        if row.column is not None:
-            rel.columns[str(row.column)] = str(row.type)
+    for schema, relation, kind, column, type_ in conn.execute(
+        _RELATIONS, {"names": names, "ours": OUR_SCHEMA}
+    ):
+        rel = catalog.setdefault((str(schema), str(relation)), _Relation(str(kind), {}))
+        if column is not None:
+            rel.columns[str(column)] = str(type_)
     return catalog
 
 
@@ -304,7 +303,7 @@ def _plain_name(value: str) -> bool:
 
 
 def inspect(
-    conn: Connection,
+    conn: psycopg.Connection[Any],
     *,
     path: UserPath | None = None,
     schema: str | None,
@@ -456,11 +455,11 @@ def _zone(naive_tz: str | None, source: Source, server_tz: str) -> tuple[str, st
     return server_tz, "server TimeZone"
 
 
-_TYPE_NAME = text("SELECT format_type(CAST(:oid AS oid), NULL)")
+_TYPE_NAME = "SELECT pg_catalog.format_type(%(oid)s::oid, NULL)"
 
 
 def _query_shop(
-    conn: Connection,
+    conn: psycopg.Connection[Any],
     source: Source,
     schema: str | None,
     naive_tz: str | None,
@@ -472,18 +471,16 @@ def _query_shop(
     where = source.schema or schema
     sql = fill_schema(source.query, where)
     try:
-        with conn.begin_nested():
-            result = conn.execute(text(f"SELECT * FROM ({sql}) AS q LIMIT 0"))
-            # psycopg's Column: (name, type_code, ...) as the DB-API says
-            described = {str(c[0]): c[1] for c in result.cursor.description or ()}
-            result.close()
-            types = {
-                name: str(conn.execute(_TYPE_NAME, {"oid": oid}).scalar())
-                for name, oid in described.items()
-            }
-    except Exception as exc:  # the user's SQL: say which source failed, in one line
-        first = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        raise ShopUnsupported(f"source query does not run: {first}") from None
+        with conn.transaction():  # a savepoint inside the session's transaction
+            # the user's SQL, run as written: no parameters, so its % signs stay its own
+            cur = conn.execute(f"SELECT * FROM ({sql}) AS q LIMIT 0")
+            described = {str(c.name): c.type_code for c in cur.description or ()}
+            types = {}
+            for name, oid in described.items():
+                row = conn.execute(_TYPE_NAME, {"oid": oid}).fetchone()
+                types[name] = str(row[0] if row is not None else None)
+    except psycopg.Error as exc:  # the user's SQL: say which source failed, in one line
+        raise ShopUnsupported(f"source query does not run: {limits.first_line(exc)}") from None
     missing = [c for c in sources.QUERY_COLUMNS if c not in types]
     if missing:
         raise ShopUnsupported(
@@ -521,12 +518,30 @@ def fill_schema(sql: str, schema: str | None) -> str:
     return sql.replace("{schema}", quote(schema))
 
 
-_PREPARER = postgresql.dialect().identifier_preparer  # type: ignore[no-untyped-call]
+# PostgreSQL's reserved key words (its manual's appendix "SQL Key Words"), as SQLAlchemy's
+# dialect lists them: `quote` quotes the names SQLAlchemy's preparer quoted, so the DDL and
+# the statements `status` prints read as they did.
+_RESERVED = frozenset(
+    """all analyse analyze and any array as asc asymmetric authorization between binary both
+    case cast check collate column constraint create cross current_catalog current_date
+    current_role current_schema current_time current_timestamp current_user default
+    deferrable desc distinct do else end except false fetch for foreign freeze from full
+    grant group having ilike in initially inner intersect into is isnull join leading left
+    like limit localtime localtimestamp natural new not notnull null of off offset old on
+    only or order outer over overlaps placing primary references returning right select
+    session_user similar some symmetric table then to trailing true union unique user using
+    variadic verbose when where window with""".split()
+)
+_PLAIN = re.compile(r"[a-z_][a-z0-9_$]*")
 
 
 def quote(name: str) -> str:
-    """An identifier quoted for PostgreSQL (only where it needs quotes)."""
-    return str(_PREPARER.quote(name))
+    """An identifier quoted for PostgreSQL where it needs quotes: unless it is lower case
+    letters, digits, _ and $, starting with a letter or _, and no reserved word."""
+    if _PLAIN.fullmatch(name) and name not in _RESERVED:
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
 
 
 def view_definition(shop: Shop, quote: Callable[[str], str], form: str = VIEW_FORM) -> str:
