@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any, TextIO
 import psycopg
 from psycopg.rows import namedtuple_row
 
-from orderreport import limits, pg, schema, urls
+from orderreport import limits, pg, redact, schema
 from orderreport import shop as shop_mod
-from orderreport.config import Settings, mask_url
+from orderreport.config import Settings
 from orderreport.embedded import EmbeddedServer
 from orderreport.errors import (
     DatabaseFailed,
@@ -109,19 +109,9 @@ def _given(conninfo: str) -> dict[str, Any]:
         return psycopg.conninfo.conninfo_to_dict(conninfo)
     except psycopg.Error as exc:
         raise DatabaseUnavailable(
-            f"cannot connect to {mask_url(conninfo)}: {scrub(limits.first_line(exc), conninfo)}"
+            f"cannot connect to {redact.mask_url(conninfo)}: "
+            f"{redact.scrub(limits.first_line(exc), conninfo)}"
         ) from None
-
-
-def scrub(message: str, conninfo: str | None) -> str:
-    """`message` without the secrets of `conninfo` (or of any URL-shaped text in it)."""
-    if conninfo is None:
-        return urls.scrub(message, None)
-    try:
-        parsed = urls.parse_database_url(conninfo, "database URL")
-    except Exception:
-        parsed = None
-    return urls.scrub(message, parsed)
 
 
 def open_connection(
@@ -142,7 +132,8 @@ def open_connection(
         )
     except psycopg.Error as exc:
         raise DatabaseUnavailable(
-            f"cannot connect to {mask_url(conninfo)}: {scrub(limits.first_line(exc), conninfo)}"
+            f"cannot connect to {redact.mask_url(conninfo)}: "
+            f"{redact.scrub(limits.first_line(exc), conninfo)}"
         ) from None
     conn.server_cursor_factory = pg.ServerCursor
     conn.heard = []

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from orderreport import urls
+from orderreport import redact
 from orderreport.config import Settings, load_settings
 from orderreport.errors import UsageError
 from orderreport.output import DigestFormat, Format
@@ -165,7 +165,7 @@ ToOpt = Annotated[
 ]
 
 
-_state: dict[str, Any] = {"settings": None, "verbose": False, "secrets": {}}
+_state: dict[str, Any] = {"settings": None, "verbose": False}
 
 
 def settings_from(
@@ -214,23 +214,22 @@ def warnings() -> tuple[str, ...]:
 
 
 def scrub(message: str) -> str:
-    """`message` without the run's password or secret URL parameters (see urls.scrub)."""
+    """`message` without the run's password, secret URL parameters or registered secrets
+    (redact.scrub, given the run's database URL)."""
     settings = _state["settings"]
     url = settings.database_url if isinstance(settings, Settings) else None
-    for secret, shown in _state["secrets"].items():  # a webhook URL, say
-        message = message.replace(secret, shown)
-    return urls.scrub(message, url)
+    return redact.scrub(message, url)
 
 
 def add_secret(secret: str, shown: str) -> None:
-    """A value never to show whole (a webhook URL): every message shows `shown` instead."""
-    if secret:
-        _state["secrets"][secret] = shown
+    """A value never to show whole (a webhook URL): see redact.add_secret."""
+    redact.add_secret(secret, shown)
 
 
 def reset() -> None:
     """Forget the previous run (main() may run several times in one process: the tests)."""
-    _state.update(settings=None, verbose=False, secrets={})
+    _state.update(settings=None, verbose=False)
+    redact.reset()
 
 
 def now_utc() -> datetime:

@@ -47,11 +47,12 @@ def server_url() -> Iterator[URL]:
     """Admin URL of the test server (embedded unless ORDERREPORT_TEST_DATABASE_URL is set)."""
     external = os.environ.get("ORDERREPORT_TEST_DATABASE_URL")
     if external:
-        yield normalize_url(external)
+        yield make_url(normalize_url(external))
         return
     home = make_home()
     server = EmbeddedServer(home)
-    url = server.start()  # raises (and so fails the suite) if no server can be had
+    # raises (and so fails the suite) if no server can be had
+    url = make_url(server.start()).set(drivername="postgresql+psycopg")
     try:
         yield url
     finally:
@@ -81,7 +82,9 @@ def _drop_db(server_url: URL, name: str) -> None:
 @pytest.fixture(scope="session")
 def template_db(server_url: URL) -> Iterator[str]:
     url = _create_db(server_url, TEMPLATE)
-    db.migrate(Settings(database_url=url, tz="UTC", home=Path("/nonexistent"), config_file=None))
+    db.migrate(
+        Settings(database_url=url_text(url), tz="UTC", home=Path("/nonexistent"), config_file=None)
+    )
     yield TEMPLATE
     _drop_db(server_url, TEMPLATE)
 
