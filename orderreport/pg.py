@@ -18,16 +18,17 @@ import contextlib
 import logging
 import sys
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, TypeAlias
 
 import psycopg
 from psycopg import sql
-from psycopg.rows import NamedTupleRow
 
 from orderreport import limits
 from orderreport.shop import UserPath
 
-Row = NamedTupleRow
+# A row: psycopg's namedtuple_row makes one named tuple class per query, whose fields are
+# known only at run time (row.name and row[0] both work), so to the type checker it is Any.
+Row: TypeAlias = Any
 SQL_LOG = logging.getLogger("orderreport.sql")
 _IDLE = limits.Watchdog(0)  # never installed: arming it does nothing
 
@@ -90,7 +91,7 @@ def _guard(conn: psycopg.Connection[Any]) -> contextlib.AbstractContextManager[N
 class Cursor(psycopg.Cursor[Row]):
     """The connection's cursors: statements logged, their waits watched (see Connection)."""
 
-    def execute(  # type: ignore[override]
+    def execute(
         self,
         query: Any,
         params: Any = None,
@@ -111,7 +112,7 @@ class Cursor(psycopg.Cursor[Row]):
             super().executemany(query, params_seq, returning=returning)
 
     @contextlib.contextmanager
-    def copy(  # type: ignore[override]
+    def copy(
         self, statement: Any, params: Any = None, *, writer: Any = None
     ) -> Iterator[psycopg.Copy]:
         """COPY: its start and its end armed; the blocks between are the caller's to arm
@@ -134,7 +135,7 @@ class Cursor(psycopg.Cursor[Row]):
 class ServerCursor(psycopg.ServerCursor[Row]):
     """A named cursor: its declaration and every fetch from the server watched."""
 
-    def execute(  # type: ignore[override]
+    def execute(
         self,
         query: Any,
         params: Any = None,

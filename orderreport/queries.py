@@ -112,9 +112,7 @@ _FIGURES = """COUNT(*) AS total_orders,
 def _ranged(sql: str) -> dict[bool, str]:
     """`sql` with its {days} filled by each kind of bound (keyed by Shop.naive), and its
     {figures} by _FIGURES."""
-    return {
-        naive: sql.format(days=bounds, figures=_FIGURES) for naive, bounds in _BOUNDS.items()
-    }
+    return {naive: sql.format(days=bounds, figures=_FIGURES) for naive, bounds in _BOUNDS.items()}
 
 
 def _params(shop: Shop, start: date, end: date) -> dict[str, object]:
@@ -244,9 +242,7 @@ def summary(conn: psycopg.Connection[Any], shop: Shop, day: date) -> list[Summar
     return summaries(conn, shop, day, day)
 
 
-def range_total(
-    conn: psycopg.Connection[Any], shop: Shop, start: date, end: date
-) -> list[Summary]:
+def range_total(conn: psycopg.Connection[Any], shop: Shop, start: date, end: date) -> list[Summary]:
     """The range start..end as one Summary per currency (their `date` is `start`)."""
     rows = conn.execute(_RANGE_TOTAL[shop.naive], _params(shop, start, end)).fetchall()
     return [Summary(*row) for row in rows]

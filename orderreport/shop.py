@@ -521,8 +521,8 @@ def fill_schema(sql: str, schema: str | None) -> str:
 # PostgreSQL's reserved key words (its manual's appendix "SQL Key Words"), as SQLAlchemy's
 # dialect lists them: `quote` quotes the names SQLAlchemy's preparer quoted, so the DDL and
 # the statements `status` prints read as they did.
-_RESERVED = frozenset(
-    """all analyse analyze and any array as asc asymmetric authorization between binary both
+_RESERVED_WORDS = """
+    all analyse analyze and any array as asc asymmetric authorization between binary both
     case cast check collate column constraint create cross current_catalog current_date
     current_role current_schema current_time current_timestamp current_user default
     deferrable desc distinct do else end except false fetch for foreign freeze from full
@@ -530,8 +530,8 @@ _RESERVED = frozenset(
     like limit localtime localtimestamp natural new not notnull null of off offset old on
     only or order outer over overlaps placing primary references returning right select
     session_user similar some symmetric table then to trailing true union unique user using
-    variadic verbose when where window with""".split()
-)
+    variadic verbose when where window with"""
+_RESERVED = frozenset(_RESERVED_WORDS.split())
 _PLAIN = re.compile(r"[a-z_][a-z0-9_$]*")
 
 
@@ -541,7 +541,6 @@ def quote(name: str) -> str:
     if _PLAIN.fullmatch(name) and name not in _RESERVED:
         return name
     return '"' + name.replace('"', '""') + '"'
-
 
 
 def view_definition(shop: Shop, quote: Callable[[str], str], form: str = VIEW_FORM) -> str:

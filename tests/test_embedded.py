@@ -21,9 +21,8 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy.engine import URL
 
-from orderreport.embedded import PG_MAJOR, SERVER_USER, EmbeddedServer
+from orderreport.embedded import DATABASE, PG_MAJOR, SERVER_USER, EmbeddedServer
 from orderreport.errors import DatabaseUnavailable
 from tests.conftest import ORDERREPORT, REPO, make_home, subprocess_env
 
@@ -240,10 +239,9 @@ def test_pixeltable_server_manager_is_never_imported(home: Path) -> None:
 
 
 # -- the data is never deleted ------------------------------------------------------------
-def _sql(url: URL, statement: str) -> list[tuple[object, ...]]:
-    with psycopg.connect(
-        host=str(url.query["host"]), user=url.username, dbname=url.database, autocommit=True
-    ) as conn:
+def _sql(url: str, statement: str, dbname: str | None = None) -> list[tuple[object, ...]]:
+    conninfo = psycopg.conninfo.make_conninfo(url, **({"dbname": dbname} if dbname else {}))
+    with psycopg.connect(conninfo, autocommit=True) as conn:
         cur = conn.execute(statement)
         return cur.fetchall() if cur.description else []
 
@@ -261,12 +259,12 @@ def test_removed_marker_keeps_the_data(home: Path) -> None:
 
 def test_removed_marker_and_database_make_the_database_again(home: Path) -> None:
     with EmbeddedServer(home) as url:
-        _sql(url.set(database="postgres"), "CREATE TABLE kept_too (n int)")
-        _sql(url.set(database="postgres"), f'DROP DATABASE "{url.database}" WITH (FORCE)')
+        _sql(url, "CREATE TABLE kept_too (n int)", "postgres")
+        _sql(url, f'DROP DATABASE "{DATABASE}" WITH (FORCE)', "postgres")
     (home / "initialized").unlink()
     with EmbeddedServer(home) as url:
         assert _sql(url, "SELECT 1") == [(1,)]  # the database is back ...
-        assert _sql(url.set(database="postgres"), "SELECT count(*) FROM kept_too") == [(0,)]
+        assert _sql(url, "SELECT count(*) FROM kept_too", "postgres") == [(0,)]
 
 
 def test_half_made_pgdata_is_never_deleted(home: Path) -> None:

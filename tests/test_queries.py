@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import URL
 
 from orderreport import db, queries
@@ -160,13 +159,12 @@ def test_clock_change_days_have_23_and_25_hours(db_url: URL, loaded: object) -> 
         spring = queries.summary(s, found, date(2025, 3, 9))[0]
         fall = queries.summary(s, found, date(2025, 11, 2))[0]
         hours = s.execute(
-            text(
-                "SELECT EXTRACT(EPOCH FROM ((DATE '2025-03-10')::timestamptz "
-                "- (DATE '2025-03-09')::timestamptz)) / 3600, "
-                "EXTRACT(EPOCH FROM ((DATE '2025-11-03')::timestamptz "
-                "- (DATE '2025-11-02')::timestamptz)) / 3600"
-            )
-        ).one()
+            "SELECT EXTRACT(EPOCH FROM ((DATE '2025-03-10')::timestamptz "
+            "- (DATE '2025-03-09')::timestamptz)) / 3600, "
+            "EXTRACT(EPOCH FROM ((DATE '2025-11-03')::timestamptz "
+            "- (DATE '2025-11-02')::timestamptz)) / 3600"
+        ).fetchone()
+    assert hours is not None
     assert (float(hours[0]), float(hours[1])) == (23.0, 25.0)
     assert (spring.total_orders, str(spring.total_value)) == (3, "9.00")
     assert (fall.total_orders, str(fall.total_value)) == (3, "24.00")
@@ -239,15 +237,10 @@ def test_one_day_query_uses_the_created_at_index(
             queries._REPORT_RANGE[False],
             queries._RANGE_TOTAL[False],
         ):
-            plan = (
-                s.execute(
-                    text("EXPLAIN (FORMAT TEXT) " + str(clause)),
-                    {"start": day, "end": day, "fallback": None},
-                )
-                .scalars()
-                .all()
-            )
-            plan_text = "\n".join(plan)
+            plan = s.execute(
+                "EXPLAIN (FORMAT TEXT) " + clause, {"start": day, "end": day, "fallback": None}
+            ).fetchall()
+            plan_text = "\n".join(str(line[0]) for line in plan)
             assert "Seq Scan on orders" not in plan_text, plan_text
             assert "ix_orders_created_at" in plan_text, plan_text
 
@@ -256,6 +249,6 @@ def test_report_streams_with_a_server_side_cursor(db_url: URL, loaded: object) -
     with db.shop_session(settings_for(db_url, "UTC")) as (s, found):
         rows = queries.report_rows(s, found, None, None)
         next(rows)
-        cursors = s.execute(text("SELECT count(*) FROM pg_cursors")).scalar_one()
-        assert cursors >= 1
+        cursors = s.execute("SELECT count(*) FROM pg_cursors").fetchone()
+        assert cursors is not None and cursors[0] >= 1
         assert len(list(rows)) == len(ORDERS) - 1
