@@ -116,6 +116,10 @@ def make_engine(url: URL, tz: str, bounds: limits.Bounds) -> Engine:
         record.info["user_path"] = shop_mod.UserPath(
             schemas=tuple(str(s) for s in row[3] or ()), current=row[4], set=bool(row[5])
         )
+        # on the driver connection too, as pg.Connection will carry them (issue 16): what
+        # schema.py reads from the psycopg connection it is given
+        dbapi_conn.server_tz = record.info["server_tz"]
+        dbapi_conn.user_path = record.info["user_path"]
 
     return eng
 
@@ -201,6 +205,14 @@ def user_path(conn: Connection) -> shop_mod.UserPath:
     return known if isinstance(known, shop_mod.UserPath) else shop_mod.UserPath((), None, False)
 
 
+def driver(conn: Connection) -> psycopg.Connection[Any]:
+    """The psycopg connection under `conn`, for schema.py (which takes psycopg ones). A
+    bridge until db.connect yields psycopg connections itself (issue 16)."""
+    found = conn.connection.driver_connection
+    assert isinstance(found, psycopg.Connection)
+    return found
+
+
 def find_shop(conn: Connection, settings: Settings) -> Shop:
     """The shop as found in this database with these settings (see shop.inspect)."""
     return shop_mod.inspect(
@@ -237,7 +249,7 @@ def require_schema(conn: Connection, shop: Shop) -> None:
     """Raise NotMigrated unless the database is at head and the view was built for `shop`."""
     current = schema_revision(conn)
     head = SCHEMA_HEAD
-    if current is None and schema.find_legacy(conn) is not None:
+    if current is None and schema.find_legacy(driver(conn)) is not None:
         raise NotMigrated(
             "the database was migrated by an earlier orderreport (history in alembic_version): "
             "run `orderreport migrate` to move it to orderreport's own version table"
@@ -245,7 +257,7 @@ def require_schema(conn: Connection, shop: Shop) -> None:
     if current != head:
         where = "has no orderreport schema" if current is None else f"is at revision {current}"
         raise NotMigrated(f"the database {where} (head is {head}): run `orderreport migrate`")
-    built = schema.view_comment(conn) or ""
+    built = schema.view_comment(driver(conn)) or ""
     wanted = shop.fingerprint()
     if built != wanted:
         was = [p for p in _parts(built) if p not in _parts(wanted)]
@@ -311,7 +323,7 @@ def checked_shop(conn: Connection, settings: Settings) -> Shop:
     A database with tables but no shop orderreport can read is refused in one line: a
     report of zeros there would look like a real one."""
     found = find_shop(conn, settings)
-    schema.refuse_foreign(conn, found)
+    schema.refuse_foreign(driver(conn), found)
     require_schema(conn, found)
     conn.commit()
     return found
@@ -409,7 +421,7 @@ def migrate(
         bounds = bounds_of(conn)  # now: once the connection is lost its info is gone
         # an unclear shop, or someone else's tables without one, stop here before any change
         found = find_shop(conn, settings)
-        schema.refuse_foreign(conn, found)
+        schema.refuse_foreign(driver(conn), found)
         conn.commit()
         cfg = alembic_config()
         notes: list[str] = []
@@ -429,7 +441,8 @@ def migrate(
         except Exception as exc:
             if not limits.is_database_error(exc):
                 raise
-            if isinstance(getattr(exc, "orig", None), psycopg.errors.LockNotAvailable):
+            # psycopg's own error, or SQLAlchemy's around it
+            if isinstance(getattr(exc, "orig", None) or exc, psycopg.errors.LockNotAvailable):
                 raise DatabaseFailed(
                     f"migration stopped: a shop table stayed locked for over "
                     f"{bounds.lock:g} s (--lock-timeout); nothing half-done is left, "
@@ -454,9 +467,9 @@ def migration_plan(settings: Settings, *, build_indexes: bool = False) -> list[s
     with connect(settings) as conn:
         found = find_shop(conn, settings)
         steps = schema.plan(
-            conn,
+            driver(conn),
             found,
-            schema.find_legacy(conn),
+            schema.find_legacy(driver(conn)),
             schema_revision(conn),
             SCHEMA_HEAD,
             build_asked=build_indexes,

@@ -116,7 +116,7 @@ def status(
     """
     revision = db.schema_revision(session)
     head = db.SCHEMA_HEAD
-    view_ok = shop is not None and schema.view_comment(session) == shop.fingerprint()
+    view_ok = shop is not None and schema.view_comment(db.driver(session)) == shop.fingerprint()
     # behind head, daily_reports may not exist yet: there is nothing to count
     span = stored_span(session, today) if revision == head else StoredSpan(None, None, 0)
     last: RunRecord | None = runs.last(session, tz) if revision == head else None
@@ -124,17 +124,29 @@ def status(
     yesterday = today - timedelta(days=1)
     lag = None if newest is None else (yesterday - newest).days
     missing = None if oldest is None else (yesterday - oldest).days + 1 - count
-    undated = schema.undated_orders(session, shop) if shop is not None and shop.exists else None
-    unpriced = (
-        schema.orders_without_amount(session, shop) if shop is not None and shop.exists else None
-    )
-    found = shop_mod.describe_source(shop) if shop is not None and shop.exists else {}
-    missing_indexes = (
-        "; ".join(s.statement for s in schema.index_states(session, shop) if s.usable is None)
+    undated = (
+        schema.undated_orders(db.driver(session), shop)
         if shop is not None and shop.exists
         else None
     )
-    foreign = shop_mod.foreign_relations(session) if shop is not None and not shop.exists else []
+    unpriced = (
+        schema.orders_without_amount(db.driver(session), shop)
+        if shop is not None and shop.exists
+        else None
+    )
+    found = shop_mod.describe_source(shop) if shop is not None and shop.exists else {}
+    missing_indexes = (
+        "; ".join(
+            s.statement for s in schema.index_states(db.driver(session), shop) if s.usable is None
+        )
+        if shop is not None and shop.exists
+        else None
+    )
+    foreign = (
+        shop_mod.foreign_relations(db.driver(session))
+        if shop is not None and not shop.exists
+        else []
+    )
     read = [shop_mod.OUR_SCHEMA, *([shop.schema] if shop is not None and shop.schema else [])]
     writable = writable_schemas(session, read)
     problem: str | None = None

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 from alembic import context, op
 from sqlalchemy import Connection, text
 
+from orderreport import db
 from orderreport import shop as shop_mod
 from orderreport.config import Settings, load_settings
 from orderreport.schema import Legacy
@@ -27,6 +29,12 @@ def attributes() -> dict[str, Any]:
 def settings() -> Settings:
     found = attributes().get("settings")
     return found if isinstance(found, Settings) else load_settings()
+
+
+def connection() -> psycopg.Connection[Any]:
+    """The running revision's psycopg connection (what schema.py's functions take): the
+    driver connection under Alembic's, in the revision's transaction."""
+    return db.driver(op.get_bind())
 
 
 def server_tz(conn: Connection) -> str:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
 from sqlalchemy import Connection, text
 from sqlalchemy.dialects import postgresql
 
@@ -211,31 +212,37 @@ _RELATIONS = text(
 )
 
 # The user's search path, for a connection orderreport did not open itself.
-_SEARCH_PATH = text(
+# (psycopg: schema.py's connections are; issue 16 converts the rest of this module)
+_SEARCH_PATH = (
     "SELECT pg_catalog.current_schemas(false) AS path, pg_catalog.current_schema() AS current, "
     "(SELECT s.source <> 'default' FROM pg_catalog.pg_settings s "
     " WHERE s.name = 'search_path') AS set"
 )
 
 
-def read_path(conn: Connection) -> UserPath:
-    row = conn.execute(_SEARCH_PATH).one()
-    return UserPath(tuple(str(s) for s in row.path or ()), row.current, bool(row.set))
+def _driver(conn: Connection) -> psycopg.Connection[Any]:
+    found = conn.connection.driver_connection
+    assert isinstance(found, psycopg.Connection)
+    return found
+
+
+def read_path(conn: psycopg.Connection[Any]) -> UserPath:
+    row = conn.execute(_SEARCH_PATH).fetchone()
+    assert row is not None
+    return UserPath(tuple(str(s) for s in row[0] or ()), row[1], bool(row[2]))
 
 
 # Tables and views of anyone but the system and orderreport: a database that has some holds
 # someone's data, and gets no sample shop next to it.
-_FOREIGN_RELATIONS = text(
-    r"""
+_FOREIGN_RELATIONS = r"""
     SELECT n.nspname || '.' || c.relname
     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition
-      AND n.nspname NOT IN ('pg_catalog', 'information_schema', :ours)
-      AND n.nspname NOT LIKE 'pg\_%'
+      AND n.nspname NOT IN ('pg_catalog', 'information_schema', %(ours)s)
+      AND n.nspname NOT LIKE 'pg\_%%'
     ORDER BY n.nspname = 'public' DESC, n.nspname, c.relname
     LIMIT 4
     """
-)
 
 
 @dataclass(frozen=True)
@@ -247,7 +254,7 @@ class _Relation:
 Catalog = dict[tuple[str, str], _Relation]
 
 
-def foreign_relations(conn: Connection) -> list[str]:
+def foreign_relations(conn: psycopg.Connection[Any]) -> list[str]:
     """Up to four tables or views of the database that are not orderreport's (schema.name)."""
     return [str(r) for (r,) in conn.execute(_FOREIGN_RELATIONS, {"ours": OUR_SCHEMA})]
 
@@ -337,7 +344,12 @@ def inspect(
             elif (sch, cand.orders) in catalog:
                 problems.append(found)
     chosen_source, chosen_schema, found_by = _choose(
-        path or read_path(conn), matches, wanted, explicit, source, problems
+        path or read_path(_driver(conn)),
+        matches,
+        wanted,
+        explicit,
+        source,
+        problems,
     )
     zone, zone_source = _zone(naive_tz, chosen_source, server_tz)
     all_schemas = tuple(sorted({sch for _c, sch in matches}))
