@@ -47,7 +47,8 @@ def run_with(connection: Connection) -> None:
             {"v": f"{round(limits.bounds_for(settings, migrating=True).lock * 1000)}ms"},
         )
         connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {OUR_SCHEMA}"))
-        legacy = schema.find_legacy(connection)
+        pg = db.driver(connection)  # what schema.py takes
+        legacy = schema.find_legacy(pg)
         config.attributes["legacy"] = legacy
         connection.commit()
         context.configure(
@@ -62,13 +63,13 @@ def run_with(connection: Connection) -> None:
         )
         with context.begin_transaction():
             context.run_migrations()
-        at_head = db.schema_revision(connection) == context.get_head_revision()
+        at_head = db.schema_revision(pg) == context.get_head_revision()
         if at_head and legacy is not None:
-            schema.retire_legacy(connection, legacy)
+            schema.retire_legacy(pg, legacy)
             migrating.note(f"moved orderreport's history out of {legacy.schema}.alembic_version")
         if at_head and config.attributes.get("upgrading"):
             # settings that the view reads (shop schema, naive zone) may have changed
-            done = schema.ensure_view(connection, migrating.shop_now(connection), migrating.adopt())
+            done = schema.ensure_view(pg, migrating.shop_now(connection), migrating.adopt())
             if done:
                 migrating.note(done)
         connection.commit()
@@ -88,7 +89,7 @@ def run_with(connection: Connection) -> None:
                     connection.execution_options(isolation_level=level)
 
             built = schema.build_indexes(
-                connection, migrating.shop_now(connection), "advised", autocommit, asked=True
+                pg, migrating.shop_now(connection), "advised", autocommit, asked=True
             )
             for line in built:
                 migrating.note(line)
@@ -121,8 +122,11 @@ def run_online() -> None:
     if given is not None:
         run_with(given)
         return
-    with db.connect(migrating.settings(), migrating=True) as conn:
-        run_with(conn)
+    with (
+        db.connect(migrating.settings(), migrating=True) as conn,
+        db.alembic_connection(conn) as wrapped,
+    ):
+        run_with(wrapped)
 
 
 if context.is_offline_mode():

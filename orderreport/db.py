@@ -400,8 +400,9 @@ def alembic_connection(conn: pg.Connection) -> Iterator[sqlalchemy.Connection]:
         eng.dispose(close=False)  # the connection is db.connect's to close
 
 
-def _driver(conn: Any) -> psycopg.Connection[Any]:
-    """The psycopg connection under Alembic's SQLAlchemy one (or `conn` itself)."""
+def driver(conn: Any) -> psycopg.Connection[Any]:
+    """The psycopg connection under Alembic's SQLAlchemy one (the migration side: env.py,
+    migrating.py), or `conn` itself if it is one: what schema.py's functions take."""
     if isinstance(conn, psycopg.Connection):
         return conn
     found = conn.connection.driver_connection
@@ -414,7 +415,7 @@ def lock_for_migrate(conn: Any) -> None:
     if conn.in_transaction():
         conn.commit()
     try:
-        try_advisory_lock(_driver(conn), MIGRATE_LOCK_KEY, MIGRATE_WAIT)
+        try_advisory_lock(driver(conn), MIGRATE_LOCK_KEY, MIGRATE_WAIT)
     except LockBusy:
         raise LockBusy(
             f"another migrate has held the migration lock for over {MIGRATE_WAIT:g} s; "
@@ -426,7 +427,7 @@ def unlock_migrate(conn: Any) -> None:
     with contextlib.suppress(Exception):
         if conn.in_transaction():
             conn.rollback()
-        advisory_unlock(_driver(conn), MIGRATE_LOCK_KEY)
+        advisory_unlock(driver(conn), MIGRATE_LOCK_KEY)
 
 
 @dataclass(frozen=True)

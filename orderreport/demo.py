@@ -132,7 +132,7 @@ def refuse_unless_empty(conn: Connection) -> None:
     every schema is looked at, before `demo` migrates or loads anything.
     """
     found = [str(name) for (name,) in conn.execute(_RELATIONS, {"ours": OUR_SCHEMA})]
-    if found and exists(conn, OUR_SCHEMA, REGISTRY):
+    if found and exists(db.driver(conn), OUR_SCHEMA, REGISTRY):
         ours = {
             str(name)
             for (name,) in conn.execute(

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 from alembic import context, op
 from sqlalchemy import Connection, text
 
+from orderreport import db
 from orderreport import shop as shop_mod
 from orderreport.config import Settings, load_settings
 from orderreport.schema import Legacy
@@ -29,21 +31,27 @@ def settings() -> Settings:
     return found if isinstance(found, Settings) else load_settings()
 
 
+def connection() -> psycopg.Connection[Any]:
+    """The running revision's psycopg connection (what schema.py's functions take): the
+    driver connection under Alembic's, in the revision's transaction."""
+    return db.driver(op.get_bind())
+
+
 def server_tz(conn: Connection) -> str:
     """The zone the server gave this session: what now() used to fill naive timestamps."""
-    known = conn.info.get("server_tz")
-    if isinstance(known, str):
-        return known
+    pg = db.driver(conn)
+    if isinstance(pg, db.pg.Connection):  # opened by db.connect, which kept it
+        return pg.server_tz
     return str(conn.execute(text("SELECT current_setting('TimeZone')")).scalar())
 
 
 def shop_now(conn: Connection | None = None) -> Shop:
     conn = conn if conn is not None else op.get_bind()
     s = settings()
-    known = conn.info.get("user_path")
+    pg = db.driver(conn)
     return shop_mod.inspect(
-        conn,
-        path=known if isinstance(known, shop_mod.UserPath) else None,
+        pg,
+        path=db.user_path(pg),
         schema=s.shop_schema,
         naive_tz=s.naive_tz,
         server_tz=server_tz(conn),

@@ -14,9 +14,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, text
-from sqlalchemy.exc import DBAPIError
+import psycopg
+from psycopg import sql
 
 from orderreport import shop as shop_mod
 from orderreport.errors import ObjectExists, Refused
@@ -56,58 +57,73 @@ PLAN_FIELDS = ("action", "object", "detail")
 
 quote = shop_mod.quote  # one quoting rule for identifiers (shop.py holds it)
 
+# What every function here takes: a psycopg connection (orderreport's pg.Connection, or
+# under Alembic the driver connection of op.get_bind()).
+Conn = psycopg.Connection[Any]
+
 
 def qualified(schema: str | None, name: str) -> str:
     return f"{quote(schema)}.{quote(name)}" if schema else quote(name)
 
 
-def exists(conn: Connection, schema: str | None, name: str) -> bool:
+def ident(schema: str | None, name: str) -> sql.Identifier:
+    """`schema.name` (or `name` alone) as an identifier for psycopg.sql."""
+    return sql.Identifier(schema, name) if schema else sql.Identifier(name)
+
+
+def scalar(conn: Conn, query: Any, params: dict[str, Any] | None = None) -> Any:
+    """The first column of the first row (None if there is no row)."""
+    row = conn.execute(query, params).fetchone()
+    return None if row is None else row[0]
+
+
+def exists(conn: Conn, schema: str | None, name: str) -> bool:
     """True if a relation `name` exists in `schema` (None: the user's current schema)."""
     return bool(
-        conn.execute(
-            text(
-                "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c "
-                "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE c.relname = :n AND n.nspname = :s)"
-            ),
+        scalar(
+            conn,
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c "
+            "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relname = %(n)s AND n.nspname = %(s)s)",
             {"n": name, "s": schema or creation_schema(conn)},
-        ).scalar()
+        )
     )
 
 
-def creation_schema(conn: Connection) -> str:
+def user_path(conn: Conn) -> shop_mod.UserPath:
+    """The user's search path as the session had it before orderreport replaced it (the
+    connection carries it: pg.Connection.user_path), else as it is now."""
+    known = getattr(conn, "user_path", None)
+    return known if isinstance(known, shop_mod.UserPath) else shop_mod.read_path(conn)
+
+
+def creation_schema(conn: Conn) -> str:
     """The schema the user's own search path creates objects in (their current schema):
     where an empty database gets its shop. The session's own path holds none."""
-    known = conn.info.get("user_path")
-    path = known if isinstance(known, shop_mod.UserPath) else shop_mod.read_path(conn)
-    return path.current or "public"
+    return user_path(conn).current or "public"
 
 
 # Whether a relation is owned by a role orderreport may take it from: the role running
 # orderreport, or the owner of the shop's own tables in that schema. A table another role
 # merely could create there (PUBLIC may create in `public` before PostgreSQL 15) is not.
-_RIGHTFUL = text(
-    """
+_RIGHTFUL = """
     SELECT c.relowner = (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = current_user)
            OR c.relowner IN (SELECT t.relowner FROM pg_catalog.pg_class t
                              WHERE t.relnamespace = c.relnamespace
-                               AND t.relname = ANY(CAST(:shop AS text[])))
+                               AND t.relname = ANY(CAST(%(shop)s AS text[])))
     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-    WHERE n.nspname = :s AND c.relname = :n
+    WHERE n.nspname = %(s)s AND c.relname = %(n)s
     """
-)
 
 
-def rightfully_owned(conn: Connection, schema: str, name: str) -> bool:
+def rightfully_owned(conn: Conn, schema: str, name: str) -> bool:
     """True if `schema.name` is owned by the running role or by the shop tables' owner."""
-    found = conn.execute(
-        _RIGHTFUL, {"s": schema, "n": name, "shop": ["orders", "order_items"]}
-    ).scalar()
+    found = scalar(conn, _RIGHTFUL, {"s": schema, "n": name, "shop": ["orders", "order_items"]})
     return bool(found)
 
 
 # -- orderreport's first release --------------------------------------------------------
-def find_legacy(conn: Connection) -> Legacy | None:
+def find_legacy(conn: Conn) -> Legacy | None:
     """The first release's history in the shared `alembic_version`, if this is such a database.
 
     Only a revision of ours there is not enough (an application may number its revisions
@@ -115,30 +131,30 @@ def find_legacy(conn: Connection) -> Legacy | None:
     """
     if exists(conn, OUR_SCHEMA, shop_mod.VERSION_TABLE):
         return None
-    known = conn.info.get("user_path")
-    path = known if isinstance(known, shop_mod.UserPath) else shop_mod.read_path(conn)
+    path = user_path(conn)
     # the first alembic_version on the user's path, as an unqualified name would resolve
     schema = next((s for s in path.schemas if exists(conn, s, "alembic_version")), None)
     if schema is None or not rightfully_owned(conn, schema, "alembic_version"):
         return None
-    table = qualified(schema, "alembic_version")
-    versions = [str(v) for (v,) in conn.execute(text(f"SELECT version_num FROM {table}"))]
+    table = ident(schema, "alembic_version")
+    versions = [
+        str(v) for (v,) in conn.execute(sql.SQL("SELECT version_num FROM {}").format(table))
+    ]
     if len(versions) != 1 or versions[0] not in shop_mod.LEGACY_REVISIONS:
         return None
-    marked = conn.execute(
-        text(
-            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k "
-            "JOIN pg_catalog.pg_namespace n ON n.oid = k.connamespace "
-            "WHERE k.conname = :c AND n.nspname = :s)"
-        ),
+    marked = scalar(
+        conn,
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = k.connamespace "
+        "WHERE k.conname = %(c)s AND n.nspname = %(s)s)",
         {"c": LEGACY_MARK, "s": schema},
-    ).scalar()
+    )
     return Legacy(versions[0], schema) if marked else None
 
 
-def retire_legacy(conn: Connection, legacy: Legacy) -> None:
+def retire_legacy(conn: Conn, legacy: Legacy) -> None:
     """Drop the first release's `alembic_version`: its history now lives in ours."""
-    conn.execute(text(f"DROP TABLE {qualified(legacy.schema, 'alembic_version')}"))
+    conn.execute(sql.SQL("DROP TABLE {}").format(ident(legacy.schema, "alembic_version")))
 
 
 # -- the registry of what orderreport added to the shop ---------------------------------
@@ -224,8 +240,8 @@ OFFLINE_SHOP = Shop(
 )
 
 
-def create_registry(conn: Connection) -> None:
-    conn.execute(text(REGISTRY_DDL))
+def create_registry(conn: Conn) -> None:
+    conn.execute(REGISTRY_DDL)
 
 
 def create_registry_offline(execute: Callable[[str], object]) -> None:
@@ -246,39 +262,41 @@ def create_view_offline(execute: Callable[[str], object], form: str) -> None:
     execute(f"COMMENT ON VIEW {view} IS {shop_mod.sql_string(OFFLINE_SHOP.fingerprint(form))}")
 
 
-def register(conn: Connection, kind: str, name: str, revision: str) -> None:
+_REGISTRY = sql.Identifier(OUR_SCHEMA, REGISTRY)
+
+
+def register(conn: Conn, kind: str, name: str, revision: str) -> None:
     conn.execute(
-        text(
-            f"INSERT INTO {qualified(OUR_SCHEMA, REGISTRY)} (kind, name, revision) "
-            "VALUES (:k, :n, :r) ON CONFLICT DO NOTHING"
-        ),
+        sql.SQL(
+            "INSERT INTO {} (kind, name, revision) "
+            "VALUES (%(k)s, %(n)s, %(r)s) ON CONFLICT DO NOTHING"
+        ).format(_REGISTRY),
         {"k": kind, "n": name, "r": revision},
     )
 
 
-def registered(conn: Connection, revision: str) -> list[tuple[str, str]]:
+def registered(conn: Conn, revision: str) -> list[tuple[str, str]]:
     """(kind, name) of what `revision` added, newest first (the order to remove them)."""
     if not exists(conn, OUR_SCHEMA, REGISTRY):
         return []
     rows = conn.execute(
-        text(
-            f"SELECT kind, name FROM {qualified(OUR_SCHEMA, REGISTRY)} "
-            "WHERE revision = :r ORDER BY created_at DESC, name DESC"
-        ),
+        sql.SQL(
+            "SELECT kind, name FROM {} WHERE revision = %(r)s ORDER BY created_at DESC, name DESC"
+        ).format(_REGISTRY),
         {"r": revision},
     )
     return [(str(k), str(n)) for k, n in rows]
 
 
-def unregister(conn: Connection, kind: str, name: str) -> None:
+def unregister(conn: Conn, kind: str, name: str) -> None:
     conn.execute(
-        text(f"DELETE FROM {qualified(OUR_SCHEMA, REGISTRY)} WHERE kind = :k AND name = :n"),
+        sql.SQL("DELETE FROM {} WHERE kind = %(k)s AND name = %(n)s").format(_REGISTRY),
         {"k": kind, "n": name},
     )
 
 
 # -- timestamps --------------------------------------------------------------------------
-def add_timestamps(conn: Connection, shop: Shop, revision: str) -> list[str]:
+def add_timestamps(conn: Conn, shop: Shop, revision: str) -> list[str]:
     """Add orders.created_at / updated_at where missing; return what to tell the user.
 
     On a table orderreport created (empty) they are NOT NULL DEFAULT now(). On the shop's
@@ -290,7 +308,7 @@ def add_timestamps(conn: Connection, shop: Shop, revision: str) -> list[str]:
     notes: list[str] = []
     if not shop.exists or not shop.adds_to_shop:
         return notes
-    orders = qualified(shop.schema, "orders")
+    orders = ident(shop.schema, "orders")
     ours = ("table", f"{shop.schema}.orders") in registered_all(conn)
     for column, present in (
         ("created_at", shop.created_at_type),
@@ -298,15 +316,20 @@ def add_timestamps(conn: Connection, shop: Shop, revision: str) -> list[str]:
     ):
         if present is not None:
             continue
+        col = sql.Identifier(column)
         if ours:
             conn.execute(
-                text(f"ALTER TABLE {orders} ADD COLUMN {column} timestamptz NOT NULL DEFAULT now()")
+                sql.SQL("ALTER TABLE {} ADD COLUMN {} timestamptz NOT NULL DEFAULT now()").format(
+                    orders, col
+                )
             )
         else:
-            conn.execute(text(f"ALTER TABLE {orders} ADD COLUMN {column} timestamptz"))
-            conn.execute(text(f"ALTER TABLE {orders} ALTER COLUMN {column} SET DEFAULT now()"))
+            conn.execute(sql.SQL("ALTER TABLE {} ADD COLUMN {} timestamptz").format(orders, col))
+            conn.execute(
+                sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET DEFAULT now()").format(orders, col)
+            )
             if column == "created_at":
-                undated = conn.execute(text(f"SELECT count(*) FROM {orders}")).scalar_one()
+                undated = int(scalar(conn, sql.SQL("SELECT count(*) FROM {}").format(orders)))
                 notes.append(
                     f"added {shop.schema}.orders.created_at: the {undated:,} orders already "
                     "there have no date (NULL) and are in no report; new orders get now()"
@@ -315,32 +338,32 @@ def add_timestamps(conn: Connection, shop: Shop, revision: str) -> list[str]:
     return notes
 
 
-def registered_all(conn: Connection) -> set[tuple[str, str]]:
+def registered_all(conn: Conn) -> set[tuple[str, str]]:
     if not exists(conn, OUR_SCHEMA, REGISTRY):
         return set()
-    rows = conn.execute(text(f"SELECT kind, name FROM {qualified(OUR_SCHEMA, REGISTRY)}"))
+    rows = conn.execute(sql.SQL("SELECT kind, name FROM {}").format(_REGISTRY))
     return {(str(k), str(n)) for k, n in rows}
 
 
-def drop_registered(conn: Connection, revision: str) -> None:
+def drop_registered(conn: Conn, revision: str) -> None:
     """Downgrade: remove what `revision` added to the shop, and nothing else."""
-    tables: list[str] = []
+    tables: list[sql.Identifier] = []
     for kind, name in registered(conn, revision):
         parts = name.split(".")
         if kind == "column":
             schema, table, column = parts
             conn.execute(
-                text(
-                    f"ALTER TABLE {qualified(schema, table)} DROP COLUMN IF EXISTS {quote(column)}"
+                sql.SQL("ALTER TABLE {} DROP COLUMN IF EXISTS {}").format(
+                    ident(schema, table), sql.Identifier(column)
                 )
             )
         elif kind == "index":
-            conn.execute(text(f"DROP INDEX IF EXISTS {qualified(parts[0], parts[1])}"))
+            conn.execute(sql.SQL("DROP INDEX IF EXISTS {}").format(ident(parts[0], parts[1])))
         elif kind == "table":
-            tables.append(qualified(parts[0], parts[1]))
+            tables.append(ident(parts[0], parts[1]))
         unregister(conn, kind, name)
     if tables:  # in one statement: PostgreSQL orders the foreign keys among them
-        conn.execute(text(f"DROP TABLE IF EXISTS {', '.join(tables)}"))
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.SQL(", ").join(tables)))
 
 
 # -- indexes -----------------------------------------------------------------------------
@@ -364,8 +387,7 @@ class IndexState:
         )
 
 
-_INDEXES = text(
-    """
+_INDEXES = """
     SELECT i.indexrelid::regclass::text AS name, ic.relname AS short, i.indisvalid AS valid,
            a.attname AS leading
     FROM pg_catalog.pg_index i
@@ -373,9 +395,8 @@ _INDEXES = text(
     JOIN pg_catalog.pg_class t ON t.oid = i.indrelid
     JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace
     LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = t.oid AND a.attnum = i.indkey[0]
-    WHERE n.nspname = :schema AND t.relname = :table
+    WHERE n.nspname = %(schema)s AND t.relname = %(table)s
     """
-)
 
 
 def needed_indexes(shop: Shop) -> list[tuple[str, str, str]]:
@@ -403,22 +424,24 @@ def _index_name(table: str, column: str) -> str:
     return f"orderreport_{table}_{column}_idx"[:63]
 
 
-def index_states(conn: Connection, shop: Shop) -> list[IndexState]:
+def index_states(conn: Conn, shop: Shop) -> list[IndexState]:
     states = []
     for name, table, column in needed_indexes(shop):
         usable: str | None = None
         invalid = False
-        for row in conn.execute(_INDEXES, {"schema": shop.schema, "table": table}):
-            if row.short == name and not row.valid:
+        for _, short, valid, leading in conn.execute(
+            _INDEXES, {"schema": shop.schema, "table": table}
+        ):
+            if short == name and not valid:
                 invalid = True
-            elif row.leading == column and row.valid and usable is None:
-                usable = str(row.short)
+            elif leading == column and valid and usable is None:
+                usable = str(short)
         states.append(IndexState(name, table, column, usable, invalid, shop.schema))
     return states
 
 
 def build_indexes(
-    conn: Connection,
+    conn: Conn,
     shop: Shop,
     revision: str,
     autocommit: Callable[[], contextlib.AbstractContextManager[None]],
@@ -442,77 +465,77 @@ def build_indexes(
     for state in index_states(conn, shop):
         if state.usable is not None and not state.invalid:
             continue
-        target = qualified(shop.schema, state.table)
-        index = qualified(shop.schema, state.name)
+        target = ident(shop.schema, state.table)
+        index = ident(shop.schema, state.name)
         if ("table", f"{shop.schema}.{state.table}") in tables:
             conn.execute(
-                text(f"CREATE INDEX {quote(state.name)} ON {target} ({quote(state.column)})")
+                sql.SQL("CREATE INDEX {} ON {} ({})").format(
+                    sql.Identifier(state.name), target, sql.Identifier(state.column)
+                )
             )
             register(conn, "index", f"{shop.schema}.{state.name}", revision)
             continue
         if state.usable is not None:  # only our own invalid leftover to clear away
             with autocommit():
-                conn.execute(text(f"DROP INDEX CONCURRENTLY IF EXISTS {index}"))
+                conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(index))
             continue
         with autocommit():
             if state.invalid:
-                conn.execute(text(f"DROP INDEX CONCURRENTLY IF EXISTS {index}"))
+                conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(index))
             if _partitioned(conn, shop.schema, state.table):
                 _build_partitioned(conn, shop.schema, state)
             else:
-                conn.execute(text(state.statement))
+                conn.execute(state.statement)
             register(conn, "index", f"{shop.schema}.{state.name}", revision)
         built.append(f"built {shop.schema}.{state.name} on {state.table}({state.column})")
     return built
 
 
-def _partitioned(conn: Connection, schema: str | None, table: str) -> bool:
+def _partitioned(conn: Conn, schema: str | None, table: str) -> bool:
     return bool(
-        conn.execute(
-            text(
-                "SELECT c.relkind = 'p' FROM pg_class c JOIN pg_namespace n "
-                "ON n.oid = c.relnamespace WHERE n.nspname = :s AND c.relname = :t"
-            ),
+        scalar(
+            conn,
+            "SELECT c.relkind = 'p' FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+            "ON n.oid = c.relnamespace WHERE n.nspname = %(s)s AND c.relname = %(t)s",
             {"s": schema, "t": table},
-        ).scalar()
+        )
     )
 
 
-def _build_partitioned(conn: Connection, schema: str | None, state: IndexState) -> None:
+def _build_partitioned(conn: Conn, schema: str | None, state: IndexState) -> None:
     """Per partition, concurrently; then attach each to the parent's ON ONLY index."""
-    column = quote(state.column)
+    column = sql.Identifier(state.column)
     conn.execute(
-        text(
-            f"CREATE INDEX IF NOT EXISTS {quote(state.name)} "
-            f"ON ONLY {qualified(schema, state.table)} ({column})"
+        sql.SQL("CREATE INDEX IF NOT EXISTS {} ON ONLY {} ({})").format(
+            sql.Identifier(state.name), ident(schema, state.table), column
         )
     )
     parts = conn.execute(
-        text(
-            "SELECT n.nspname, c.relname FROM pg_inherits i "
-            "JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE i.inhparent = CAST(pg_catalog.to_regclass(CAST(:parent AS text)) AS oid) "
-            "ORDER BY 2"
-        ),
+        "SELECT n.nspname, c.relname FROM pg_catalog.pg_inherits i "
+        "JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE i.inhparent = CAST(pg_catalog.to_regclass(CAST(%(parent)s AS text)) AS oid) "
+        "ORDER BY 2",
         {"parent": qualified(schema, state.table)},
-    ).all()
+    ).fetchall()
     for part_schema, part in parts:
         name = f"{part}_{state.column}_idx"[:63]
-        part_index = qualified(str(part_schema), name)
-        conn.execute(text(f"DROP INDEX CONCURRENTLY IF EXISTS {part_index}"))
+        part_index = ident(str(part_schema), name)
+        conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(part_index))
         conn.execute(
-            text(
-                f"CREATE INDEX CONCURRENTLY {quote(name)} "
-                f"ON {qualified(str(part_schema), str(part))} ({column})"
+            sql.SQL("CREATE INDEX CONCURRENTLY {} ON {} ({})").format(
+                sql.Identifier(name), ident(str(part_schema), str(part)), column
             )
         )
         conn.execute(
-            text(f"ALTER INDEX {qualified(schema, state.name)} ATTACH PARTITION {part_index}")
+            sql.SQL("ALTER INDEX {} ATTACH PARTITION {}").format(
+                ident(schema, state.name), part_index
+            )
         )
 
 
 # -- orderreport's own objects -----------------------------------------------------------
-def create_daily_reports(conn: Connection, legacy: Legacy | None, adopt: bool) -> str:
+def create_daily_reports(conn: Conn, legacy: Legacy | None, adopt: bool) -> str:
     """orderreport.daily_reports: moved from the first release's schema, or created.
 
     Returns what was done. An existing table of that name that is not ours is adopted only
@@ -523,8 +546,11 @@ def create_daily_reports(conn: Connection, legacy: Legacy | None, adopt: bool) -
         and exists(conn, legacy.schema, DAILY_REPORTS)
         and rightfully_owned(conn, legacy.schema, DAILY_REPORTS)
     ):
-        old = qualified(legacy.schema, DAILY_REPORTS)
-        conn.execute(text(f"ALTER TABLE {old} SET SCHEMA {quote(OUR_SCHEMA)}"))
+        conn.execute(
+            sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(
+                ident(legacy.schema, DAILY_REPORTS), sql.Identifier(OUR_SCHEMA)
+            )
+        )
         return f"moved {legacy.schema}.daily_reports to {OUR_SCHEMA}.daily_reports, rows kept"
     if exists(conn, OUR_SCHEMA, DAILY_REPORTS):
         if not adopt:
@@ -533,11 +559,11 @@ def create_daily_reports(conn: Connection, legacy: Legacy | None, adopt: bool) -
                 "rename it, or rerun with --adopt to take it as orderreport's"
             )
         return f"adopted the existing {OUR_SCHEMA}.daily_reports"
-    conn.execute(text(DAILY_REPORTS_DDL))
+    conn.execute(DAILY_REPORTS_DDL)
     return f"created {OUR_SCHEMA}.daily_reports"
 
 
-def create_runs(conn: Connection, adopt: bool) -> str:
+def create_runs(conn: Conn, adopt: bool) -> str:
     """orderreport.runs, the run log; returns what was done.
 
     A table of that name that orderreport did not create is taken only with `adopt`, and
@@ -547,10 +573,8 @@ def create_runs(conn: Connection, adopt: bool) -> str:
         found = {
             str(c)
             for (c,) in conn.execute(
-                text(
-                    "SELECT column_name FROM information_schema.columns "
-                    "WHERE table_schema = :s AND table_name = :t"
-                ),
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = %(s)s AND table_name = %(t)s",
                 {"s": OUR_SCHEMA, "t": RUNS},
             )
         }
@@ -561,26 +585,23 @@ def create_runs(conn: Connection, adopt: bool) -> str:
                 + ("" if adopt else ", or rerun with --adopt if it is a copy of orderreport's")
             )
         return f"adopted the existing {OUR_SCHEMA}.{RUNS}"
-    conn.execute(text(RUNS_DDL))
+    conn.execute(RUNS_DDL)
     return f"created {OUR_SCHEMA}.{RUNS}"
 
 
-def view_comment(conn: Connection) -> str | None:
+def view_comment(conn: Conn) -> str | None:
     """The comment on orderreport.order_reports ('' if it has none), None if it is absent."""
     row = conn.execute(
-        text(
-            "SELECT pg_catalog.to_regclass(CAST(:v AS text)) IS NOT NULL, "
-            "COALESCE(pg_catalog.obj_description("
-            "CAST(pg_catalog.to_regclass(CAST(:v AS text)) AS oid), CAST('pg_class' AS name)), '')"
-        ),
+        "SELECT pg_catalog.to_regclass(CAST(%(v)s AS text)) IS NOT NULL, "
+        "COALESCE(pg_catalog.obj_description("
+        "CAST(pg_catalog.to_regclass(CAST(%(v)s AS text)) AS oid), CAST('pg_class' AS name)), '')",
         {"v": f"{quote(OUR_SCHEMA)}.{quote(VIEW)}"},
-    ).one()
+    ).fetchone()
+    assert row is not None  # an aggregate-free SELECT without FROM: always one row
     return str(row[1]) if row[0] else None
 
 
-def ensure_view(
-    conn: Connection, shop: Shop, adopt: bool, form: str = shop_mod.VIEW_FORM
-) -> str | None:
+def ensure_view(conn: Conn, shop: Shop, adopt: bool, form: str = shop_mod.VIEW_FORM) -> str | None:
     """Create or rebuild orderreport.order_reports for `shop` in `form` (older revisions
     build older forms); None if it is already right.
 
@@ -602,30 +623,29 @@ def ensure_view(
     # binds to pg_catalog's (or to what the source's SQL names explicitly), whatever another
     # role planted in a schema on the user's path. Replaced in place where the columns
     # allow (its grants stay); else dropped and created.
-    path = conn.execute(text("SELECT pg_catalog.current_setting('search_path')")).scalar()
-    conn.execute(text("SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true)"))
+    path = scalar(conn, "SELECT pg_catalog.current_setting('search_path')")
+    conn.execute("SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true)")
     replaced = False
     grants: list[str] = []
     if comment is not None:
         try:
-            with conn.begin_nested():
-                conn.execute(text(f"CREATE OR REPLACE VIEW {view} AS {body}"))
+            with conn.transaction():  # a savepoint: the revision's transaction is open
+                conn.execute(f"CREATE OR REPLACE VIEW {view} AS {body}")
             replaced = True
-        except DBAPIError:  # a column changed type or went away: not replaceable in place
+        except psycopg.Error:  # a column changed type or went away: not replaceable in place
             grants = view_grants(conn)
-            conn.execute(text(f"DROP VIEW {view}"))
+            conn.execute(f"DROP VIEW {view}")
     if not replaced:
-        conn.execute(text(f"CREATE VIEW {view} AS {body}"))
+        conn.execute(f"CREATE VIEW {view} AS {body}")
         for grant in grants:  # the reporting roles keep reading it
-            conn.execute(text(grant))
-    conn.execute(text(f"COMMENT ON VIEW {view} IS {shop_mod.sql_string(wanted)}"))
-    conn.execute(text("SELECT pg_catalog.set_config('search_path', :p, true)"), {"p": path})
+            conn.execute(grant)
+    conn.execute(f"COMMENT ON VIEW {view} IS {shop_mod.sql_string(wanted)}")
+    conn.execute("SELECT pg_catalog.set_config('search_path', %(p)s, true)", {"p": path})
     verb = "created" if comment is None else "rebuilt"
     return f"{verb} {OUR_SCHEMA}.{VIEW} ({wanted.removeprefix(VIEW_MARK).strip()})"
 
 
-_VIEW_ACL = text(
-    f"""
+_VIEW_ACL = f"""
     SELECT a.privilege_type AS privilege, a.is_grantable AS grantable,
            CASE WHEN a.grantee = 0 THEN 'PUBLIC'
                 ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END AS role
@@ -634,34 +654,29 @@ _VIEW_ACL = text(
       AND a.grantee <> c.relowner
     ORDER BY 3, 1
     """
-)
 
 
-def view_grants(conn: Connection) -> list[str]:
+def view_grants(conn: Conn) -> list[str]:
     """The GRANTs that give the view's current privileges back to its readers (its owner's
     aside), for a rebuild that must drop it."""
     return [
-        f"GRANT {r.privilege} ON {qualified(OUR_SCHEMA, VIEW)} TO {r.role}"
-        + (" WITH GRANT OPTION" if r.grantable else "")
-        for r in conn.execute(_VIEW_ACL)
+        f"GRANT {privilege} ON {qualified(OUR_SCHEMA, VIEW)} TO {role}"
+        + (" WITH GRANT OPTION" if grantable else "")
+        for privilege, grantable, role in conn.execute(_VIEW_ACL)
     ]
 
 
-def undated_orders(conn: Connection, shop: Shop) -> int | None:
+def undated_orders(conn: Conn, shop: Shop) -> int | None:
     """Orders with no created_at (NULL): in no report. None if the column is missing."""
     src = shop.source
     if shop.created_at_type is None or src.is_query or src.orders is None:
         return None
     assert src.placed_at is not None
     orders = qualified(shop.schema, src.orders)
-    return int(
-        conn.execute(
-            text(f"SELECT count(*) FROM {orders} WHERE {quote(src.placed_at)} IS NULL")
-        ).scalar_one()
-    )
+    return int(scalar(conn, f"SELECT count(*) FROM {orders} WHERE {quote(src.placed_at)} IS NULL"))
 
 
-def orders_without_amount(conn: Connection, shop: Shop) -> int | None:
+def orders_without_amount(conn: Conn, shop: Shop) -> int | None:
     """Orders that count but have no amount (NULL): worth 0 in the figures, shown without an
     amount in reports. None for a query source (its rows are its own)."""
     src = shop.source
@@ -670,15 +685,15 @@ def orders_without_amount(conn: Connection, shop: Shop) -> int | None:
     assert src.placed_at is not None and src.amount is not None
     amount = shop_mod.amount_sql(shop, quote)
     counts = f" AND ({shop_mod.fill_schema(src.where, shop.schema)})" if src.where else ""
-    sql = (
+    query = (
         f"SELECT count(*) FROM {qualified(shop.schema, src.orders)} o "
         f"WHERE ({amount}) IS NULL AND o.{quote(src.placed_at)} IS NOT NULL{counts}"
     )
-    return int(conn.execute(text(sql)).scalar_one())
+    return int(scalar(conn, query))
 
 
 # -- the plan ----------------------------------------------------------------------------
-def refuse_foreign(conn: Connection, shop: Shop) -> None:
+def refuse_foreign(conn: Conn, shop: Shop) -> None:
     """Raise Refused when the database holds tables or views but no shop orderreport can
     read: a sample shop's tables never go next to someone else's."""
     if shop.exists:
@@ -730,7 +745,7 @@ def _money(shop: Shop) -> str:
 
 
 def plan(
-    conn: Connection,
+    conn: Conn,
     shop: Shop,
     legacy: Legacy | None,
     revision: str | None,
@@ -868,7 +883,7 @@ RUNS_REVISION = "0005"
 CURRENCY_REVISION = "0007"
 
 
-def index_steps(conn: Connection, shop: Shop, build_asked: bool) -> list[Step]:
+def index_steps(conn: Conn, shop: Shop, build_asked: bool) -> list[Step]:
     """Each index a day's report needs: kept, built, or (on a platform's tables) advised
     with the exact statement, built only when asked (--build-indexes)."""
     steps = []

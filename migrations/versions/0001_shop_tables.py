@@ -77,9 +77,9 @@ def upgrade() -> None:
         schema.create_registry_offline(op.execute)
         create_shop_tables(None)
         return
-    conn = op.get_bind()
+    conn = migrating.connection()
     schema.create_registry(conn)
-    shop = migrating.shop_now(conn)
+    shop = migrating.shop_now()
     if shop.exists:
         return
     schema.refuse_foreign(conn, shop)  # a sample shop never goes next to someone's tables
@@ -94,6 +94,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    conn = op.get_bind()
+    conn = migrating.connection()
     schema.drop_registered(conn, revision)
     op.execute(f"DROP TABLE IF EXISTS {OUR_SCHEMA}.{schema.REGISTRY}")

@@ -36,10 +36,10 @@ def upgrade() -> None:
                 ),
             )
         return
-    conn = op.get_bind()
-    for line in schema.add_timestamps(conn, migrating.shop_now(conn), revision):
+    conn = migrating.connection()
+    for line in schema.add_timestamps(conn, migrating.shop_now(), revision):
         migrating.note(line)
 
 
 def downgrade() -> None:
-    schema.drop_registered(op.get_bind(), revision)
+    schema.drop_registered(migrating.connection(), revision)

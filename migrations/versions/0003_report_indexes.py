@@ -29,11 +29,9 @@ def upgrade() -> None:
         for name, (table, column) in schema.NEEDED_INDEXES.items():
             op.create_index(name, table, [column])
         return
-    conn = op.get_bind()
-    schema.build_indexes(
-        conn, migrating.shop_now(conn), revision, op.get_context().autocommit_block
-    )
+    conn = migrating.connection()
+    schema.build_indexes(conn, migrating.shop_now(), revision, op.get_context().autocommit_block)
 
 
 def downgrade() -> None:
-    schema.drop_registered(op.get_bind(), revision)
+    schema.drop_registered(migrating.connection(), revision)

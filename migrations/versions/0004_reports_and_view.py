@@ -28,7 +28,7 @@ def upgrade() -> None:
     if context.is_offline_mode():
         schema.create_ours_offline(op.execute)
         return
-    conn = op.get_bind()
+    conn = migrating.connection()
     legacy = migrating.legacy()
     migrating.note(schema.create_daily_reports(conn, legacy, migrating.adopt()))
     if (
@@ -38,7 +38,7 @@ def upgrade() -> None:
     ):
         op.execute(f"DROP VIEW {schema.qualified(legacy.schema, VIEW)}")
         migrating.note(f"dropped {legacy.schema}.{VIEW}, the first release's view")
-    done = schema.ensure_view(conn, migrating.shop_now(conn), migrating.adopt(), SUBQUERY)
+    done = schema.ensure_view(conn, migrating.shop_now(), migrating.adopt(), SUBQUERY)
     if done:
         migrating.note(done)
 

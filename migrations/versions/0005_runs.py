@@ -27,7 +27,7 @@ def upgrade() -> None:
     if context.is_offline_mode():
         op.execute(schema.RUNS_DDL)
         return
-    migrating.note(schema.create_runs(op.get_bind(), migrating.adopt()))
+    migrating.note(schema.create_runs(migrating.connection(), migrating.adopt()))
 
 
 def downgrade() -> None:

@@ -27,8 +27,8 @@ def _build(form: str) -> None:
     if context.is_offline_mode():
         schema.create_view_offline(op.execute, form)
         return
-    conn = op.get_bind()
-    done = schema.ensure_view(conn, migrating.shop_now(conn), migrating.adopt(), form)
+    conn = migrating.connection()
+    done = schema.ensure_view(conn, migrating.shop_now(), migrating.adopt(), form)
     if done:
         migrating.note(done)
 

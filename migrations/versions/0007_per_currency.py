@@ -17,7 +17,6 @@ Create Date: 2026-12-01
 from collections.abc import Sequence
 
 from alembic import context, op
-from sqlalchemy import text
 
 from orderreport import migrating, schema
 from orderreport.shop import LATERAL, OUR_SCHEMA, PER_CURRENCY
@@ -52,8 +51,8 @@ def _view(form: str) -> None:
     if context.is_offline_mode():
         schema.create_view_offline(op.execute, form)
         return
-    conn = op.get_bind()
-    done = schema.ensure_view(conn, migrating.shop_now(conn), migrating.adopt(), form)
+    conn = migrating.connection()
+    done = schema.ensure_view(conn, migrating.shop_now(), migrating.adopt(), form)
     if done:
         migrating.note(done)
 
@@ -66,8 +65,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if not context.is_offline_mode():
-        conn = op.get_bind()
-        several = conn.execute(text(f"SELECT count(*) FROM {TABLE} WHERE currency <> ''")).scalar()
+        several = schema.scalar(
+            migrating.connection(), f"SELECT count(*) FROM {TABLE} WHERE currency <> ''"
+        )
         if several:
             raise RuntimeError(
                 f"{TABLE} holds {several} rows with a currency: 0006 cannot hold them; "
