@@ -123,8 +123,8 @@ def run_online() -> None:
         run_with(given)
         return
     with (
-        db.connect(migrating.settings(), migrating=True) as conn,
-        db.alembic_connection(conn) as wrapped,
+        db.connect(migrating.settings(), migrating=True) as pg_conn,
+        db.alembic_connection(pg_conn) as wrapped,
     ):
         run_with(wrapped)
 

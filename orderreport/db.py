@@ -90,7 +90,8 @@ SELECT pg_catalog.current_setting('TimeZone') AS server_tz,
         WHERE s.name = 'search_path') AS path_set,
        pg_catalog.set_config('search_path', %(path)s, false) AS path,
        (SELECT pg_catalog.count(pg_catalog.set_config(s.name, d.value, false))
-        FROM pg_catalog.unnest(%(names)s::text[], %(values)s::text[]) AS d(name, value)
+        FROM ROWS FROM (pg_catalog.unnest(%(names)s::text[]),
+                        pg_catalog.unnest(%(values)s::text[])) AS d(name, value)
         JOIN pg_catalog.pg_settings s ON s.name = d.name
         WHERE s.source <> 'client') AS ours,
        (SELECT s.setting FROM pg_catalog.pg_settings s WHERE s.name = 'lock_timeout')

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, text
 from orderreport import db
 from orderreport import shop as shop_mod
 from orderreport.config import Settings, load_settings
+from orderreport.pg import Connection as PgConnection
 from orderreport.schema import Legacy
 from orderreport.shop import Shop
 
@@ -40,8 +41,8 @@ def connection() -> psycopg.Connection[Any]:
 def server_tz(conn: Connection) -> str:
     """The zone the server gave this session: what now() used to fill naive timestamps."""
     pg = db.driver(conn)
-    if isinstance(pg, db.pg.Connection):  # opened by db.connect, which kept it
-        return pg.server_tz
+    if isinstance(pg, PgConnection):  # opened by db.connect, which kept it
+        return str(pg.server_tz)
     return str(conn.execute(text("SELECT current_setting('TimeZone')")).scalar())
 
 

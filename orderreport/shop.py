@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from psycopg.rows import tuple_row
 
 from orderreport import limits, sources
 from orderreport.errors import ShopAmbiguous, ShopUnsupported
@@ -473,7 +474,8 @@ def _query_shop(
     try:
         with conn.transaction():  # a savepoint inside the session's transaction
             # the user's SQL, run as written: no parameters, so its % signs stay its own
-            cur = conn.execute(f"SELECT * FROM ({sql}) AS q LIMIT 0")
+            # plain tuples: the user's columns may repeat a name, which a named tuple refuses
+            cur = conn.cursor(row_factory=tuple_row).execute(f"SELECT * FROM ({sql}) AS q LIMIT 0")
             described = {str(c.name): c.type_code for c in cur.description or ()}
             types = {}
             for name, oid in described.items():

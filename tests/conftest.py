@@ -106,7 +106,8 @@ def db_url(server_url: URL, template_db: str) -> Iterator[URL]:
 
 
 def url_text(url: URL) -> str:
-    return url.render_as_string(hide_password=False)
+    """The URL as the libpq URI Settings.database_url holds (scheme postgresql://)."""
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 @pytest.fixture(autouse=True)

@@ -160,9 +160,9 @@ def test_clock_change_days_have_23_and_25_hours(db_url: URL, loaded: object) -> 
         fall = queries.summary(s, found, date(2025, 11, 2))[0]
         hours = s.execute(
             "SELECT EXTRACT(EPOCH FROM ((DATE '2025-03-10')::timestamptz "
-            "- (DATE '2025-03-09')::timestamptz)) / 3600, "
+            "- (DATE '2025-03-09')::timestamptz)) / 3600 AS spring, "
             "EXTRACT(EPOCH FROM ((DATE '2025-11-03')::timestamptz "
-            "- (DATE '2025-11-02')::timestamptz)) / 3600"
+            "- (DATE '2025-11-02')::timestamptz)) / 3600 AS fall"
         ).fetchone()
     assert hours is not None
     assert (float(hours[0]), float(hours[1])) == (23.0, 25.0)
