@@ -81,6 +81,7 @@ def run_with(connection: Connection) -> None:
             def autocommit() -> Iterator[None]:
                 level = connection.default_isolation_level or "READ COMMITTED"
                 connection.commit()
+                pg.commit()  # what ran on the driver connection itself (finding the shop)
                 connection.execution_options(isolation_level="AUTOCOMMIT")
                 try:
                     yield
