@@ -68,6 +68,7 @@ from types import TracebackType
 
 import psycopg
 
+from orderreport import limits
 from orderreport.errors import DatabaseUnavailable
 
 SERVER_USER = "orderreport"  # system user for the server when we run as root
@@ -448,9 +449,9 @@ class EmbeddedServer:
                 if exists.fetchone() is None:
                     conn.execute(f'CREATE DATABASE "{DATABASE}"')
         except psycopg.Error as exc:
-            first = str(exc).strip().splitlines()[:1] or [type(exc).__name__]
             raise DatabaseUnavailable(
-                f"embedded PostgreSQL: cannot create database {DATABASE!r}: {first[0]}"
+                f"embedded PostgreSQL: cannot create database {DATABASE!r}: "
+                f"{limits.first_line(exc)}"
             ) from None
         _write_private(self.marker, f"PostgreSQL {PG_MAJOR}\n")
 

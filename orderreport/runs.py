@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, Date, TextClause, bindparam, text
 from sqlalchemy.exc import DBAPIError, InvalidRequestError
 
-from orderreport import db
+from orderreport import db, limits
 
 # the CLI's bounds, kept where the CLI reads them without importing this module
 from orderreport.defaults import DEFAULT_LIST as DEFAULT_LIST
@@ -275,10 +275,8 @@ def outcome(exc: BaseException | None) -> tuple[str, int, str | None]:
         return "terminated", code, "terminated by SIGTERM"
     if isinstance(exc, OrderReportError):
         message = str(exc)
-    elif isinstance(exc, DBAPIError):
-        orig = exc.orig if exc.orig is not None else exc
-        lines = str(orig).strip().splitlines()
-        message = f"database error: {lines[0] if lines else type(orig).__name__}"
+    elif limits.is_database_error(exc):
+        message = f"database error: {limits.first_line(exc)}"
     else:
         message = f"unexpected {type(exc).__name__}: {exc}"
     return "failed", code or EXIT_FAILURE, scrub(" ".join(message.split()))[:MESSAGE_LIMIT]
