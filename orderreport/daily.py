@@ -18,7 +18,8 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Date, bindparam, delete, func, insert, text
+import psycopg
+from psycopg.rows import dict_row
 
 from orderreport import db, queries, runs, verify
 
@@ -28,7 +29,6 @@ from orderreport.defaults import DEFAULT_RESTATE as DEFAULT_RESTATE
 from orderreport.defaults import MAX_RESTATE as MAX_RESTATE
 from orderreport.errors import UsageError
 from orderreport.metrics import RunFigures
-from orderreport.models import daily_reports
 from orderreport.queries import Summary
 from orderreport.runs import Progress
 from orderreport.shop import Shop
@@ -69,7 +69,6 @@ class StoredSpan:
     days: int
 
 
-# psycopg's placeholders (health.status reads it on a psycopg connection)
 _STORED_SPAN = """
     SELECT min(report_date) AS oldest, max(report_date) AS newest,
            count(DISTINCT report_date) AS days
@@ -78,9 +77,10 @@ _STORED_SPAN = """
     """
 
 
-def stored_span(session: Any, today: date) -> StoredSpan:
+def stored_span(conn: psycopg.Connection[Any], today: date) -> StoredSpan:
     """Which days before `today` are stored for the session's zone (the shop's)."""
-    row = session.execute(_STORED_SPAN, {"today": today}).fetchone()
+    row = conn.execute(_STORED_SPAN, {"today": today}).fetchone()
+    assert row is not None  # an aggregate without GROUP BY: always one row
     return StoredSpan(*row)
 
 
@@ -110,50 +110,68 @@ def require_complete(last: date, today: date, tz: str) -> None:
         )
 
 
-def acquire_lock(session: Connection, wait_seconds: float) -> None:
+def acquire_lock(conn: psycopg.Connection[Any], wait_seconds: float) -> None:
     """Take the daily job's advisory lock (session-level); raise LockBusy if another run has it."""
-    db.try_advisory_lock(session, db.DAILY_LOCK_KEY, wait_seconds)
+    db.try_advisory_lock(conn, db.DAILY_LOCK_KEY, wait_seconds)
 
 
-def release_lock(session: Connection) -> None:
-    db.advisory_unlock(session, db.DAILY_LOCK_KEY)
+def release_lock(conn: psycopg.Connection[Any]) -> None:
+    db.advisory_unlock(conn, db.DAILY_LOCK_KEY)
 
 
-def upsert_days(session: Connection, summaries: Sequence[Summary]) -> None:
+_DELETE_DAYS = """
+    DELETE FROM orderreport.daily_reports
+    WHERE time_zone = %(zone)s AND report_date = ANY(%(days)s::date[])
+    """
+# Every row of the batch in one statement, one array per column; generated_at is the
+# transaction's now(), the same for all of them.
+_INSERT_DAYS = """
+    INSERT INTO orderreport.daily_reports
+        (report_date, time_zone, currency, total_orders, total_products, total_value,
+         average_products_per_order, average_order_value, generated_at)
+    SELECT d.*, pg_catalog.now()
+    FROM ROWS FROM (
+        pg_catalog.unnest(%(report_date)s::date[]),
+        pg_catalog.unnest(%(time_zone)s::text[]),
+        pg_catalog.unnest(%(currency)s::text[]),
+        pg_catalog.unnest(%(total_orders)s::bigint[]),
+        pg_catalog.unnest(%(total_products)s::bigint[]),
+        pg_catalog.unnest(%(total_value)s::numeric[]),
+        pg_catalog.unnest(%(average_products_per_order)s::numeric[]),
+        pg_catalog.unnest(%(average_order_value)s::numeric[])
+    ) AS d
+    """
+
+
+def upsert_days(conn: psycopg.Connection[Any], summaries: Sequence[Summary]) -> None:
     """Store the days' summaries (every currency of each day), replacing whatever the zone
     had stored for those days — a currency a day no longer has goes too (in the caller's
     transaction)."""
     if not summaries:
         return
     zone = summaries[0].time_zone
-    session.execute(
-        delete(daily_reports).where(
-            daily_reports.c.time_zone == zone,
-            daily_reports.c.report_date.in_(sorted({s.date for s in summaries})),
-        )
-    )
-    rows = [
+    conn.execute(_DELETE_DAYS, {"zone": zone, "days": sorted({s.date for s in summaries})})
+    conn.execute(
+        _INSERT_DAYS,
         {
-            "report_date": s.date,
-            "time_zone": s.time_zone,
-            "currency": s.currency or "",  # a key column: '' for a shop without currencies
-            "total_orders": s.total_orders,
-            "total_products": s.total_products,
-            "total_value": s.total_value,
-            "average_products_per_order": s.average_products_per_order,
-            "average_order_value": s.average_order_value,
-            "generated_at": func.now(),
-        }
-        for s in summaries
-    ]
-    session.execute(insert(daily_reports).values(rows))
+            "report_date": [s.date for s in summaries],
+            "time_zone": [s.time_zone for s in summaries],
+            # a key column: '' for a shop without currencies
+            "currency": [s.currency or "" for s in summaries],
+            "total_orders": [s.total_orders for s in summaries],
+            "total_products": [s.total_products for s in summaries],
+            "total_value": [s.total_value for s in summaries],
+            "average_products_per_order": [s.average_products_per_order for s in summaries],
+            "average_order_value": [s.average_order_value for s in summaries],
+        },
+    )
 
 
 COMMIT_DAYS = 31  # days stored per transaction
 
 
 def store_days(
-    session: Connection,
+    conn: psycopg.Connection[Any],
     shop: Shop,
     start: date,
     end: date,
@@ -170,13 +188,13 @@ def store_days(
     commit (before anything else can interrupt, so in-memory counts stay equal to the
     committed ones). Yields each day (its date and rows) after its transaction committed.
     """
-    days = list(verify.by_day(queries.summaries(session, shop, start, end)))
-    session.commit()
+    days = list(verify.by_day(queries.summaries(conn, shop, start, end)))
+    conn.commit()
     for first in range(0, len(days), COMMIT_DAYS):
         batch = days[first : first + COMMIT_DAYS]
-        upsert_days(session, [row for _day, rows in batch for row in rows])
+        upsert_days(conn, [row for _day, rows in batch for row in rows])
         before_commit(batch)
-        session.commit()
+        conn.commit()
         after_commit(batch)
         yield from batch
 
@@ -184,29 +202,27 @@ def store_days(
 Day = tuple[date, list[Summary]]  # a day's rows, one per currency
 
 
-_RESTATE_DAYS = text(
-    """
+_RESTATE_DAYS = """
     SELECT report_date FROM orderreport.daily_reports
-    WHERE time_zone = current_setting('TimeZone') AND report_date < :today
-      AND (CAST(:start AS date) IS NULL
-           OR report_date NOT BETWEEN CAST(:start AS date) AND CAST(:end AS date))
+    WHERE time_zone = current_setting('TimeZone') AND report_date < %(today)s::date
+      AND (%(start)s::date IS NULL
+           OR report_date NOT BETWEEN %(start)s::date AND %(end)s::date)
     ORDER BY report_date DESC
-    LIMIT :n
+    LIMIT %(n)s
     """
-).bindparams(
-    bindparam("today", type_=Date), bindparam("start", type_=Date), bindparam("end", type_=Date)
-)
 
 
-def restate_days(session: Connection, today: date, restate: int, plan: Plan) -> tuple[date, ...]:
+def restate_days(
+    conn: psycopg.Connection[Any], today: date, restate: int, plan: Plan
+) -> tuple[date, ...]:
     """The `restate` newest stored days of the session's zone that `plan` does not store
     anyway, oldest first."""
     if restate <= 0:
         return ()
-    rows = session.execute(
+    rows = conn.execute(
         _RESTATE_DAYS, {"today": today, "start": plan.start, "end": plan.end, "n": restate}
-    )
-    return tuple(sorted(d for (d,) in rows))
+    ).fetchall()
+    return tuple(sorted(row[0] for row in rows))
 
 
 @dataclass(frozen=True)
@@ -224,7 +240,7 @@ class Run:
 
 
 def run(
-    session: Connection,
+    conn: psycopg.Connection[Any],
     shop: Shop,
     *,
     tz: str,
@@ -251,18 +267,18 @@ def run(
     progress = progress if progress is not None else Progress()
     if span is not None:
         require_complete(span[1], today, tz)
-    acquire_lock(session, wait_seconds)
+    acquire_lock(conn, wait_seconds)
     if span is not None:
         plan = Plan(*span)
     else:
-        plan = plan_catch_up(stored_span(session, today).newest, today, max_catch_up)
-    restating = restate_days(session, today, restate, plan)
+        plan = plan_catch_up(stored_span(conn, today).newest, today, max_catch_up)
+    restating = restate_days(conn, today, restate, plan)
     # the stored figures of every day this run may replace, to say what changed
     touched = sorted([*restating, *(d for d in (plan.start, plan.end) if d is not None)])
-    before = verify.stored_reports(session, touched[0], touched[-1], today) if touched else {}
+    before = verify.stored_reports(conn, touched[0], touched[-1], today) if touched else {}
     progress.first_day, progress.last_day, progress.planned = plan.start, plan.end, plan.days
-    runs.note(session, run_id, progress)
-    session.commit()
+    runs.note(conn, run_id, progress)
+    conn.commit()
     on_plan(plan, restating)
     stored: list[Summary] = []
     changes: list[tuple[Difference, ...]] = []
@@ -277,14 +293,14 @@ def run(
         return after
 
     def note_stored(batch: Sequence[Day]) -> None:
-        runs.note(session, run_id, counted(batch))
+        runs.note(conn, run_id, counted(batch))
 
     def committed(batch: Sequence[Day]) -> None:
         after = counted(batch)
         progress.stored, progress.changed = after.stored, after.changed
 
     if plan.start is not None and plan.end is not None:
-        for day, rows in store_days(session, shop, plan.start, plan.end, note_stored, committed):
+        for day, rows in store_days(conn, shop, plan.start, plan.end, note_stored, committed):
             differences = changed(day, rows)
             stored.extend(rows)
             for summary in rows:
@@ -292,28 +308,28 @@ def run(
             if differences:
                 changes.append(differences)
                 on_changed(differences)
-    for day, live in verify.live_reports(session, shop, restating):
+    for day, live in verify.live_reports(conn, shop, restating):
         differences = changed(day, live)
         if differences:
-            upsert_days(session, live)
+            upsert_days(conn, live)
             runs.note(
-                session,
+                conn,
                 run_id,
                 replace(progress, restated=progress.restated + 1, changed=progress.changed + 1),
             )
-            session.commit()
+            conn.commit()
             progress.changed += 1
             changes.append(differences)
             on_changed(differences)
         progress.restated += 1
-    runs.note(session, run_id, progress)
+    runs.note(conn, run_id, progress)
     yesterday = today - timedelta(days=1)
-    progress.newest = stored_span(session, today).newest
-    found = verify.stored_reports(session, yesterday, yesterday, today).get(yesterday, [])
+    progress.newest = stored_span(conn, today).newest
+    found = verify.stored_reports(conn, yesterday, yesterday, today).get(yesterday, [])
     progress.yesterday = tuple(found)
-    session.commit()
+    conn.commit()
     # On an error we leave the lock alone: it dies with the connection.
-    release_lock(session)
+    release_lock(conn)
     return Run(plan, tuple(stored), restating, tuple(changes), progress.newest, progress.yesterday)
 
 
@@ -343,22 +359,23 @@ def run_figures(
     )
 
 
-_HISTORY = text(
-    """
+_HISTORY = """
     SELECT report_date AS date, time_zone, NULLIF(currency, '') AS currency,
            total_orders, total_products, ROUND(total_value, 2) AS total_value,
            ROUND(average_products_per_order, 2) AS average_products_per_order,
            ROUND(average_order_value, 2) AS average_order_value, generated_at
     FROM orderreport.daily_reports
     WHERE time_zone = current_setting('TimeZone')
-      AND (CAST(:start AS date) IS NULL OR report_date >= CAST(:start AS date))
-      AND (CAST(:end AS date) IS NULL OR report_date <= CAST(:end AS date))
+      AND (%(start)s::date IS NULL OR report_date >= %(start)s::date)
+      AND (%(end)s::date IS NULL OR report_date <= %(end)s::date)
     ORDER BY report_date, currency
     """
-).bindparams(bindparam("start", type_=Date), bindparam("end", type_=Date))
 
 
-def history(session: Connection, start: date | None, end: date | None) -> list[StoredReport]:
+def history(
+    conn: psycopg.Connection[Any], start: date | None, end: date | None
+) -> list[StoredReport]:
     """Stored reports of the session's zone between start and end (None: unbounded), by day."""
-    rows = session.execute(_HISTORY, {"start": start, "end": end})
-    return [StoredReport(**row._asdict()) for row in rows]
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(_HISTORY, {"start": start, "end": end}).fetchall()
+    return [StoredReport(**row) for row in rows]

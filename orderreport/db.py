@@ -140,6 +140,7 @@ def open_connection(
     conn.heard = []
     conn.add_notice_handler(limits.hear(conn.heard))
     conn.probe = lambda: psycopg.connect(conninfo, **args).close()
+    conn.reopen = lambda: open_connection(conninfo, tz, bounds, watchdog)
     if watchdog is not None:
         conn.watchdog = watchdog
     defaults = limits.session_defaults(bounds)

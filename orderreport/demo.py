@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, Date, bindparam, text
+import psycopg
 
-from orderreport import db
 from orderreport.errors import Refused
 from orderreport.schema import REGISTRY, exists, qualified, quote
 from orderreport.shop import OUR_SCHEMA, Shop
@@ -49,27 +49,26 @@ def _seed_value(seed: int, salt: int) -> float:
 # so the same seed, days and orders per day give the same shop.
 BATCH_ORDERS = 100_000  # orders per statement (about 20 MB in the CTEs)
 
-_LOAD = text(
-    """
+_LOAD = """
     WITH gen AS MATERIALIZED (
-        SELECT :orders_before + row_number() OVER (ORDER BY g.created_at) AS id, g.*
+        SELECT %(orders_before)s + row_number() OVER (ORDER BY g.created_at) AS id, g.*
         FROM (
-            SELECT (CAST(:first AS date) + d)::timestamptz
-                     + random() * ((CAST(:first AS date) + d + 1)::timestamptz
-                                   - (CAST(:first AS date) + d)::timestamptz) AS created_at,
-                   :umin + floor(random() * :users)::int AS user_id,
+            SELECT (CAST(%(first)s AS date) + d)::timestamptz
+                     + random() * ((CAST(%(first)s AS date) + d + 1)::timestamptz
+                                   - (CAST(%(first)s AS date) + d)::timestamptz) AS created_at,
+                   %(umin)s + floor(random() * %(users)s)::int AS user_id,
                    (ARRAY['paid','paid','paid','shipped','shipped','pending','cancelled'])
                      [1 + floor(random() * 7)::int] AS status,
                    (ARRAY[0, 1, 1, 2, 2, 2, 3, 3, 4])[1 + floor(random() * 9)::int] AS lines
-            FROM generate_series(0, :days - 1) AS d, generate_series(1, :n) AS k
+            FROM generate_series(0, %(days)s - 1) AS d, generate_series(1, %(n)s) AS k
         ) AS g
     ), picked AS MATERIALIZED (
         SELECT o.id AS order_id, i,
-               :pmin + floor(random() * :products)::int AS product_id,
+               %(pmin)s + floor(random() * %(products)s)::int AS product_id,
                1 + floor(random() * 3)::int AS quantity
         FROM gen o, generate_series(1, o.lines) AS i
     ), priced AS MATERIALIZED (
-        SELECT :lines_before + row_number() OVER (ORDER BY l.order_id, l.i) AS id,
+        SELECT %(lines_before)s + row_number() OVER (ORDER BY l.order_id, l.i) AS id,
                l.order_id, l.product_id, l.quantity, p.price
         FROM picked l JOIN products p ON p.id = l.product_id
     ), new_orders AS (
@@ -83,7 +82,6 @@ _LOAD = text(
     INSERT INTO order_items (id, order_id, product_id, quantity, price)
     SELECT id, order_id, product_id, quantity, price FROM priced ORDER BY id
     """
-).bindparams(bindparam("first", type_=Date))
 
 
 # PostgreSQL's own advice for bulk loads ("Populating a Database"): drop foreign keys and
@@ -91,8 +89,7 @@ _LOAD = text(
 # build each, instead of a check and an index insertion per row. The definitions are read
 # back from the catalog, so the recreated objects are exactly the migrated ones. All of it
 # happens inside the demo's one transaction: on failure, the rollback restores them.
-_BULK_LOAD_OBJECTS = text(
-    """
+_BULK_LOAD_OBJECTS = """
     SELECT drop, "create" FROM (
         SELECT 'ALTER TABLE ' || conrelid::regclass || ' DROP CONSTRAINT '
                    || quote_ident(conname) AS drop,
@@ -110,34 +107,31 @@ _BULK_LOAD_OBJECTS = text(
     ) AS o
     ORDER BY step, name  -- dropped in this order (foreign keys, then the keys they use)
     """
-)
 
 
-_RELATIONS = text(
-    """
+_RELATIONS = """
     SELECT n.nspname || '.' || c.relname
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
-      AND n.nspname NOT IN ('pg_catalog', 'information_schema', :ours)
-      AND n.nspname NOT LIKE 'pg\\_%'
+      AND n.nspname NOT IN ('pg_catalog', 'information_schema', %(ours)s)
+      AND n.nspname NOT LIKE 'pg\\_%%'
     ORDER BY 1
     """
-)
 
 
-def refuse_unless_empty(conn: Connection) -> None:
+def refuse_unless_empty(conn: psycopg.Connection[Any]) -> None:
     """Raise Refused if the database has any table or view that orderreport did not create.
 
     Sample data never reaches a real database: the shop's tables may be in any schema, so
     every schema is looked at, before `demo` migrates or loads anything.
     """
-    found = [str(name) for (name,) in conn.execute(_RELATIONS, {"ours": OUR_SCHEMA})]
-    if found and exists(db.driver(conn), OUR_SCHEMA, REGISTRY):
+    found = [str(row[0]) for row in conn.execute(_RELATIONS, {"ours": OUR_SCHEMA}).fetchall()]
+    if found and exists(conn, OUR_SCHEMA, REGISTRY):
         ours = {
-            str(name)
-            for (name,) in conn.execute(
-                text(f"SELECT name FROM {OUR_SCHEMA}.{quote(REGISTRY)} WHERE kind = 'table'")
-            )
+            str(row[0])
+            for row in conn.execute(
+                f"SELECT name FROM {OUR_SCHEMA}.{quote(REGISTRY)} WHERE kind = 'table'"
+            ).fetchall()
         }
         found = [name for name in found if name not in ours]
     if found:
@@ -149,7 +143,7 @@ def refuse_unless_empty(conn: Connection) -> None:
 
 
 def load_demo(
-    session: Connection,
+    conn: psycopg.Connection[Any],
     shop: Shop,
     *,
     today: date,
@@ -164,54 +158,50 @@ def load_demo(
     after each day. The caller commits.
     """
     # the shop's tables by their plain names, in the schema where migrate created them
-    session.execute(
+    conn.execute(
         # its statements name the sample shop's tables unqualified; the system's first
-        text("SELECT pg_catalog.set_config('search_path', :p, true)"),
+        "SELECT pg_catalog.set_config('search_path', %(p)s, true)",
         {"p": "pg_catalog, " + quote(shop.schema or "public")},
     )
     # Lock out concurrent writers for the check-then-load; released at commit.
-    session.execute(text("LOCK TABLE users, products, orders IN EXCLUSIVE MODE"))
-    counts = session.execute(
-        text(
-            "SELECT (SELECT count(*) FROM orders) AS orders, "
-            "(SELECT count(*) FROM users) AS users, (SELECT count(*) FROM products) AS products"
-        )
-    ).one()
-    if counts.orders or counts.users or counts.products:
+    conn.execute("LOCK TABLE users, products, orders IN EXCLUSIVE MODE")
+    counts = conn.execute(
+        "SELECT (SELECT count(*) FROM orders) AS orders, "
+        "(SELECT count(*) FROM users) AS users, (SELECT count(*) FROM products) AS products"
+    ).fetchone()
+    assert counts is not None
+    had_orders, had_users, had_products = counts
+    if had_orders or had_users or had_products:
         raise Refused(
-            f"the database already has {counts.orders} orders, {counts.users} users and "
-            f"{counts.products} products: demo only loads sample data into an empty shop"
+            f"the database already has {had_orders} orders, {had_users} users and "
+            f"{had_products} products: demo only loads sample data into an empty shop"
         )
-    session.execute(text("SELECT setseed(:s)"), {"s": _seed_value(seed, 0)})
-    session.execute(
-        text(
-            "INSERT INTO users (name, email) SELECT 'Customer ' || g, "
-            "'customer' || g || '@example.com' FROM generate_series(1, :n) g"
-        ),
+    conn.execute("SELECT setseed(%(s)s)", {"s": _seed_value(seed, 0)})
+    conn.execute(
+        "INSERT INTO users (name, email) SELECT 'Customer ' || g, "
+        "'customer' || g || '@example.com' FROM generate_series(1, %(n)s) g",
         {"n": USERS},
     )
-    session.execute(
-        text(
-            "INSERT INTO products (name, price, stock) SELECT 'Product ' || g, "
-            "round((1 + random() * 499)::numeric, 2), floor(random() * 1000)::int "
-            "FROM generate_series(1, :n) g"
-        ),
+    conn.execute(
+        "INSERT INTO products (name, price, stock) SELECT 'Product ' || g, "
+        "round((1 + random() * 499)::numeric, 2), floor(random() * 1000)::int "
+        "FROM generate_series(1, %(n)s) g",
         {"n": PRODUCTS},
     )
-    session.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
-    rebuild = session.execute(_BULK_LOAD_OBJECTS).all()
+    conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
+    rebuild = conn.execute(_BULK_LOAD_OBJECTS).fetchall()
     for drop, _ in rebuild:
-        session.execute(text(drop))
-    umin = session.execute(text("SELECT min(id) FROM users")).scalar_one()
-    pmin = session.execute(text("SELECT min(id) FROM products")).scalar_one()
-    session.execute(text("SET LOCAL work_mem = '64MB'"))  # the CTEs of a batch, in memory
+        conn.execute(drop)
+    umin = _one(conn, "SELECT min(id) FROM users")
+    pmin = _one(conn, "SELECT min(id) FROM products")
+    conn.execute("SET LOCAL work_mem = '64MB'")  # the CTEs of a batch, in memory
     start = today - timedelta(days=days)
     per_batch = max(1, BATCH_ORDERS // max(orders_per_day, 1))
     orders = lines = 0
     for b, first in enumerate(range(0, days, per_batch)):
         count = min(per_batch, days - first)
-        session.execute(text("SELECT setseed(:s)"), {"s": _seed_value(seed, b + 1)})
-        inserted = session.execute(
+        conn.execute("SELECT setseed(%(s)s)", {"s": _seed_value(seed, b + 1)})
+        inserted = conn.execute(
             _LOAD,
             {
                 "first": start + timedelta(days=first),
@@ -231,12 +221,12 @@ def load_demo(
             progress(start + timedelta(days=i))
     for table, last in (("orders", orders), ("order_items", lines)):
         if last:  # the shop's next ids follow the loaded ones
-            session.execute(
-                text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), :last)"),
+            conn.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), %(last)s)",
                 {"last": last},
             )
     for _, create in reversed(rebuild):  # indexes and keys first, then the foreign keys
-        session.execute(text(create))
+        conn.execute(create)
     return DemoResult(
         start=start,
         end=today - timedelta(days=1),
@@ -247,21 +237,25 @@ def load_demo(
     )
 
 
-def settle(session: Connection, shop: Shop) -> None:
+def _one(conn: psycopg.Connection[Any], query: str) -> Any:
+    row = conn.execute(query).fetchone()
+    if row is None:
+        raise psycopg.ProgrammingError("a query of one row returned none")
+    return row[0]
+
+
+def settle(conn: psycopg.Connection[Any], shop: Shop) -> None:
     """Commit the load, then VACUUM (ANALYZE) the shop's tables outside any transaction.
 
     The planner gets its statistics, and the visibility map lets the reports' line counts
     be index-only from the start (freshly loaded pages would each be read from the heap:
     the daily run over a year took 4.6 s instead of 2.8)."""
-    session.commit()
+    conn.commit()
     tables = ", ".join(
         qualified(shop.schema, t) for t in ("users", "products", "orders", "order_items")
     )
-    dbapi = session.connection.dbapi_connection
-    assert dbapi is not None
-    dbapi.autocommit = True
+    conn.autocommit = True  # VACUUM runs outside any transaction
     try:
-        with db.waiting(session):
-            dbapi.execute(f"VACUUM (ANALYZE) {tables}")
+        conn.execute(f"VACUUM (ANALYZE) {tables}")
     finally:
-        dbapi.autocommit = False
+        conn.autocommit = False

@@ -13,8 +13,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
-from sqlalchemy import Connection
+import psycopg
 
 from orderreport import verify
 from orderreport.queries import Summary
@@ -144,7 +145,7 @@ class Digest:
         return any(c.figure("total_orders").against(b).base for c in self.currencies for b in BASES)
 
 
-def digest(conn: Connection, shop: Shop, day: date, *, tz: str) -> Digest:
+def digest(conn: psycopg.Connection[Any], shop: Shop, day: date, *, tz: str) -> Digest:
     """The digest of `day` (a day of the session's zone, `tz`): see Digest.
 
     Reads the stored reports of the day and the READ_DAYS before it in one query; the days

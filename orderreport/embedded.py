@@ -68,7 +68,7 @@ from types import TracebackType
 
 import psycopg
 
-from orderreport import limits
+from orderreport import files, limits
 from orderreport.errors import DatabaseUnavailable
 
 SERVER_USER = "orderreport"  # system user for the server when we run as root
@@ -198,15 +198,7 @@ def _link_or_copy(source: str, dest: str) -> None:
 
 def _write_private(path: Path, text: str) -> None:
     """Replace `path` atomically with `text`, mode 0600 whatever the umask."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, text.encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    tmp.replace(path)
+    files.write_atomically(path, text.encode(), 0o600)
 
 
 def _fsync_dir(path: Path) -> None:

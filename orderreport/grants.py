@@ -27,9 +27,9 @@ Nothing is ever granted on the shop's tables but SELECT, and never ALL.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection, text
-from sqlalchemy.exc import DBAPIError
+import psycopg
 
 from orderreport import shop as shop_mod
 from orderreport.errors import NotMigrated, ShopUnsupported, UsageError
@@ -50,15 +50,14 @@ _SYSTEM_SCHEMAS = ("pg_catalog", "information_schema")
 _TABLE_KINDS = ("r", "p", "v", "m", "f")
 _PROBE = "orderreport_grants_probe"  # the temporary view a query source is resolved through
 
-_DATABASE = text("SELECT pg_catalog.current_database()")
-_ROLE_EXISTS = text("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = :r)")
-_MISSING = text(
-    "SELECT name FROM pg_catalog.unnest(CAST(:names AS text[])) AS name "
+_DATABASE = "SELECT pg_catalog.current_database()"
+_ROLE_EXISTS = "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %(r)s)"
+_MISSING = (
+    "SELECT name FROM pg_catalog.unnest(CAST(%(names)s AS text[])) AS name "
     "WHERE pg_catalog.to_regclass(name) IS NULL"
 )
 # What a view's rule depends on: the relations and functions its query reads and calls.
-_DEPENDS = text(
-    """
+_DEPENDS = """
     SELECT 'r' AS what, n.nspname AS schema, c.relname AS name, c.relkind::text AS kind
     FROM pg_catalog.pg_rewrite r
     JOIN pg_catalog.pg_depend d
@@ -66,7 +65,7 @@ _DEPENDS = text(
      AND d.refclassid = CAST('pg_catalog.pg_class' AS pg_catalog.regclass)
     JOIN pg_catalog.pg_class c ON c.oid = d.refobjid AND c.oid <> r.ev_class
     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-    WHERE r.ev_class = CAST(:view AS pg_catalog.regclass)
+    WHERE r.ev_class = CAST(%(view)s AS pg_catalog.regclass)
     UNION
     SELECT 'f', n.nspname,
            p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')',
@@ -77,10 +76,9 @@ _DEPENDS = text(
      AND d.refclassid = CAST('pg_catalog.pg_proc' AS pg_catalog.regclass)
     JOIN pg_catalog.pg_proc p ON p.oid = d.refobjid
     JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-    WHERE r.ev_class = CAST(:view AS pg_catalog.regclass)
+    WHERE r.ev_class = CAST(%(view)s AS pg_catalog.regclass)
     ORDER BY 1, 2, 3
     """
-)
 
 
 @dataclass(frozen=True)
@@ -93,7 +91,7 @@ class _Reads:
     notes: tuple[str, ...] = ()
 
 
-def statements(conn: Connection, shop: Shop, role: str, kind: str) -> list[str]:
+def statements(conn: psycopg.Connection[Any], shop: Shop, role: str, kind: str) -> list[str]:
     """The GRANT statements (each ending in ';', comments starting with '--') that give
     `role` exactly what the `kind` of commands needs on this database: "reports" (report,
     summary, history, verify, status, runs) or "job" (daily, and all the reports' too).
@@ -109,16 +107,16 @@ def statements(conn: Connection, shop: Shop, role: str, kind: str) -> list[str]:
     if not shop.exists:
         raise ShopUnsupported("there is no shop in this database: nothing to grant on")
     ours = [qualified(OUR_SCHEMA, name) for name in OUR_READS]
-    missing = [str(n) for (n,) in conn.execute(_MISSING, {"names": ours})]
+    missing = [str(row[0]) for row in conn.execute(_MISSING, {"names": ours}).fetchall()]
     if missing:
         raise NotMigrated(
             f"{', '.join(missing)} missing: run `orderreport migrate` before granting on it"
         )
     who = quote(role)
     found: list[str] = []
-    if not conn.execute(_ROLE_EXISTS, {"r": role}).scalar_one():
+    if not _one(conn, _ROLE_EXISTS, {"r": role}):
         found.append(f"-- there is no role {who} yet: CREATE ROLE {who} LOGIN first")
-    database = str(conn.execute(_DATABASE).scalar_one())
+    database = str(_one(conn, _DATABASE))
     found.append(f"GRANT CONNECT ON DATABASE {quote(database)} TO {who};")
     reads = _shop_reads(conn, shop, who)
     for schema in (OUR_SCHEMA, *(s for s in reads.schemas if s != OUR_SCHEMA)):
@@ -135,6 +133,14 @@ def statements(conn: Connection, shop: Shop, role: str, kind: str) -> list[str]:
     return [_one_line(line) if line.startswith("--") else line for line in found]
 
 
+def _one(conn: psycopg.Connection[Any], query: str, params: dict[str, Any] | None = None) -> Any:
+    """The one value the one row of `query` holds."""
+    row = conn.execute(query, params).fetchone()
+    if row is None:
+        raise psycopg.ProgrammingError("a query of one row returned none")
+    return row[0]
+
+
 def _one_line(comment: str) -> str:
     return "".join(c if c >= " " else "?" for c in comment)
 
@@ -146,7 +152,7 @@ def _check_role(role: str) -> None:
         raise UsageError("role public is every role: name the role that runs the commands")
 
 
-def _shop_reads(conn: Connection, shop: Shop, who: str) -> _Reads:
+def _shop_reads(conn: psycopg.Connection[Any], shop: Shop, who: str) -> _Reads:
     src = shop.source
     if src.is_query:
         return _query_reads(conn, shop, who)
@@ -155,7 +161,7 @@ def _shop_reads(conn: Connection, shop: Shop, who: str) -> _Reads:
     return _Reads(tuple((shop.schema, n) for n in names), (shop.schema,))
 
 
-def _query_reads(conn: Connection, shop: Shop, who: str) -> _Reads:
+def _query_reads(conn: psycopg.Connection[Any], shop: Shop, who: str) -> _Reads:
     """What a query source reads, from the dependencies of a temporary view of its query
     (created and rolled back in a savepoint). Where that cannot be done (a read-only
     session, no TEMP privilege), a comment says what to grant."""
@@ -163,13 +169,14 @@ def _query_reads(conn: Connection, shop: Shop, who: str) -> _Reads:
     sql = shop_mod.fill_schema(shop.source.query, shop.schema)
     probe = f"pg_temp.{quote(_PROBE)}"
     try:
-        savepoint = conn.begin_nested()
+        conn.execute(f"SAVEPOINT {_PROBE}")
         try:
-            conn.execute(text(f"CREATE TEMPORARY VIEW {quote(_PROBE)} AS {sql}"))
-            rows = conn.execute(_DEPENDS, {"view": probe}).all()
+            conn.execute(f"CREATE TEMPORARY VIEW {quote(_PROBE)} AS {sql}")
+            rows = conn.execute(_DEPENDS, {"view": probe}).fetchall()
         finally:
-            savepoint.rollback()
-    except DBAPIError:
+            conn.execute(f"ROLLBACK TO SAVEPOINT {_PROBE}")
+            conn.execute(f"RELEASE SAVEPOINT {_PROBE}")
+    except psycopg.Error:
         known = (shop.schema,) if shop.schema else ()
         note = (
             "-- the source query's relations: GRANT USAGE on their schemas and SELECT on "

@@ -19,10 +19,7 @@ This module takes plain data; it never touches the database and prints nothing.
 
 from __future__ import annotations
 
-import contextlib
 import http.client
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -31,6 +28,8 @@ from typing import TYPE_CHECKING
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
+
+from orderreport import files
 
 if TYPE_CHECKING:  # prometheus_client is imported by the functions that use it: every
     # command imports this module, and the library costs a noticeable part of start-up
@@ -200,28 +199,6 @@ def previous_success(path: Path, time_zone: str) -> float | None:
     return None
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    # prometheus_client.write_to_textfile also writes a temp file next to `path` and renames
-    # it over (rename(2) is atomic, so a reader sees the old file or the new one, never a
-    # mix), and removes the temp file on failure. It leaves the file's mode to the umask,
-    # though: under UMask=0077 node_exporter (another user) could not read it, and a chmod
-    # after the rename leaves a moment where it cannot. So: the same steps, plus the mode
-    # set before the rename, plus an fsync so a crash cannot leave an empty file behind.
-    # The temp name does not end in .prom, so node_exporter never reads it.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fchmod(f.fileno(), TEXTFILE_MODE)
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def write_textfile(path: Path, figures: RunFigures) -> None:
     """Write the run's figures to `path` (node_exporter textfile format), atomically, 0644.
 
@@ -239,7 +216,9 @@ def write_textfile(path: Path, figures: RunFigures) -> None:
     )
     from prometheus_client import generate_latest
 
-    _write_atomically(path, generate_latest(registry))
+    # prometheus_client.write_to_textfile also renames a temp file over `path`, but leaves
+    # its mode to the umask: under UMask=0077 node_exporter (another user) could not read it
+    files.write_atomically(path, generate_latest(registry), TEXTFILE_MODE)
 
 
 def _safe_url(url: str) -> str:

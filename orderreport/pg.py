@@ -45,6 +45,10 @@ class Connection(psycopg.Connection[Row]):
     # opens and closes a new connection like this one (limits.lost asks whether the server
     # is still up after it ended our session); None: not to be asked
     probe: Any = None
+    # opens a new connection like this one, set up the same way (db.open_connection): where
+    # a run records its outcome once this one is lost or was cut mid-statement (runs.finish);
+    # None: not to be reopened
+    reopen: Any = None
 
     @contextlib.contextmanager
     def guarded(self) -> Iterator[None]:

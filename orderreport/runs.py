@@ -18,8 +18,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Date, TextClause, bindparam, text
-from sqlalchemy.exc import DBAPIError, InvalidRequestError
+import psycopg
+from psycopg.rows import dict_row
 
 from orderreport import db, limits
 
@@ -30,6 +30,7 @@ from orderreport.errors import (
     EXIT_FAILURE,
     EXIT_OK,
     ConnectionLost,
+    DatabaseUnavailable,
     LockBusy,
     NotMigrated,
     OrderReportError,
@@ -128,38 +129,36 @@ RUN_TABLE_FIELDS = (
     "message",
 )
 
-_EXISTS = text(f"SELECT pg_catalog.to_regclass('{OUR_SCHEMA}.runs') IS NOT NULL")
+_EXISTS = f"SELECT pg_catalog.to_regclass('{OUR_SCHEMA}.runs') IS NOT NULL"
 
-_START = text(
-    f"""
+_START = f"""
     INSERT INTO {OUR_SCHEMA}.runs
         (time_zone, catch_up, first_day, last_day, days_planned, host, pid, version,
          backend_start)
-    VALUES (:time_zone, :catch_up, :first_day, :last_day, :planned, :host, :pid, :version,
+    VALUES (%(time_zone)s, %(catch_up)s, %(first_day)s::date, %(last_day)s::date,
+            %(planned)s, %(host)s, %(pid)s, %(version)s,
             (SELECT backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()))
     RETURNING id
     """
-).bindparams(bindparam("first_day", type_=Date), bindparam("last_day", type_=Date))
 
 
-def _update(outcome: str = "") -> TextClause:
+def _update(outcome: str = "") -> str:
     """UPDATE of a run's progress (Progress's figures), and of `outcome`'s columns too."""
-    return text(
-        f"""
+    return f"""
         UPDATE {OUR_SCHEMA}.runs
-        SET first_day = :first_day, last_day = :last_day, days_planned = :planned,
-            days_stored = :stored, days_restated = :restated, days_changed = :changed
+        SET first_day = %(first_day)s::date, last_day = %(last_day)s::date,
+            days_planned = %(planned)s, days_stored = %(stored)s,
+            days_restated = %(restated)s, days_changed = %(changed)s
             {outcome}
-        WHERE id = :id
+        WHERE id = %(id)s
         """
-    ).bindparams(bindparam("first_day", type_=Date), bindparam("last_day", type_=Date))
 
 
 _NOTE = _update()
 _FINISH = _update(
     # a success keeps a warning the run recorded (runs.warn); a failure's line replaces it
-    ", status = :status, exit_code = :exit_code, message = COALESCE(:message, message), "
-    "finished_at = clock_timestamp()"
+    ", status = %(status)s, exit_code = %(exit_code)s, "
+    "message = COALESCE(%(message)s::text, message), finished_at = clock_timestamp()"
 )
 
 # A run without finished_at is live while its backend is: same pid, same backend start.
@@ -190,19 +189,19 @@ _SELECT = f"""
            END AS message
     FROM {OUR_SCHEMA}.runs r
 """
-_RECENT = text(_SELECT + " ORDER BY r.id DESC LIMIT :limit")
+_RECENT = _SELECT + " ORDER BY r.id DESC LIMIT %(limit)s"
 # Busy runs did nothing because another run was doing the work: that run's outcome counts.
-# psycopg's placeholders (health.status reads it on a psycopg connection)
 _LAST = _SELECT + " WHERE r.time_zone = %(tz)s AND r.status <> 'busy' ORDER BY r.id DESC LIMIT 1"
 
 
-def exists(session: Connection) -> bool:
+def exists(conn: psycopg.Connection[Any]) -> bool:
     """True if this database has the run log (schema at 0005 or later)."""
-    return bool(session.execute(_EXISTS).scalar_one())
+    row = conn.execute(_EXISTS).fetchone()
+    return bool(row is not None and row[0])
 
 
 def start(
-    session: Connection,
+    conn: psycopg.Connection[Any],
     *,
     time_zone: str,
     span: tuple[date, date] | None,
@@ -212,11 +211,11 @@ def start(
 ) -> int | None:
     """Record a run as running, committed at once; its id, or None if the database has no
     run log yet (its schema is behind: the run then stops on that)."""
-    if not exists(session):
-        session.rollback()
+    if not exists(conn):
+        conn.rollback()
         return None
     first, last = span if span is not None else (None, None)
-    run_id = session.execute(
+    row = conn.execute(
         _START,
         {
             "time_zone": time_zone,
@@ -228,9 +227,11 @@ def start(
             "pid": pid,
             "version": version,
         },
-    ).scalar_one()
-    session.commit()
-    return int(run_id)
+    ).fetchone()
+    if row is None:
+        raise psycopg.ProgrammingError("INSERT … RETURNING id returned no row")
+    conn.commit()
+    return int(row[0])
 
 
 def _counts(progress: Progress) -> dict[str, object]:
@@ -244,22 +245,22 @@ def _counts(progress: Progress) -> dict[str, object]:
     }
 
 
-_WARN = text(f"UPDATE {OUR_SCHEMA}.runs SET message = :message WHERE id = :id")
+_WARN = f"UPDATE {OUR_SCHEMA}.runs SET message = %(message)s WHERE id = %(id)s"
 
 
-def warn(session: Connection, run_id: int | None, warning: str) -> None:
+def warn(conn: psycopg.Connection[Any], run_id: int | None, warning: str) -> None:
     """Record a warning as the run's message (a failed webhook post): the run still
     succeeds, and `orderreport runs` shows why it spoke up."""
     if run_id is None:
         return
-    session.execute(_WARN, {"id": run_id, "message": warning[:MESSAGE_LIMIT]})
-    session.commit()
+    conn.execute(_WARN, {"id": run_id, "message": warning[:MESSAGE_LIMIT]})
+    conn.commit()
 
 
-def note(session: Connection, run_id: int | None, progress: Progress) -> None:
+def note(conn: psycopg.Connection[Any], run_id: int | None, progress: Progress) -> None:
     """Write the run's counts in the caller's transaction (so they commit with its days)."""
     if run_id is not None:
-        session.execute(_NOTE, {"id": run_id, **_counts(progress)})
+        conn.execute(_NOTE, {"id": run_id, **_counts(progress)})
 
 
 def outcome(exc: BaseException | None) -> tuple[str, int, str | None]:
@@ -282,17 +283,30 @@ def outcome(exc: BaseException | None) -> tuple[str, int, str | None]:
     return "failed", code or EXIT_FAILURE, scrub(" ".join(message.split()))[:MESSAGE_LIMIT]
 
 
+_USABLE = (
+    psycopg.pq.TransactionStatus.IDLE,
+    psycopg.pq.TransactionStatus.INTRANS,
+    psycopg.pq.TransactionStatus.INERROR,
+)
+
+
+def _usable(conn: psycopg.Connection[Any]) -> bool:
+    """True if `conn` can still take a statement: open, and not cut off mid-statement (a
+    signal, the watchdog: its statement's answer is still on its way, or never comes)."""
+    return not conn.closed and conn.info.transaction_status in _USABLE
+
+
 def finish(
-    session: Connection,
+    conn: psycopg.Connection[Any],
     run_id: int,
     progress: Progress,
     exc: BaseException | None,
 ) -> None:
     """Record how the run ended (see `outcome`) with its final counts.
 
-    After a failure the session's transaction is rolled back first. A connection that was
-    cut (by the server, or closed by SQLAlchemy when a signal arrived mid-statement) is
-    replaced on that rollback, so the outcome is still recorded; after a lost connection
+    After a failure the connection's transaction is rolled back first. A connection that
+    was cut (by the server, or by a signal mid-statement) is closed and the outcome
+    recorded on a new one like it (pg.Connection.reopen); after a lost connection
     (ConnectionLost: the server restarting, recovering from a crash) new ones are tried
     for up to RECORD_WAIT seconds. A failed run's outcome that cannot be recorded at all
     (the database is gone) is given up quietly: its row then reads as unfinished (with
@@ -303,26 +317,45 @@ def finish(
     values = {"id": run_id, "status": status, "exit_code": code, "message": message}
     values.update(_counts(progress))
     deadline = time.monotonic() + (RECORD_WAIT if isinstance(exc, ConnectionLost) else 0.0)
-    while True:
-        with contextlib.suppress(DBAPIError, InvalidRequestError):
-            session.rollback()  # a failed run's half-done day goes; committed days stay
-        try:
-            session.execute(_FINISH, values)
-            session.commit()
-            return
-        except (DBAPIError, InvalidRequestError):
-            if exc is None:
-                raise
-            with contextlib.suppress(DBAPIError, InvalidRequestError):
-                session.rollback()
-            if time.monotonic() >= deadline:
+    reopen = getattr(conn, "reopen", None)
+    target = conn
+    try:
+        while True:
+            try:
+                if not _usable(target):
+                    _close_quietly(target)  # the run's own: its session and locks go now
+                    if reopen is None:
+                        raise psycopg.OperationalError("the connection is closed")
+                    target = reopen()
+                with contextlib.suppress(psycopg.Error):
+                    target.rollback()  # a failed run's half-done day goes; committed days stay
+                target.execute(_FINISH, values)
+                target.commit()
                 return
-            time.sleep(RECORD_RETRY)
+            except (psycopg.Error, DatabaseUnavailable):
+                if exc is None:
+                    raise
+                if target is not conn:
+                    _close_quietly(target)
+                elif _usable(target):
+                    with contextlib.suppress(psycopg.Error):
+                        target.rollback()
+                if time.monotonic() >= deadline:
+                    return
+                time.sleep(RECORD_RETRY)
+    finally:
+        if target is not conn:
+            _close_quietly(target)
+
+
+def _close_quietly(conn: psycopg.Connection[Any]) -> None:
+    with contextlib.suppress(Exception):
+        conn.close()
 
 
 @contextlib.contextmanager
 def recorded(
-    session: Connection,
+    conn: psycopg.Connection[Any],
     progress: Progress,
     *,
     time_zone: str,
@@ -333,37 +366,39 @@ def recorded(
 ) -> Iterator[int | None]:
     """Record the run around the block: started now, finished with the block's outcome,
     counts from `progress`. Yields the run's id (None: no run log in this database)."""
-    run_id = start(session, time_zone=time_zone, span=span, host=host, pid=pid, version=version)
-    bounds = db.bounds_of(session)  # now: once the connection is lost its info is gone
+    run_id = start(conn, time_zone=time_zone, span=span, host=host, pid=pid, version=version)
+    bounds = db.bounds_of(conn)
     try:
         yield run_id
     except BaseException as exc:
         # the run's one line, recorded as the session will print it (it passes it on)
-        failed = db.failure(exc, bounds, session.engine)
+        failed = db.failure(exc, bounds, conn)
         if run_id is not None:
-            finish(session, run_id, progress, failed)
+            finish(conn, run_id, progress, failed)
         if failed is exc:
             raise
         raise failed from None
     if run_id is not None:
-        finish(session, run_id, progress, None)
+        finish(conn, run_id, progress, None)
 
 
-def recent(session: Connection, limit: int) -> list[RunRecord]:
+def recent(conn: psycopg.Connection[Any], limit: int) -> list[RunRecord]:
     """The `limit` newest runs of every zone, newest first. Raises NotMigrated without a
     run log."""
-    if not exists(session):
+    if not exists(conn):
         raise NotMigrated(
             f"the database has no run log ({OUR_SCHEMA}.runs): run `orderreport migrate`"
         )
-    rows = session.execute(_RECENT, {"limit": limit})
-    return [RunRecord(**row._asdict()) for row in rows]
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(_RECENT, {"limit": limit}).fetchall()
+    return [RunRecord(**row) for row in rows]
 
 
-def last(session: Any, time_zone: str) -> RunRecord | None:
+def last(conn: psycopg.Connection[Any], time_zone: str) -> RunRecord | None:
     """The newest run of `time_zone` that was not busy (None: no such run yet)."""
-    row = session.execute(_LAST, {"tz": time_zone}).fetchone()
-    return None if row is None else RunRecord(**row._asdict())
+    with conn.cursor(row_factory=dict_row) as cur:
+        row = cur.execute(_LAST, {"tz": time_zone}).fetchone()
+    return None if row is None else RunRecord(**row)
 
 
 def problem(run: RunRecord | None) -> str | None:

@@ -13,8 +13,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Connection, Date, bindparam, text
+import psycopg
+from psycopg.rows import dict_row
 
 from orderreport import queries
 from orderreport.queries import Summary
@@ -74,36 +76,33 @@ def describe(changes: Iterable[Difference]) -> str:
     )
 
 
-_STORED = text(
-    """
+_STORED = """
     SELECT report_date AS date, time_zone, NULLIF(currency, '') AS currency,
            total_orders, total_products,
            ROUND(total_value, 2) AS total_value,
            average_products_per_order, average_order_value
     FROM orderreport.daily_reports
     WHERE time_zone = current_setting('TimeZone')
-      AND report_date < :today
-      AND (CAST(:start AS date) IS NULL OR report_date >= CAST(:start AS date))
-      AND (CAST(:end AS date) IS NULL OR report_date <= CAST(:end AS date))
+      AND report_date < %(today)s::date
+      AND (%(start)s::date IS NULL OR report_date >= %(start)s::date)
+      AND (%(end)s::date IS NULL OR report_date <= %(end)s::date)
     ORDER BY report_date, currency
     """
-).bindparams(
-    bindparam("start", type_=Date), bindparam("end", type_=Date), bindparam("today", type_=Date)
-)
 
 
 def stored_reports(
-    session: Connection, start: date | None, end: date | None, today: date
+    conn: psycopg.Connection[Any], start: date | None, end: date | None, today: date
 ) -> dict[date, list[Summary]]:
     """The stored reports of the session's zone from start to end (None: unbounded), by day:
     each day's rows, one per currency.
 
     Only finished days (before `today`): only those are ever stored.
     """
-    rows = session.execute(_STORED, {"start": start, "end": end, "today": today})
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(_STORED, {"start": start, "end": end, "today": today}).fetchall()
     found: dict[date, list[Summary]] = {}
     for row in rows:
-        found.setdefault(row.date, []).append(Summary(**row._asdict()))
+        found.setdefault(row["date"], []).append(Summary(**row))
     return found
 
 
@@ -128,13 +127,13 @@ def runs_of_days(days: Iterable[date]) -> Iterator[tuple[date, date]]:
 
 
 def live_reports(
-    session: Connection, shop: Shop, days: Iterable[date]
+    conn: psycopg.Connection[Any], shop: Shop, days: Iterable[date]
 ) -> Iterator[tuple[date, list[Summary]]]:
     """Each of `days` computed afresh from the shop's orders, by day (its rows, one per
     currency): one grouped query per run of consecutive days, so a gap between stored days
     costs nothing."""
     for first, last in runs_of_days(days):
-        yield from by_day(queries.summaries(session, shop, first, last))
+        yield from by_day(queries.summaries(conn, shop, first, last))
 
 
 @dataclass(frozen=True)
@@ -152,12 +151,12 @@ class Verification:
 
 
 def verify(
-    session: Connection, shop: Shop, start: date | None, end: date | None, today: date
+    conn: psycopg.Connection[Any], shop: Shop, start: date | None, end: date | None, today: date
 ) -> Verification:
     """Compare every stored day from start to end (None: unbounded) with the live data."""
-    stored = stored_reports(session, start, end, today)
+    stored = stored_reports(conn, start, end, today)
     found: list[Difference] = []
-    for day, live in live_reports(session, shop, stored):
+    for day, live in live_reports(conn, shop, stored):
         found.extend(differences(stored[day], live))
     return Verification(
         first=min(stored, default=None),

@@ -1,8 +1,10 @@
 """Posting the digest to a Slack or Mattermost incoming webhook.
 
 Both take the same JSON, `{"text": "<markdown>"}`. An incoming-webhook URL is a secret (its
-path is the credential), so no message ever shows more of it than `scheme://host/…` (mask).
-A post that fails is a warning for stderr, never an exception: the digest's run stands.
+path is the credential), so no message ever shows more of it than `scheme://host/…` (mask):
+post() registers it, and its path, with redact.add_secret, so redact.scrub takes them out of
+its own warning and of every later message, on stderr and in the run log alike. A post that
+fails is a warning for stderr, never an exception: the digest's run stands.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import time
 import urllib.error
 import urllib.request
 from urllib.parse import urlsplit
+
+from orderreport import redact
 
 DEFAULT_TIMEOUT = 10.0  # seconds for the connection and for each read of the answer
 DEFAULT_RETRIES = 1  # posts again after a 5xx answer, a timeout or a failed connection
@@ -65,6 +69,7 @@ def post(
         scheme = ""
     if scheme not in ("http", "https") or where.startswith("the webhook URL"):
         return f"warning: digest not posted to {where}: not an http(s) URL with a host"
+    _register(url, where)
     body = json.dumps({"text": markdown}).encode("utf-8")
     opener = urllib.request.build_opener(_NoRedirects)
     tries = 1 + max(0, retries)
@@ -97,7 +102,7 @@ def post(
         except (OSError, http.client.HTTPException) as exc:  # a reset, a garbled answer
             reason = _one_line(str(exc)) or type(exc).__name__
     tried = f" ({tries} tries)" if tries > 1 and attempt == tries - 1 else ""
-    return f"warning: digest not posted to {where}: {_scrub(reason, url)}{tried}"
+    return f"warning: digest not posted to {where}: {redact.scrub(reason)}{tried}"
 
 
 def _answer(exc: urllib.error.HTTPError) -> str:
@@ -114,13 +119,13 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _scrub(text: str, url: str) -> str:
-    """`text` without the URL or its path, should an error echo them."""
+def _register(url: str, shown: str) -> None:
+    """The URL as a secret for redact.scrub (shown as `shown`), and its path (shown as …),
+    should an error echo either."""
+    redact.add_secret(url.strip(), shown)
     try:
         path = urlsplit(url.strip()).path
     except ValueError:
         path = ""
-    for secret in (url.strip(), path):
-        if len(secret) > 1:
-            text = text.replace(secret, "…")
-    return text
+    if len(path) > 1:
+        redact.add_secret(path, "…")
