@@ -25,7 +25,7 @@ from typing import Any
 import psycopg
 import pytest
 from psycopg.rows import dict_row
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, make_url
 
 from orderreport import db
 from orderreport.config import Settings
@@ -72,7 +72,7 @@ def own_server() -> Iterator[tuple[EmbeddedServer, URL]]:
     """A server of this module's own, in a fresh home: restarting it harms no other test."""
     home = make_home("orderreport-loss-")
     server = EmbeddedServer(home)
-    url = server.start()
+    url = make_url(server.start()).set(drivername="postgresql+psycopg")  # a libpq URI
     try:
         yield server, url
     finally:
