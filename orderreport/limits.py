@@ -25,7 +25,6 @@ from sqlalchemy import Engine, event
 from sqlalchemy.engine import URL, ExceptionContext
 from sqlalchemy.exc import DBAPIError, PendingRollbackError, ResourceClosedError
 
-from orderreport import urls
 from orderreport.config import (
     CONNECT_TIMEOUT,
     DEFAULT_LOCK_TIMEOUT,
@@ -94,14 +93,16 @@ def connect_args(url: URL, bounds: Bounds, environ: dict[str, str] | None = None
     `options` is ours first, then the user's (the URL's `options`, else PGOPTIONS), so a
     setting the user gives there wins over our default; nothing of the user's is dropped.
     """
-    ours = urls.merge_options(
-        f"-c lock_timeout={_ms(bounds.lock)}",
-        f"-c statement_timeout={_ms(bounds.statement)}",
-        f"-c idle_in_transaction_session_timeout={_ms(IDLE_IN_TRANSACTION)}",
-        f"-c client_connection_check_interval={_ms(CLIENT_CHECK_INTERVAL)}",
-        # JIT compiles a query for seconds to save milliseconds on reports that read one
-        # day's orders; its cost estimates jump with the history's size (bench/RESULTS.md)
-        "-c jit=off",
+    ours = " ".join(
+        (
+            f"-c lock_timeout={_ms(bounds.lock)}",
+            f"-c statement_timeout={_ms(bounds.statement)}",
+            f"-c idle_in_transaction_session_timeout={_ms(IDLE_IN_TRANSACTION)}",
+            f"-c client_connection_check_interval={_ms(CLIENT_CHECK_INTERVAL)}",
+            # JIT compiles a query for seconds to save milliseconds on reports that read one
+            # day's orders; its cost estimates jump with the history's size (bench/RESULTS.md)
+            "-c jit=off",
+        )
     )
     env = dict(os.environ) if environ is None else environ
     args: dict[str, Any] = {
@@ -111,7 +112,9 @@ def connect_args(url: URL, bounds: Bounds, environ: dict[str, str] | None = None
         **KEEPALIVES,
     }
     args = {k: v for k, v in args.items() if k not in url.query}
-    args["options"] = urls.merge_options(ours, urls.user_options(url, env))
+    # libpq's rule, which stops applying once we pass `options`: the URL's, else PGOPTIONS
+    user = url.query["options"] if "options" in url.query else env.get("PGOPTIONS", "")
+    args["options"] = " ".join((ours, user if isinstance(user, str) else " ".join(user)))
     return args
 
 
