@@ -97,10 +97,10 @@ def normalize(raw: str, source: str) -> str:
 
 
 def _libpq_text(raw: str, source: str) -> tuple[str, list[str], str]:
-    """`raw` made into a URI libpq reads as orderreport does, the query's names in order, and
-    text no name in a message may overlap (the password, or the query when a password spilled
-    into it).
-    Checks what libpq would quote in its own errors: percent-encoding, `=` separators."""
+    """`raw` made into a URI that libpq reads as orderreport does; the query's names in order;
+    and the text no name quoted in a message may overlap (the password, or the whole query
+    when a password spilled into it). Checks here what libpq would complain about quoting
+    the value: white space, percent-encoding, `=` separators."""
     if not raw:
         raise UsageError(f"{source}: the database URL is empty")
     _check_text(raw, source)

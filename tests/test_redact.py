@@ -44,6 +44,20 @@ def test_secret_names(name: str, secret: bool) -> None:
     assert is_secret(name) is secret
 
 
+def test_every_secret_keyword_of_libpq_is_secret() -> None:
+    # libpq marks its secret keywords with display character "*"; is_secret must cover the
+    # ones of the libpq in use, or a new libpq's secret would be shown
+    from psycopg import pq
+
+    marked = []
+    for opt in pq.Conninfo.get_defaults():
+        disp: object = opt.dispchar  # bytes in psycopg's stubs, str from the binary module
+        if (disp.decode() if isinstance(disp, bytes) else str(disp)) == "*":
+            marked.append(opt.keyword.decode())
+    assert "password" in marked
+    assert [name for name in marked if not is_secret(name)] == []
+
+
 @pytest.mark.parametrize(
     "raw", ["not a url", "postgresql://u:Hunter2pw@h/db?bogus=1", "mysql://u:Hunter2pw@h/db"]
 )
