@@ -73,7 +73,7 @@ def test_unencoded_at_in_password_stays_in_the_password() -> None:
 
 
 def test_libpq_itself_splits_at_the_first_at() -> None:
-    # why parse_database_url differs from libpq here: libpq makes the rest of the password
+    # why urls.parse differs from libpq here: libpq makes the rest of the password
     # part of the host name, which then shows up in "could not translate host name" errors
     assert conninfo_to_dict(AT_IN_PW) == {
         "user": "u",
