@@ -47,7 +47,7 @@ def test_our_defaults_and_the_bounds_read_back(db_url: URL) -> None:
         assert _shown(conn, "jit")[0] == "off"
         assert _shown(conn, "lock_timeout")[0] == "30000"
         assert _shown(conn, "search_path")[0] == "pg_catalog, pg_temp"
-        assert conn.execute("SHOW TimeZone").fetchone()[0] == "UTC"
+        assert _shown(conn, "TimeZone")[0] == "UTC"
         assert conn.user_path.schemas == ("public",)
         assert conn.watchdog.seconds == conn.bounds.watchdog
         # what libpq sent: no `options` of ours
