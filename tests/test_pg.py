@@ -1,22 +1,26 @@
 """The connection layer (db.connect, pg.py) against a real server: the bounds in force read
 back from pg_settings, the user's own libpq options winning over our defaults, the SQL log,
-and a data command that imports neither SQLAlchemy nor Alembic."""
+a data command that imports neither SQLAlchemy nor Alembic, the watchdog and the cancel."""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
 from orderreport import db, limits, pg
 from orderreport.config import Settings
-from tests.conftest import run_cli, settings_for, subprocess_env, url_text
+from tests.conftest import ORDERREPORT, plain, run_cli, settings_for, subprocess_env, url_text
 
 PASSWORD = "Pg-Layer-Secret-9"
 
@@ -148,3 +152,77 @@ def test_a_data_command_imports_no_sqlalchemy_nor_alembic(db_url: URL, command: 
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == []
+
+
+# -- every wait watched, and let go of at once ---------------------------------------------
+def _backends(url: URL) -> list[int]:
+    with psycopg.connect(plain(url)) as conn:
+        return [
+            int(r[0])
+            for r in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = 'orderreport' "
+                "AND datname = current_database() AND backend_type = 'client backend'"
+            )
+        ]
+
+
+def _wait_for(predicate: Callable[[], object], timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.02)
+
+
+def _spawn(url: URL, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*ORDERREPORT, *args],
+        env=subprocess_env(ORDERREPORT_DATABASE_URL=url_text(url)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_a_frozen_server_ends_a_summary_at_the_clients_deadline(db_url: URL) -> None:
+    """The backend SIGSTOPped while summary waits on it (a lock, then the frozen server):
+    the watchdog that pg.Connection's cursors arm ends the run in statement_timeout + 5 s."""
+    with psycopg.connect(plain(db_url)) as holder:
+        holder.execute("LOCK TABLE public.orders IN ACCESS EXCLUSIVE MODE")
+        proc = _spawn(db_url, "summary", "--date", "2025-12-16", "--statement-timeout", "1")
+        _wait_for(lambda: _backends(db_url))
+        (pid,) = _backends(db_url)
+        os.kill(pid, signal.SIGSTOP)
+        started = time.monotonic()
+        try:
+            out, err = proc.communicate(timeout=60)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        elapsed = time.monotonic() - started
+    assert proc.returncode == 1 and out == "", err
+    assert "did not answer for 6 s (frozen or cut off)" in err.strip().splitlines()[-1]
+    assert elapsed < 20
+
+
+def test_sigterm_cancels_the_statement_in_flight(db_url: URL) -> None:
+    """SIGTERM while summary waits on a lock: the statement is cancelled (limits.track,
+    cancel_in_flight), so the server lets go of the session at once rather than when it
+    next checks the client (client_connection_check_interval, 5 s)."""
+    with psycopg.connect(plain(db_url)) as holder:
+        holder.execute("LOCK TABLE public.orders IN ACCESS EXCLUSIVE MODE")
+        proc = _spawn(db_url, "summary", "--date", "2025-12-16")
+        _wait_for(lambda: _waiting_on_a_lock(db_url))
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        gone = time.monotonic()
+        assert proc.returncode == 143, err
+        _wait_for(lambda: not _backends(db_url), timeout=10)
+        assert time.monotonic() - gone < limits.CLIENT_CHECK_INTERVAL / 2
+
+
+def _waiting_on_a_lock(url: URL) -> bool:
+    with psycopg.connect(plain(url)) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'orderreport' "
+            "AND datname = current_database() AND wait_event_type = 'Lock'"
+        ).fetchone()
+    return bool(row and row[0])
