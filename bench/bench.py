@@ -31,11 +31,11 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the bench package, not this file
 
 import psycopg
-from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL, make_url
 
 from bench import measure, reference, report, shops
@@ -46,6 +46,8 @@ from orderreport import db, queries
 from orderreport.config import normalize_url
 from orderreport.embedded import EmbeddedServer
 from orderreport.shop import Shop
+
+PgConn = psycopg.Connection[Any]
 
 HERE = Path(__file__).resolve().parent
 DEMO_RATE = 40_000  # orders per second `demo` must keep
@@ -155,10 +157,9 @@ def summary_row(b: Bench, day: date) -> Row:
     )
 
 
-# What every data command imports and cannot do without (SQLAlchemy Core with the psycopg
-# dialect, psycopg, and the pydantic that Typer 0.29 converts every option with): the floor
-# under `summary`'s process time while it keeps SQLAlchemy and Typer.
-IMPORT_FLOOR = "import sqlalchemy.dialects.postgresql.psycopg, psycopg, typer._adapters"
+# What every data command imports and cannot do without (psycopg, and the pydantic that
+# Typer 0.29 converts every option with): the floor under `summary`'s process time.
+IMPORT_FLOOR = "import psycopg, typer._adapters"
 
 
 def floor_row(b: Bench) -> Row:
@@ -171,7 +172,7 @@ def floor_row(b: Bench) -> Row:
         b.repeat,
     )
     return Row(
-        "… of which the imports alone: SQLAlchemy Core, psycopg, Typer's pydantic (process)",
+        "… of which the imports alone: psycopg, Typer's pydantic (process)",
         seconds(pair.ours),
         f"bench/ref_summary.py, psycopg: {seconds(pair.reference)}",
         pair.ratio,
@@ -313,16 +314,16 @@ def summaries_sql(shop: Shop) -> str:
     return str(queries._SUMMARIES[shop.naive])
 
 
-def answer(sess: Connection, sql: str, values: Mapping[str, object]) -> list[tuple[object, ...]]:
-    rows = [tuple(r) for r in sess.execute(text(sql), dict(values))]
+def answer(sess: PgConn, sql: str, values: Mapping[str, object]) -> list[tuple[object, ...]]:
+    rows = [tuple(r) for r in sess.execute(sql, dict(values))]
     sess.commit()
     return rows
 
 
 def server_pair(
     b: Bench,
-    ours: tuple[Connection, str, Mapping[str, object]],
-    ref: tuple[Connection, str, Mapping[str, object]],
+    ours: tuple[PgConn, str, Mapping[str, object]],
+    ref: tuple[PgConn, str, Mapping[str, object]],
 ) -> Pair:
     pair = in_turns(lambda: server_ms(*ours), lambda: server_ms(*ref), b.repeat)
     ours[0].commit()
@@ -330,9 +331,7 @@ def server_pair(
     return pair
 
 
-def view_rows(
-    b: Bench, sess: Connection, shop: Shop, spans: dict[str, tuple[date, date]]
-) -> list[Row]:
+def view_rows(b: Bench, sess: PgConn, shop: Shop, spans: dict[str, tuple[date, date]]) -> list[Row]:
     rows = []
     for label, (start, end) in spans.items():
         values = params(shop, start, end)
@@ -359,7 +358,7 @@ def view_rows(
 
 
 def scale_rows(
-    b: Bench, big: tuple[Connection, Shop, date], small: tuple[Connection, Shop, date]
+    b: Bench, big: tuple[PgConn, Shop, date], small: tuple[PgConn, Shop, date]
 ) -> list[Row]:
     rows = []
     smaller = SMALLER[b.size.name]
@@ -380,21 +379,22 @@ def scale_rows(
     return rows
 
 
-def shop_tables(sess: Connection) -> dict[str, str]:
+def shop_tables(sess: PgConn) -> dict[str, str]:
     """Relation name -> shop table, partitions of orders included."""
-    parts = sess.execute(
-        text(
+    parts = [
+        r[0]
+        for r in sess.execute(
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
             "WHERE i.inhparent = 'public.orders'::regclass::oid"
         )
-    ).scalars()
+    ]
     tables = {"orders": "orders", "order_items": "order_items"}
     tables.update({str(p): "orders" for p in parts})
     return tables
 
 
 def plan_row(
-    b: Bench, sess: Connection, shop: Shop, spans: dict[str, tuple[date, date]], where: str
+    b: Bench, sess: PgConn, shop: Shop, spans: dict[str, tuple[date, date]], where: str
 ) -> Row:
     tables = shop_tables(sess)
     found = []
@@ -422,7 +422,7 @@ FROM pg_inherits i WHERE i.inhparent = 'public.orders'::regclass::oid
 """
 
 
-def pruning_row(sess: Connection, shop: Shop, label: str, span: tuple[date, date], of: int) -> Row:
+def pruning_row(sess: PgConn, shop: Shop, label: str, span: tuple[date, date], of: int) -> Row:
     """Which partitions of orders the plan reads: only those of the span's months. A scan of
     a whole partition is then no scan of the history (the planner may rightly choose one
     for a month that covers most of a partition); order_items must still go by its index."""
@@ -445,11 +445,12 @@ def pruning_row(sess: Connection, shop: Shop, label: str, span: tuple[date, date
 
 
 def partitioned_rows(
-    b: Bench, plain: tuple[Connection, Shop], migrated: str, spans: dict[str, tuple[date, date]]
+    b: Bench, plain: tuple[PgConn, Shop], migrated: str, spans: dict[str, tuple[date, date]]
 ) -> list[Row]:
     settings = shops.settings_for(b.dbs.part)
     with db.shop_session(settings) as (sess, shop):
-        counts = sess.execute(text(_PARTITION_INDEXES)).one()
+        counts = sess.execute(_PARTITION_INDEXES).fetchone()
+        assert counts is not None
         rows = [
             Row(
                 MIGRATE_PART,
@@ -560,7 +561,8 @@ def measure_all(b: Bench, partitioned: bool) -> list[Row]:
             part = [Row(MIGRATE_PART, migrated, NONE, None, "works", "no")]
         elif partitioned:
             part = partitioned_rows(b, (sess, shop), migrated, spans)
-        b.postgres = str(sess.execute(text("SELECT version()")).scalar())
+        version = sess.execute("SELECT version()").fetchone()
+        b.postgres = str(version[0] if version else "")
         sess.commit()
     return [startup, summary, floor, *view, *export, stored_year, demo, *scale, plans, *part]
 
@@ -575,7 +577,7 @@ def server(home: Path) -> Iterator[tuple[URL, bool, Path | None]]:
     home.mkdir(parents=True, exist_ok=True)
     home.chmod(0o755)  # as root the server's own user must reach its folder inside
     with EmbeddedServer(home) as url:
-        yield url, False, home
+        yield make_url(url).set(drivername="postgresql+psycopg"), False, home
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from sqlalchemy import Connection, text
+import psycopg
 
 
 class CommandFailed(Exception):
@@ -104,23 +104,27 @@ class Pair:
 
 
 # -- server time ----------------------------------------------------------------------
-def explain(session: Connection, sql: str, params: Mapping[str, object], analyze: bool) -> Any:
-    """EXPLAIN's JSON plan of `sql` (SQLAlchemy :name parameters); with `analyze`, run it
+def explain(
+    conn: psycopg.Connection[Any], sql: str, params: Mapping[str, object], analyze: bool
+) -> Any:
+    """EXPLAIN's JSON plan of `sql` (psycopg %(name)s parameters); with `analyze`, run it
     (without per-node timing, whose clock reads would weigh on the side with more rows)."""
     options = "ANALYZE, BUFFERS, TIMING OFF, FORMAT JSON" if analyze else "FORMAT JSON"
-    return session.execute(text(f"EXPLAIN ({options}) {sql}"), dict(params)).scalar_one()[0]
+    row = conn.execute(f"EXPLAIN ({options}) {sql}", dict(params)).fetchone()
+    assert row is not None
+    return row[0][0]
 
 
-def server_ms(session: Connection, sql: str, params: Mapping[str, object]) -> float:
+def server_ms(conn: psycopg.Connection[Any], sql: str, params: Mapping[str, object]) -> float:
     """Planning plus execution time on the server, in milliseconds."""
-    plan = explain(session, sql, params, analyze=True)
+    plan = explain(conn, sql, params, analyze=True)
     return float(plan["Planning Time"]) + float(plan["Execution Time"])
 
 
-def plan_text(session: Connection, sql: str, params: Mapping[str, object]) -> str:
+def plan_text(conn: psycopg.Connection[Any], sql: str, params: Mapping[str, object]) -> str:
     """EXPLAIN (ANALYZE, BUFFERS) as text, for the plans file."""
-    rows = session.execute(text(f"EXPLAIN (ANALYZE, BUFFERS) {sql}"), dict(params)).scalars()
-    return "\n".join(str(r) for r in rows)
+    rows = conn.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", dict(params)).fetchall()
+    return "\n".join(str(r[0]) for r in rows)
 
 
 def nodes(plan: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:

@@ -40,8 +40,10 @@ FROM (SELECT {start} + i AS day FROM generate_series(0, {end} - {start}) AS i) d
 LEFT JOIN per_day p ON p.day = d.day
 """
 
-# For the server-time rows, with orderreport's parameters (:start, :end).
-SUMMARIES = _PER_DAY.format(start="CAST(:start AS date)", end="CAST(:end AS date)") + "ORDER BY 1"
+# For the server-time rows, with orderreport's parameters (psycopg's %(start)s, %(end)s).
+SUMMARIES = (
+    _PER_DAY.format(start="CAST(%(start)s AS date)", end="CAST(%(end)s AS date)") + "ORDER BY 1"
+)
 
 
 def store_days(first: date, last: date) -> str:

@@ -23,7 +23,6 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
-from sqlalchemy import text
 from sqlalchemy.engine import URL
 
 from orderreport import db, schema
@@ -256,7 +255,9 @@ def extend_history(url: URL, copies: int, days: int) -> None:
     transaction: all or nothing)."""
     with connect(url, autocommit=False) as conn:
         conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
-        rebuild = conn.execute(str(demo_mod._BULK_LOAD_OBJECTS.text)).fetchall()
+        # demo's statement: SQL text (or, before demo.py went to psycopg, a TextClause)
+        bulk = demo_mod._BULK_LOAD_OBJECTS
+        rebuild = conn.execute(str(getattr(bulk, "text", bulk))).fetchall()
         for drop, _ in rebuild:
             conn.execute(str(drop))
         shift = timedelta(days=days)
@@ -282,18 +283,19 @@ def refresh_view(url: URL) -> str | None:
         found = db.find_shop(conn, settings_for(url))
         body = shop_mod.view_definition(found, schema.quote)
         view = f"{shop_mod.OUR_SCHEMA}.{shop_mod.VIEW}"
-        conn.execute(text(f"CREATE TEMP VIEW bench_view_now AS {body}"))
-        same = conn.execute(
-            text(f"SELECT pg_get_viewdef('{view}'::regclass) = pg_get_viewdef('bench_view_now')")
-        ).scalar()
-        conn.execute(text("DROP VIEW bench_view_now"))
+        conn.execute(f"CREATE TEMP VIEW bench_view_now AS {body}")
+        row = conn.execute(
+            f"SELECT pg_get_viewdef('{view}'::regclass) = pg_get_viewdef('bench_view_now')"
+        ).fetchone()
+        same = row is not None and row[0]
+        conn.execute("DROP VIEW bench_view_now")
         if same:
             conn.commit()
             return None
-        conn.execute(text(f"DROP VIEW {view}"))
-        conn.execute(text(f"CREATE VIEW {view} AS {body}"))
+        conn.execute(f"DROP VIEW {view}")
+        conn.execute(f"CREATE VIEW {view} AS {body}")
         comment = shop_mod.sql_string(found.fingerprint())
-        conn.execute(text(f"COMMENT ON VIEW {view} IS {comment}"))
+        conn.execute(f"COMMENT ON VIEW {view} IS {comment}")
         conn.commit()
     return f"{url.database}: rebuilt {view}, older than this checkout's definition"
 

@@ -122,7 +122,8 @@ def open_connection(
 
     libpq's own parameters of ours (limits.CONNECT_ARGS) are passed where the connection
     string has none. Raises DatabaseUnavailable, password masked, if it fails."""
-    args = {k: v for k, v in limits.CONNECT_ARGS.items() if k not in _given(conninfo)}
+    given = _given(conninfo)
+    args = {k: v for k, v in limits.CONNECT_ARGS.items() if k not in given}
     try:
         conn = pg.Connection.connect(
             conninfo,

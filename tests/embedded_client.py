@@ -27,7 +27,6 @@ from pathlib import Path
 from types import FrameType
 
 import psycopg
-from sqlalchemy.engine import URL
 
 from orderreport.embedded import EmbeddedServer
 
@@ -37,7 +36,7 @@ MARKS = {"start": (b"s", b"S"), "stop": (b"t", b"T")}
 
 def client(home: Path) -> None:
     with EmbeddedServer(home) as url:
-        conn = psycopg.connect(host=str(url.query["host"]), user=url.username, dbname=url.database)
+        conn = psycopg.connect(url)
         pid = conn.execute("SELECT pg_postmaster_start_time()::text").fetchone()
         conn.close()
         print(f"ready {pid[0] if pid else ''}", flush=True)
@@ -59,7 +58,7 @@ def _child(args: list[str], notify: int, err: int) -> None:
     real_start, real_stop = EmbeddedServer.start, EmbeddedServer.stop
 
     # observers only: the real start and stop run, and say when they begin and end
-    def start(self: EmbeddedServer) -> URL:
+    def start(self: EmbeddedServer) -> str:
         os.write(notify, MARKS["start"][0])
         try:
             return real_start(self)
