@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from sqlalchemy import text
 from sqlalchemy.engine import URL
 
 from orderreport import db, queries
@@ -403,7 +402,7 @@ def test_naive_days_around_clock_changes_and_the_index(empty_url: URL) -> None:
         plan = "\n".join(
             str(r[0])
             for r in s.execute(
-                text("EXPLAIN " + str(queries._SUMMARIES[True])),
+                "EXPLAIN " + queries._SUMMARIES[True],
                 {
                     "start": date(2025, 3, 9),
                     "end": date(2025, 3, 9),
@@ -573,16 +572,16 @@ def test_copy_exports_are_byte_identical_to_the_row_writer(empty_url: URL, fmt: 
                 by_rows = io.StringIO(newline="")
                 writer(queries.report_rows(s, found, first, last), queries.REPORT_FIELDS, by_rows)
                 by_copy = io.StringIO(newline="")
-                s.execute(text("SET DateStyle = 'German'"))  # a user's: the export stays ISO
+                s.execute("SET DateStyle = 'German'")  # a user's: the export stays ISO
                 output.write_blocks(
                     queries.copy_report(s, found, first, last, fmt), by_copy, crlf=fmt == "csv"
                 )
-                s.execute(text("RESET DateStyle"))
+                s.execute("RESET DateStyle")
                 assert by_copy.getvalue() == by_rows.getvalue(), (tz, first, last)
                 assert by_rows.getvalue().count("\n") > 1
             # the whole history is read in one grouped pass, not through the view: same rows
             whole = [tuple(vars(r).values()) for r in queries.report_rows(s, found, None, None)]
-            viewed = s.execute(text(_FROM_VIEW)).all()
+            viewed = s.execute(_FROM_VIEW).fetchall()
             assert whole == [tuple(r) for r in viewed] and len(whole) > 3000
 
 
