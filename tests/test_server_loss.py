@@ -27,7 +27,7 @@ import pytest
 from psycopg.rows import dict_row
 from sqlalchemy.engine import URL
 
-from orderreport import db
+from orderreport import db, migrate
 from orderreport.config import Settings
 from orderreport.embedded import EmbeddedServer
 from orderreport.runs import RECORD_WAIT, RESTARTED
@@ -104,7 +104,9 @@ def shop_url(own_server: tuple[EmbeddedServer, URL]) -> Iterator[URL]:
     _, server_url = own_server
     wait_until_up(server_url)
     url = fresh_database(server_url)
-    db.migrate(Settings(database_url=url, tz="UTC", home=Path("/nonexistent"), config_file=None))
+    migrate.migrate(
+        Settings(database_url=url, tz="UTC", home=Path("/nonexistent"), config_file=None)
+    )
     with psycopg.connect(plain(url), autocommit=True) as conn:
         fill_days(conn, FIRST, DAYS)
     yield url
