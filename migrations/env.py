@@ -19,6 +19,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 from alembic import context
 from sqlalchemy import Connection, Engine, text
 
@@ -100,6 +101,8 @@ def run_with(connection: Connection) -> None:
             schema.end(walk, head)
         commit()
     finally:
+        with contextlib.suppress(psycopg.Error):  # what a failed step of schema.py left open
+            pg.rollback()
         migrate.unlock_migrate(connection)
 
 

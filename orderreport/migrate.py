@@ -95,8 +95,7 @@ def lock_for_migrate(conn: Connection) -> None:
 def unlock_migrate(conn: Connection) -> None:
     from sqlalchemy.exc import DBAPIError
 
-    with contextlib.suppress(DBAPIError, psycopg.Error):
-        driver(conn).rollback()  # what a failed step left open, ours or SQLAlchemy's
+    with contextlib.suppress(DBAPIError):
         if conn.in_transaction():
             conn.rollback()
         db.advisory_unlock(conn, MIGRATE_LOCK_KEY)

@@ -560,7 +560,10 @@ class Walk:
             register(self.conn, kind, name, revision)
 
     def view_comment(self) -> str | None:
-        return self.comment if self.commented else view_comment(self.conn)
+        """Applying, the database's; else as the last view step would have left it."""
+        if self.commented and not self.applying:
+            return self.comment
+        return view_comment(self.conn)
 
     def conflict(self, step: Step, message: str) -> None:
         """An object of ours by name that is not ours: migrate stops (ObjectExists);

@@ -314,7 +314,7 @@ def test_a_downgraded_and_migrated_view_keeps_its_grants(
     db_url: URL, shop: Conn, roles: MakeRole
 ) -> None:
     """Down to 0006 (the view loses its currency column, so it cannot be replaced in
-    place: schema.ensure_view drops it, and gives its grants back) and up again to head."""
+    place: schema.build_view drops it, and gives its grants back) and up again to head."""
     day = yesterday()
     fill_days(shop, day, 1)
     harden(db_url)

@@ -4,7 +4,7 @@ They live in schema `orderreport`, apart from the shop's, so an `order_reports` 
 shop already has (the old service's) is left alone. A database migrated by orderreport's
 first release has its daily_reports moved here with every row, and its old view (ours)
 replaced. The view is rebuilt by every `migrate` whose settings changed what it reads
-(shop schema, naive-timestamp zone): see schema.ensure_view.
+(shop schema, naive-timestamp zone): see schema.view.
 
 Revision ID: 0004
 Revises: 0003
