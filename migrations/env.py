@@ -19,10 +19,11 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 from alembic import context
 from sqlalchemy import Connection, Engine, text
 
-from orderreport import db, limits, migrating, schema
+from orderreport import db, limits, migrate, migrating, schema
 from orderreport.models import metadata
 from orderreport.shop import OUR_SCHEMA, VERSION_TABLE, VIEW
 
@@ -40,17 +41,31 @@ def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
 
 def run_with(connection: Connection) -> None:
     settings = migrating.settings()
-    db.lock_for_migrate(connection)
+    migrate.lock_for_migrate(connection)
+    pg = migrate.driver(connection)  # what schema.py takes
+
+    def commit() -> None:  # what SQLAlchemy ran, and what schema.py ran beside it
+        connection.commit()
+        pg.commit()
+
     try:
         connection.execute(
             text("SELECT set_config('lock_timeout', :v, false)"),
             {"v": f"{round(limits.bounds_for(settings, migrating=True).lock * 1000)}ms"},
         )
-        connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {OUR_SCHEMA}"))
-        pg = db.driver(connection)  # what schema.py takes
         legacy = schema.find_legacy(pg)
         config.attributes["legacy"] = legacy
-        connection.commit()
+        walk = schema.Walk(
+            pg,
+            applying=True,
+            shop=migrating.shop_now(connection),
+            legacy=legacy,
+            adopt=migrating.adopt(),
+            build_asked=migrating.build_indexes(),
+        )
+        config.attributes["walk"] = walk
+        schema.begin(walk, db.schema_revision(pg))  # orderreport's schema, first
+        commit()
         context.configure(
             connection=connection,
             target_metadata=metadata,
@@ -63,40 +78,32 @@ def run_with(connection: Connection) -> None:
         )
         with context.begin_transaction():
             context.run_migrations()
-        at_head = db.schema_revision(pg) == context.get_head_revision()
-        if at_head and legacy is not None:
-            schema.retire_legacy(pg, legacy)
-            migrating.note(f"moved orderreport's history out of {legacy.schema}.alembic_version")
-        if at_head and config.attributes.get("upgrading"):
-            # settings that the view reads (shop schema, naive zone) may have changed
-            done = schema.ensure_view(pg, migrating.shop_now(connection), migrating.adopt())
-            if done:
-                migrating.note(done)
-        connection.commit()
-        if at_head and migrating.build_indexes():
-            # asked for by name: the indexes advised on a platform's own tables. Outside
-            # Alembic's transactions (they are done), so its autocommit_block does not apply.
+        commit()
+        head = context.get_head_revision()
+        if head is not None and db.schema_revision(pg) == head:
+            # outside Alembic's transactions (they are done), so its autocommit_block does
+            # not apply: for the indexes --build-indexes builds on a platform's tables
 
             @contextlib.contextmanager
             def autocommit() -> Iterator[None]:
                 level = connection.default_isolation_level or "READ COMMITTED"
-                connection.commit()
-                pg.commit()  # what ran on the driver connection itself (finding the shop)
+                commit()
                 connection.execution_options(isolation_level="AUTOCOMMIT")
                 try:
                     yield
                 finally:
-                    connection.commit()  # SQLAlchemy's own transaction object, even here
+                    commit()  # SQLAlchemy's own transaction object, even here
                     connection.execution_options(isolation_level=level)
 
-            built = schema.build_indexes(
-                pg, migrating.shop_now(connection), "advised", autocommit, asked=True
-            )
-            for line in built:
-                migrating.note(line)
-            connection.commit()
+            # settings that the view reads (shop schema, naive zone) may have changed
+            walk.shop = migrating.shop_now(connection)
+            walk.autocommit = autocommit
+            schema.end(walk, head)
+        commit()
     finally:
-        db.unlock_migrate(connection)
+        with contextlib.suppress(psycopg.Error):  # what a failed step of schema.py left open
+            pg.rollback()
+        migrate.unlock_migrate(connection)
 
 
 def run_offline() -> None:
@@ -123,10 +130,7 @@ def run_online() -> None:
     if given is not None:
         run_with(given)
         return
-    with (
-        db.connect(migrating.settings(), migrating=True) as pg_conn,
-        db.alembic_connection(pg_conn) as wrapped,
-    ):
+    with migrate.alembic_conn(migrating.settings()) as wrapped:
         run_with(wrapped)
 
 

@@ -196,22 +196,23 @@ def migrate(
 
     Example: orderreport migrate --platform saleor --plan
     """
-    from orderreport import db, schema
+    from orderreport import migrate as migration
+    from orderreport import schema
 
     fmt = pick_format(fmt, as_json)
     if sql:
         say("-- the DDL for an EMPTY database; for a shop's own, see `orderreport migrate --plan`")
-        db.migration_sql(sys.stdout)
+        migration.migration_sql(sys.stdout)
         return
     settings = settings_from(
         database_url, tz, config, shop_schema, naive_tz, lock_timeout, statement_timeout, platform
     )
     fmt = pick_format(fmt, as_json)
     if plan:
-        steps = db.migration_plan(settings, build_indexes=build_indexes)
+        steps = migration.migration_plan(settings, build_indexes=build_indexes)
         output.render(steps, schema.PLAN_FIELDS, fmt, sys.stdout, title="migrate --plan")
         return
-    result = db.migrate(settings, adopt=adopt, build_indexes=build_indexes)
+    result = migration.migrate(settings, adopt=adopt, build_indexes=build_indexes)
     if result.shop is not None:
         say(f"the shop: {result.shop}")
     for note in result.notes:
@@ -254,6 +255,7 @@ def demo_cmd(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from orderreport import daily, db, demo, queries
+    from orderreport import migrate as migration
 
     settings = settings_from(
         database_url, tz, config, shop_schema, naive_tz, lock_timeout, statement_timeout, platform
@@ -262,7 +264,7 @@ def demo_cmd(
     today = today_in(settings.tz, now_utc())
     with db.connect(settings) as conn:
         demo.refuse_unless_empty(conn)
-    db.migrate(settings)
+    migration.migrate(settings)
     with db.shop_session(settings) as (sess, shop):
         with Progress(
             TextColumn("loading {task.description}"),

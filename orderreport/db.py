@@ -1,4 +1,4 @@
-"""The one place that opens database connections, sessions and migrations.
+"""The one place that opens database connections and sessions (migrate.py migrates).
 
 Every connection gets the shop's time zone as its session TimeZone, so `created_at::DATE`
 (and the `orderreport.order_reports` view) means the shop's calendar day, exactly as in psql
@@ -10,9 +10,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any
 
 import psycopg
 from psycopg.rows import namedtuple_row
@@ -22,7 +20,6 @@ from orderreport import shop as shop_mod
 from orderreport.config import Settings
 from orderreport.embedded import EmbeddedServer
 from orderreport.errors import (
-    DatabaseFailed,
     DatabaseUnavailable,
     LockBusy,
     NotMigrated,
@@ -31,45 +28,13 @@ from orderreport.errors import (
 )
 from orderreport.shop import OUR_SCHEMA, VERSION_TABLE, Shop
 
-if TYPE_CHECKING:
-    import sqlalchemy
-    from alembic.config import Config
-
 # The newest revision in migrations/versions. Kept here so that reports can check the schema
 # without importing Alembic (a quarter of a second at every start); a test keeps it honest.
 SCHEMA_HEAD = "0007"
 
-# Advisory lock keys (pg_advisory_lock takes a bigint): "ORMIGRAT" and "ORDAILY_" in ASCII.
-MIGRATE_LOCK_KEY = 0x4F524D4947524154
+# Advisory lock key (pg_advisory_lock takes a bigint): "ORDAILY_" in ASCII (migrate.py has
+# the migration's).
 DAILY_LOCK_KEY = 0x4F524441494C595F
-# How long `migrate` waits for another `migrate` (which may be building indexes) to finish.
-MIGRATE_WAIT = 120.0
-
-
-def migrations_dir() -> Path:
-    """The Alembic script folder: in the package when installed, at the repo root in a checkout."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "migrations", here.parent / "migrations"):
-        if (candidate / "env.py").exists():
-            return candidate
-    raise DatabaseUnavailable("orderreport's migrations folder is missing from this installation")
-
-
-def alembic_config(stdout: TextIO | None = None) -> Config:
-    from alembic.config import Config  # Alembic is imported only by the commands that need it
-
-    cfg = Config(stdout=stdout) if stdout is not None else Config()
-    cfg.set_main_option("script_location", str(migrations_dir()))
-    return cfg
-
-
-def head_revision() -> str:
-    """The head revision of the migration scripts (reads them: slower than SCHEMA_HEAD)."""
-    from alembic.script import ScriptDirectory
-
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None
-    return head
 
 
 # The connect round trip, read left to right (PostgreSQL evaluates a target list in order):
@@ -380,164 +345,3 @@ def try_advisory_lock(conn: psycopg.Connection[Any], key: int, wait_seconds: flo
 def advisory_unlock(conn: psycopg.Connection[Any], key: int) -> None:
     conn.execute("SELECT pg_catalog.pg_advisory_unlock(%(k)s)", {"k": key})
     conn.commit()
-
-
-@contextlib.contextmanager
-def alembic_connection(conn: pg.Connection) -> Iterator[sqlalchemy.Connection]:
-    """`conn` as the SQLAlchemy connection Alembic runs on (the migration side only)."""
-    from sqlalchemy import create_engine
-    from sqlalchemy.pool import StaticPool
-
-    eng = create_engine(
-        "postgresql+psycopg://",
-        creator=lambda: conn,
-        poolclass=StaticPool,
-        hide_parameters=True,
-        # no hstore here: the dialect would look its type up at connect, three round trips
-        use_native_hstore=False,
-    )
-    try:
-        with eng.connect() as wrapped:
-            yield wrapped
-    finally:
-        eng.dispose(close=False)  # the connection is db.connect's to close
-
-
-def driver(conn: Any) -> psycopg.Connection[Any]:
-    """The psycopg connection under Alembic's SQLAlchemy one (the migration side: env.py,
-    migrating.py), or `conn` itself if it is one: what schema.py's functions take."""
-    if isinstance(conn, psycopg.Connection):
-        return conn
-    found = conn.connection.driver_connection
-    assert isinstance(found, psycopg.Connection)
-    return found
-
-
-def lock_for_migrate(conn: Any) -> None:
-    """The migration lock: another `migrate` may hold it for a while, so wait MIGRATE_WAIT."""
-    if conn.in_transaction():
-        conn.commit()
-    try:
-        try_advisory_lock(driver(conn), MIGRATE_LOCK_KEY, MIGRATE_WAIT)
-    except LockBusy:
-        raise LockBusy(
-            f"another migrate has held the migration lock for over {MIGRATE_WAIT:g} s; "
-            "nothing was changed"
-        ) from None
-
-
-def unlock_migrate(conn: Any) -> None:
-    with contextlib.suppress(Exception):
-        if conn.in_transaction():
-            conn.rollback()
-        advisory_unlock(driver(conn), MIGRATE_LOCK_KEY)
-
-
-@dataclass(frozen=True)
-class MigrationResult:
-    """What `migrate` did: revisions applied in order, from `start` to `end` (None = empty)."""
-
-    start: str | None
-    end: str | None
-    applied: tuple[str, ...]
-    notes: tuple[str, ...] = ()  # what was found and done, for people
-    shop: str | None = None  # the shop it found, for people (as --plan and status say)
-
-
-def migrate(
-    settings: Settings, *, adopt: bool = False, build_indexes: bool = False
-) -> MigrationResult:
-    """Upgrade to head under an advisory lock, so concurrent runs apply each revision once.
-
-    `adopt` takes over an object of orderreport's names in its schema that orderreport did
-    not create (see schema.ensure_view and schema.create_daily_reports); `build_indexes`
-    builds the indexes advised on a platform's own tables (schema.build_indexes).
-    Raises Refused, changing nothing, on a database with tables but no shop it can read.
-    """
-    from alembic import command
-    from alembic.util import CommandError
-
-    applied: list[tuple[str | None, str]] = []
-
-    def on_apply(*, step: Any, **_: Any) -> None:
-        downs = step.down_revision_ids
-        applied.append((downs[0] if downs else None, step.up_revision_id))
-
-    with connect(settings, migrating=True) as conn, alembic_connection(conn) as wrapped:
-        bounds = conn.bounds
-        # an unclear shop, or someone else's tables without one, stop here before any change
-        found = find_shop(conn, settings)
-        schema.refuse_foreign(conn, found)
-        conn.commit()
-        cfg = alembic_config()
-        notes: list[str] = []
-        cfg.attributes.update(
-            connection=wrapped,
-            on_version_apply=on_apply,
-            settings=settings,
-            adopt=adopt,
-            build_indexes=build_indexes,
-            upgrading=True,
-            notes=notes,
-        )
-        try:
-            command.upgrade(cfg, "head")
-        except CommandError as exc:  # e.g. the database is at a revision this version lacks
-            raise DatabaseFailed(f"migration failed: {exc}") from None
-        except Exception as exc:
-            if not limits.is_database_error(exc):
-                raise
-            if isinstance(getattr(exc, "orig", None), psycopg.errors.LockNotAvailable):
-                raise DatabaseFailed(
-                    f"migration stopped: a shop table stayed locked for over "
-                    f"{bounds.lock:g} s (--lock-timeout); nothing half-done is left, "
-                    "rerun `orderreport migrate` when the shop is quieter"
-                ) from None
-            # a lost connection (a cleanup after it may raise SQLAlchemy's PendingRollbackError
-            # instead: limits.describe looks behind it), a refusal, a timeout: one line
-            raise limits.describe(exc, bounds, "migration failed", conn.probe) from None
-        wrapped.rollback()  # Alembic's transaction over, the revision is read on the driver's
-        end = schema_revision(conn)
-    start = applied[0][0] if applied else end
-    return MigrationResult(
-        start=start,
-        end=end,
-        applied=tuple(up for _, up in applied),
-        notes=tuple(notes),
-        shop=f"{found.source.describe()} ({found.found_by})" if found.exists else None,
-    )
-
-
-def migration_plan(settings: Settings, *, build_indexes: bool = False) -> list[schema.Step]:
-    """What `migrate` would do to the configured database; changes nothing."""
-    with connect(settings) as conn:
-        found = find_shop(conn, settings)
-        steps = schema.plan(
-            conn,
-            found,
-            schema.find_legacy(conn),
-            schema_revision(conn),
-            SCHEMA_HEAD,
-            build_asked=build_indexes,
-        )
-        conn.rollback()
-    return steps
-
-
-def migration_sql(out: TextIO) -> None:
-    """Write the DDL of every revision to `out`, touching no database."""
-    from alembic import command
-
-    cfg = alembic_config(stdout=out)
-    cfg.output_buffer = out
-    command.upgrade(cfg, "head", sql=True)
-
-
-def downgrade(settings: Settings, revision: str) -> None:
-    """Downgrade to `revision` ("base" for nothing). For tests and operators, not the CLI."""
-    from alembic import command
-
-    with connect(settings, migrating=True) as conn, alembic_connection(conn) as wrapped:
-        cfg = alembic_config()
-        cfg.attributes.update(connection=wrapped, settings=settings)
-        command.downgrade(cfg, revision)

@@ -1,9 +1,11 @@
-"""What the revisions in migrations/versions share: the settings and the shop as it is now.
+"""What the revisions in migrations/versions share: the settings, the walk, the shop now.
 
-`migrate` (db.py) and a plain `alembic upgrade` (migrations/env.py) put the Settings, the
-`--adopt` choice and a list for messages into Alembic's config attributes; a revision
-reads them here and looks at the database afresh, since an earlier revision of the same
-run may have changed it (a created table, an added column).
+`migrate` (migrate.py) and a plain `alembic upgrade` (migrations/env.py) put the Settings
+and the `--adopt` and `--build-indexes` choices into Alembic's config attributes, and
+env.py the walk (schema.Walk) that records each step taken. A revision's `steps(walk)`
+decides and takes its steps; `migrate --plan` calls the same `steps` with a walk that
+does not apply. Applying, a revision looks at the shop afresh, since an earlier revision
+of the same run may have changed it (a created table, an added column).
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from sqlalchemy import Connection, text
 from orderreport import db
 from orderreport import shop as shop_mod
 from orderreport.config import Settings, load_settings
+from orderreport.migrate import driver
 from orderreport.pg import Connection as PgConnection
-from orderreport.schema import Legacy
+from orderreport.schema import Legacy, Walk
 from orderreport.shop import Shop
 
 
@@ -33,14 +36,26 @@ def settings() -> Settings:
 
 
 def connection() -> psycopg.Connection[Any]:
-    """The running revision's psycopg connection (what schema.py's functions take): the
-    driver connection under Alembic's, in the revision's transaction."""
-    return db.driver(op.get_bind())
+    """The running revision's psycopg connection, in the revision's transaction."""
+    return driver(op.get_bind())
+
+
+def walk() -> Walk:
+    """The run's walk (env.py makes it), its shop looked at afresh, for the running
+    revision: its autocommit is the revision's."""
+    found = attributes().get("walk")
+    if not isinstance(found, Walk):  # a revision run by other means than env.py's
+        found = Walk(connection(), applying=True, shop=shop_now(), legacy=legacy(), adopt=adopt())
+        attributes()["walk"] = found
+    if found.applying:
+        found.shop = shop_now()
+        found.autocommit = op.get_context().autocommit_block
+    return found
 
 
 def server_tz(conn: Connection) -> str:
     """The zone the server gave this session: what now() used to fill naive timestamps."""
-    pg = db.driver(conn)
+    pg = driver(conn)
     if isinstance(pg, PgConnection):  # opened by db.connect, which kept it
         return str(pg.server_tz)
     return str(conn.execute(text("SELECT current_setting('TimeZone')")).scalar())
@@ -49,7 +64,7 @@ def server_tz(conn: Connection) -> str:
 def shop_now(conn: Connection | None = None) -> Shop:
     conn = conn if conn is not None else op.get_bind()
     s = settings()
-    pg = db.driver(conn)
+    pg = driver(conn)
     return shop_mod.inspect(
         pg,
         path=db.user_path(pg),
@@ -73,9 +88,3 @@ def build_indexes() -> bool:
 
 def adopt() -> bool:
     return bool(attributes().get("adopt", False))
-
-
-def note(message: str) -> None:
-    """A line for the user (migrate prints it on stderr)."""
-    notes = attributes().setdefault("notes", [])
-    notes.append(message)

@@ -6,14 +6,15 @@ application (they add columns, indexes and orderreport's own objects beside it) 
 database migrated by orderreport's first release (they move its objects over). Nothing
 here rewrites, retypes or drops a table or column of the shop's; what orderreport adds
 to the shop's tables is written in `orderreport.created_objects`, and a downgrade
-removes only what is written there. `plan` lists the same steps without taking them.
+removes only what is written there. Each step is decided once (see "the walk" below):
+`migrate` takes it, `migrate --plan` says it, from the same function.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import psycopg
@@ -39,7 +40,9 @@ VIEW_MARK = "orderreport view:"  # how the comment of orderreport's own view sta
 class Step:
     """One thing `migrate` would do (or leave), for `migrate --plan`."""
 
-    action: str  # create, add, build, rebuild, move, replace, keep, leave, conflict
+    # create, add, build, rebuild, drop, move, replace, adopt, apply (a revision), keep,
+    # leave, advise, conflict
+    action: str
     object: str
     detail: str
 
@@ -158,75 +161,8 @@ def retire_legacy(conn: Conn, legacy: Legacy) -> None:
 
 
 # -- the registry of what orderreport added to the shop ---------------------------------
-REGISTRY_DDL = (
-    f"CREATE TABLE IF NOT EXISTS {OUR_SCHEMA}.{REGISTRY} ("
-    "kind text NOT NULL, name text NOT NULL, revision text NOT NULL, "
-    "created_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (kind, name))"
-)
-DAILY_REPORTS_DDL = (
-    f"CREATE TABLE {OUR_SCHEMA}.{DAILY_REPORTS} ("
-    "report_date date NOT NULL, time_zone text NOT NULL, "
-    "total_orders bigint NOT NULL, total_products bigint NOT NULL, "
-    # a day's total can exceed one order's amount; it is still exact
-    "total_value numeric NOT NULL, "
-    "average_products_per_order numeric(14, 2) NOT NULL, "
-    "average_order_value numeric(14, 2) NOT NULL, "
-    "generated_at timestamptz NOT NULL DEFAULT now(), "
-    # zone first: `daily` and `status` ask for the newest stored day of one zone
-    "CONSTRAINT daily_reports_pkey PRIMARY KEY (time_zone, report_date))"
-)
-# The daily job's run log (revision 0005); models.runs mirrors it.
-RUN_STATUSES = ("running", "succeeded", "failed", "busy", "interrupted", "terminated")
-RUNS_DDL = (
-    f"CREATE TABLE {OUR_SCHEMA}.{RUNS} ("
-    "id bigint GENERATED ALWAYS AS IDENTITY, "
-    "time_zone text NOT NULL, "
-    # true: the days came from what was stored (catch-up); false: --date or --from/--to
-    "catch_up boolean NOT NULL, "
-    "started_at timestamptz NOT NULL DEFAULT now(), "
-    "finished_at timestamptz, "
-    "status text NOT NULL DEFAULT 'running' CONSTRAINT runs_status_known CHECK (status IN ("
-    + ", ".join(f"'{s}'" for s in RUN_STATUSES)
-    + ")), "
-    "exit_code integer, "
-    "message text, "
-    "first_day date, last_day date, "
-    "days_planned integer NOT NULL DEFAULT 0, "
-    "days_stored integer NOT NULL DEFAULT 0, "
-    "days_restated integer NOT NULL DEFAULT 0, "
-    "days_changed integer NOT NULL DEFAULT 0, "
-    "host text NOT NULL, "
-    "pid integer NOT NULL, "
-    # the run's server backend, to tell a live run from a dead one (pid alone can be reused)
-    "backend_pid integer NOT NULL DEFAULT pg_backend_pid(), "
-    "backend_start timestamptz, "
-    "version text NOT NULL, "
-    "CONSTRAINT runs_pkey PRIMARY KEY (id))"
-)
-RUNS_COLUMNS = frozenset(
-    {
-        "id",
-        "time_zone",
-        "catch_up",
-        "started_at",
-        "finished_at",
-        "status",
-        "exit_code",
-        "message",
-        "first_day",
-        "last_day",
-        "days_planned",
-        "days_stored",
-        "days_restated",
-        "days_changed",
-        "host",
-        "pid",
-        "backend_pid",
-        "backend_start",
-        "version",
-    }
-)
-# What `migrate --sql` shows: a database with no shop, whose tables land in public.
+# What `migrate --sql` shows: a database with no shop, whose tables land in public. Also
+# the shop `--plan` expects once 0001 has created one (in the schema it would use).
 OFFLINE_SHOP = Shop(
     exists=True,
     schema="public",
@@ -240,18 +176,12 @@ OFFLINE_SHOP = Shop(
 )
 
 
-def create_registry(conn: Conn) -> None:
-    conn.execute(REGISTRY_DDL)
+def runs_columns() -> frozenset[str]:
+    """Every column the run log writes: models.runs's (SQLAlchemy, so imported here, on the
+    migration side only: the reports never import it)."""
+    from orderreport import models
 
-
-def create_registry_offline(execute: Callable[[str], object]) -> None:
-    execute(REGISTRY_DDL)
-
-
-def create_ours_offline(execute: Callable[[str], object]) -> None:
-    """daily_reports and the view, as `migrate --sql` shows them for an empty database."""
-    execute(DAILY_REPORTS_DDL)
-    create_view_offline(execute, shop_mod.SUBQUERY)
+    return frozenset(c.name for c in models.runs.c)
 
 
 def create_view_offline(execute: Callable[[str], object], form: str) -> None:
@@ -293,49 +223,6 @@ def unregister(conn: Conn, kind: str, name: str) -> None:
         sql.SQL("DELETE FROM {} WHERE kind = %(k)s AND name = %(n)s").format(_REGISTRY),
         {"k": kind, "n": name},
     )
-
-
-# -- timestamps --------------------------------------------------------------------------
-def add_timestamps(conn: Conn, shop: Shop, revision: str) -> list[str]:
-    """Add orders.created_at / updated_at where missing; return what to tell the user.
-
-    On a table orderreport created (empty) they are NOT NULL DEFAULT now(). On the shop's
-    own table they are added without a default first — existing orders get NULL ("no
-    date") rather than the migration's clock, and nothing is rewritten — and then given
-    DEFAULT now() for the orders to come. Reports leave undated orders out; status counts
-    them.
-    """
-    notes: list[str] = []
-    if not shop.exists or not shop.adds_to_shop:
-        return notes
-    orders = ident(shop.schema, "orders")
-    ours = ("table", f"{shop.schema}.orders") in registered_all(conn)
-    for column, present in (
-        ("created_at", shop.created_at_type),
-        ("updated_at", shop.updated_at_type),
-    ):
-        if present is not None:
-            continue
-        col = sql.Identifier(column)
-        if ours:
-            conn.execute(
-                sql.SQL("ALTER TABLE {} ADD COLUMN {} timestamptz NOT NULL DEFAULT now()").format(
-                    orders, col
-                )
-            )
-        else:
-            conn.execute(sql.SQL("ALTER TABLE {} ADD COLUMN {} timestamptz").format(orders, col))
-            conn.execute(
-                sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET DEFAULT now()").format(orders, col)
-            )
-            if column == "created_at":
-                undated = int(scalar(conn, sql.SQL("SELECT count(*) FROM {}").format(orders)))
-                notes.append(
-                    f"added {shop.schema}.orders.created_at: the {undated:,} orders already "
-                    "there have no date (NULL) and are in no report; new orders get now()"
-                )
-        register(conn, "column", f"{shop.schema}.orders.{column}", revision)
-    return notes
 
 
 def registered_all(conn: Conn) -> set[tuple[str, str]]:
@@ -440,55 +327,30 @@ def index_states(conn: Conn, shop: Shop) -> list[IndexState]:
     return states
 
 
-def build_indexes(
-    conn: Conn,
-    shop: Shop,
-    revision: str,
-    autocommit: Callable[[], contextlib.AbstractContextManager[None]],
-    *,
-    asked: bool = False,
-) -> list[str]:
-    """Build the indexes the reports need where no valid one exists; return what was built.
+@dataclass(frozen=True)
+class IndexDDL:
+    """The statements that build and clear an index the reports need, as templates with
+    {name}, {index}, {table}, {column}, {part} (psycopg.sql identifiers). Revision 0003
+    passes the text it applied; INDEX_DDL is today's, for `migrate --build-indexes`."""
 
-    Only on the old service's own schema (Shop.adds_to_shop), or on a platform's tables
-    when `asked` (migrate --build-indexes): the platform's application owns those. On
-    the shop's own tables: CONCURRENTLY, outside a transaction (autocommit), so the
-    shop's writes go on; an index left invalid by a failed concurrent build is dropped and
-    built again. On tables orderreport just created (empty) a plain CREATE INDEX. On a
-    partitioned table each partition's index is built concurrently, then attached to an
-    index made ON ONLY the parent, which is how PostgreSQL allows it.
-    """
-    if not shop.adds_to_shop and not asked:
-        return []
-    built: list[str] = []
-    tables = registered_all(conn)
-    for state in index_states(conn, shop):
-        if state.usable is not None and not state.invalid:
-            continue
-        target = ident(shop.schema, state.table)
-        index = ident(shop.schema, state.name)
-        if ("table", f"{shop.schema}.{state.table}") in tables:
-            conn.execute(
-                sql.SQL("CREATE INDEX {} ON {} ({})").format(
-                    sql.Identifier(state.name), target, sql.Identifier(state.column)
-                )
-            )
-            register(conn, "index", f"{shop.schema}.{state.name}", revision)
-            continue
-        if state.usable is not None:  # only our own invalid leftover to clear away
-            with autocommit():
-                conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(index))
-            continue
-        with autocommit():
-            if state.invalid:
-                conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(index))
-            if _partitioned(conn, shop.schema, state.table):
-                _build_partitioned(conn, shop.schema, state)
-            else:
-                conn.execute(state.statement)
-            register(conn, "index", f"{shop.schema}.{state.name}", revision)
-        built.append(f"built {shop.schema}.{state.name} on {state.table}({state.column})")
-    return built
+    plain: str  # on a table orderreport created (empty): in the revision's transaction
+    concurrently: str  # on the shop's own table: its writes go on
+    drop_concurrently: str  # an invalid leftover of a failed concurrent build
+    parent: str  # a partitioned table: ON ONLY the parent, then each partition's attached
+    attach: str
+
+
+INDEX_DDL = IndexDDL(
+    plain="CREATE INDEX {name} ON {table} ({column})",
+    concurrently="CREATE INDEX CONCURRENTLY {name} ON {table} ({column})",
+    drop_concurrently="DROP INDEX CONCURRENTLY IF EXISTS {index}",
+    parent="CREATE INDEX IF NOT EXISTS {name} ON ONLY {table} ({column})",
+    attach="ALTER INDEX {index} ATTACH PARTITION {part}",
+)
+
+
+def _run(conn: Conn, template: str, **names: sql.Composable) -> None:
+    conn.execute(sql.SQL(template).format(**names))
 
 
 def _partitioned(conn: Conn, schema: str | None, table: str) -> bool:
@@ -502,14 +364,15 @@ def _partitioned(conn: Conn, schema: str | None, table: str) -> bool:
     )
 
 
-def _build_partitioned(conn: Conn, schema: str | None, state: IndexState) -> None:
-    """Per partition, concurrently; then attach each to the parent's ON ONLY index."""
-    column = sql.Identifier(state.column)
-    conn.execute(
-        sql.SQL("CREATE INDEX IF NOT EXISTS {} ON ONLY {} ({})").format(
-            sql.Identifier(state.name), ident(schema, state.table), column
-        )
-    )
+def _build(conn: Conn, state: IndexState, ddl: IndexDDL) -> None:
+    """Build `state`'s index concurrently: on a partitioned table per partition, each then
+    attached to the parent's ON ONLY index, which is how PostgreSQL allows it."""
+    schema, column = state.schema, sql.Identifier(state.column)
+    table, name = ident(schema, state.table), sql.Identifier(state.name)
+    if not _partitioned(conn, schema, state.table):
+        _run(conn, ddl.concurrently, name=name, table=table, column=column)
+        return
+    _run(conn, ddl.parent, name=name, table=table, column=column)
     parts = conn.execute(
         "SELECT n.nspname, c.relname FROM pg_catalog.pg_inherits i "
         "JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid "
@@ -519,74 +382,17 @@ def _build_partitioned(conn: Conn, schema: str | None, state: IndexState) -> Non
         {"parent": qualified(schema, state.table)},
     ).fetchall()
     for part_schema, part in parts:
-        name = f"{part}_{state.column}_idx"[:63]
-        part_index = ident(str(part_schema), name)
-        conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(part_index))
-        conn.execute(
-            sql.SQL("CREATE INDEX CONCURRENTLY {} ON {} ({})").format(
-                sql.Identifier(name), ident(str(part_schema), str(part)), column
-            )
+        part_name = f"{part}_{state.column}_idx"[:63]
+        part_index = ident(str(part_schema), part_name)
+        _run(conn, ddl.drop_concurrently, index=part_index)
+        _run(
+            conn,
+            ddl.concurrently,
+            name=sql.Identifier(part_name),
+            table=ident(str(part_schema), str(part)),
+            column=column,
         )
-        conn.execute(
-            sql.SQL("ALTER INDEX {} ATTACH PARTITION {}").format(
-                ident(schema, state.name), part_index
-            )
-        )
-
-
-# -- orderreport's own objects -----------------------------------------------------------
-def create_daily_reports(conn: Conn, legacy: Legacy | None, adopt: bool) -> str:
-    """orderreport.daily_reports: moved from the first release's schema, or created.
-
-    Returns what was done. An existing table of that name that is not ours is adopted only
-    with `adopt` (and only if it has the columns orderreport writes).
-    """
-    if (
-        legacy is not None
-        and exists(conn, legacy.schema, DAILY_REPORTS)
-        and rightfully_owned(conn, legacy.schema, DAILY_REPORTS)
-    ):
-        conn.execute(
-            sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(
-                ident(legacy.schema, DAILY_REPORTS), sql.Identifier(OUR_SCHEMA)
-            )
-        )
-        return f"moved {legacy.schema}.daily_reports to {OUR_SCHEMA}.daily_reports, rows kept"
-    if exists(conn, OUR_SCHEMA, DAILY_REPORTS):
-        if not adopt:
-            raise ObjectExists(
-                f"{OUR_SCHEMA}.daily_reports already exists and was not created by orderreport: "
-                "rename it, or rerun with --adopt to take it as orderreport's"
-            )
-        return f"adopted the existing {OUR_SCHEMA}.daily_reports"
-    conn.execute(DAILY_REPORTS_DDL)
-    return f"created {OUR_SCHEMA}.daily_reports"
-
-
-def create_runs(conn: Conn, adopt: bool) -> str:
-    """orderreport.runs, the run log; returns what was done.
-
-    A table of that name that orderreport did not create is taken only with `adopt`, and
-    only if it has every column the run log writes: its rows are never dropped.
-    """
-    if exists(conn, OUR_SCHEMA, RUNS):
-        found = {
-            str(c)
-            for (c,) in conn.execute(
-                "SELECT column_name FROM information_schema.columns "
-                "WHERE table_schema = %(s)s AND table_name = %(t)s",
-                {"s": OUR_SCHEMA, "t": RUNS},
-            )
-        }
-        if not adopt or not found >= RUNS_COLUMNS:
-            raise ObjectExists(
-                f"{OUR_SCHEMA}.{RUNS} already exists and was not created by orderreport: "
-                "rename it"
-                + ("" if adopt else ", or rerun with --adopt if it is a copy of orderreport's")
-            )
-        return f"adopted the existing {OUR_SCHEMA}.{RUNS}"
-    conn.execute(RUNS_DDL)
-    return f"created {OUR_SCHEMA}.{RUNS}"
+        _run(conn, ddl.attach, index=ident(schema, state.name), part=part_index)
 
 
 def view_comment(conn: Conn) -> str | None:
@@ -599,50 +405,6 @@ def view_comment(conn: Conn) -> str | None:
     ).fetchone()
     assert row is not None  # an aggregate-free SELECT without FROM: always one row
     return str(row[1]) if row[0] else None
-
-
-def ensure_view(conn: Conn, shop: Shop, adopt: bool, form: str = shop_mod.VIEW_FORM) -> str | None:
-    """Create or rebuild orderreport.order_reports for `shop` in `form` (older revisions
-    build older forms); None if it is already right.
-
-    The view's comment records what it was built for (Shop.fingerprint); a view of that
-    name without such a comment is not ours and is replaced only with `adopt`.
-    """
-    comment = view_comment(conn)
-    wanted = shop.fingerprint(form)
-    if comment == wanted:
-        return None
-    view = qualified(OUR_SCHEMA, VIEW)
-    if comment is not None and not comment.startswith(VIEW_MARK) and not adopt:
-        raise ObjectExists(
-            f"{OUR_SCHEMA}.{VIEW} already exists and was not created by orderreport: "
-            "rename it, or rerun with --adopt to replace it with orderreport's view"
-        )
-    body = shop_mod.view_definition(shop, quote, form)
-    # Built under a search path of the system's alone: every function and operator in it
-    # binds to pg_catalog's (or to what the source's SQL names explicitly), whatever another
-    # role planted in a schema on the user's path. Replaced in place where the columns
-    # allow (its grants stay); else dropped and created.
-    path = scalar(conn, "SELECT pg_catalog.current_setting('search_path')")
-    conn.execute("SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true)")
-    replaced = False
-    grants: list[str] = []
-    if comment is not None:
-        try:
-            with conn.transaction():  # a savepoint: the revision's transaction is open
-                conn.execute(f"CREATE OR REPLACE VIEW {view} AS {body}")
-            replaced = True
-        except psycopg.Error:  # a column changed type or went away: not replaceable in place
-            grants = view_grants(conn)
-            conn.execute(f"DROP VIEW {view}")
-    if not replaced:
-        conn.execute(f"CREATE VIEW {view} AS {body}")
-        for grant in grants:  # the reporting roles keep reading it
-            conn.execute(grant)
-    conn.execute(f"COMMENT ON VIEW {view} IS {shop_mod.sql_string(wanted)}")
-    conn.execute("SELECT pg_catalog.set_config('search_path', %(p)s, true)", {"p": path})
-    verb = "created" if comment is None else "rebuilt"
-    return f"{verb} {OUR_SCHEMA}.{VIEW} ({wanted.removeprefix(VIEW_MARK).strip()})"
 
 
 _VIEW_ACL = f"""
@@ -744,186 +506,452 @@ def _money(shop: Shop) -> str:
     return f"{shop.money_type}: {shop.money_reading()}"
 
 
-def plan(
-    conn: Conn,
-    shop: Shop,
-    legacy: Legacy | None,
-    revision: str | None,
-    head: str,
-    *,
-    build_asked: bool = False,
-) -> list[Step]:
-    """What `migrate` would do to this database, step by step; touches nothing.
+# -- the walk: one decision per step -----------------------------------------------------
+# Each function below decides one step of `migrate` and returns nothing: it records the
+# Step it takes in the walk, and does it only when the walk is applying. `migrate` walks
+# them applying (migrations/env.py before and after the revisions, each pending revision's
+# `steps`); `migrate --plan` walks the very same functions with applying off (migrate.plan).
+# Not applying, what a later step reads of the database is what the earlier steps would
+# have made: the walk remembers it (`made`, `registry`, `settled`, the view's comment, the
+# shop it would have created or added to), so both walks take the same decisions.
+Apply = Callable[[], contextlib.AbstractContextManager[None]]
 
-    Raises Refused where migrate would refuse (tables, but no shop it can read).
-    """
+
+@dataclass
+class Walk:
+    """One walk over migrate's steps: applying them, or only saying them (`--plan`)."""
+
+    conn: Conn
+    applying: bool
+    shop: Shop  # the shop as found (applying: afresh at every revision), or as expected
+    legacy: Legacy | None = None
+    adopt: bool = False
+    build_asked: bool = False
+    steps: list[Step] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what was found and done, for people
+    made: set[tuple[str, str]] = field(default_factory=set)  # relations steps created
+    registry: set[tuple[str, str]] = field(default_factory=set)  # (kind, name) registered
+    settled: set[str] = field(default_factory=set)  # indexes built or cleared ("schema.name")
+    comment: str | None = None  # the view's comment as the last view step left it...
+    commented: bool = False  # ...if a view step ran
+    # outside a transaction, for what must be (CREATE INDEX CONCURRENTLY): under Alembic
+    # its autocommit_block; never entered when not applying
+    autocommit: Apply = contextlib.nullcontext
+
+    def take(self, step: Step) -> bool:
+        """Record `step`; True if it is to be done now (applying)."""
+        self.steps.append(step)
+        return self.applying
+
+    def note(self, line: str) -> None:
+        if self.applying:
+            self.notes.append(line)
+
+    def exists(self, schema: str | None, name: str) -> bool:
+        where = schema or creation_schema(self.conn)
+        return (where, name) in self.made or exists(self.conn, where, name)
+
+    def registered(self) -> set[tuple[str, str]]:
+        return self.registry | registered_all(self.conn)
+
+    def register(self, kind: str, name: str, revision: str) -> None:
+        self.registry.add((kind, name))
+        if self.applying:
+            register(self.conn, kind, name, revision)
+
+    def view_comment(self) -> str | None:
+        """Applying, the database's; else as the last view step would have left it."""
+        if self.commented and not self.applying:
+            return self.comment
+        return view_comment(self.conn)
+
+    def conflict(self, step: Step, message: str) -> None:
+        """An object of ours by name that is not ours: migrate stops (ObjectExists);
+        --plan says so and goes on as if it had been taken (--adopt)."""
+        self.take(step)
+        if self.applying:
+            raise ObjectExists(message)
+
+    def revision(self, revision: str, doc: str | None) -> None:
+        """A pending revision begins: it is a step (it moves the version) of its own."""
+        about = (doc or "").strip().splitlines()[0] if doc and doc.strip() else ""
+        self.take(Step("apply", f"revision {revision}", about))
+
+
+def begin(walk: Walk, revision: str | None) -> None:
+    """What migrate finds before any revision: the source it reads, orderreport's schema
+    and history, and what it leaves alone. Raises Refused where migrate refuses (tables,
+    but no shop it can read)."""
+    conn, shop, legacy = walk.conn, walk.shop, walk.legacy
     refuse_foreign(conn, shop)
-    steps: list[Step] = []
-    where = shop.schema or creation_schema(conn)
     if shop.exists:
-        steps.extend(source_steps(shop))
-    else:
-        steps.append(
-            Step(
-                "create",
-                f"{where}.users, products, orders, order_items",
-                "the database has no tables: an empty shop of the seed's schema",
-            )
-        )
-    if legacy is not None:
-        steps.append(
-            Step(
-                "move",
-                f"{legacy.schema}.alembic_version ({legacy.revision})",
-                f"the first release's history: moves to {OUR_SCHEMA}.{shop_mod.VERSION_TABLE}",
-            )
-        )
-    elif revision is None:
-        steps.append(
+        walk.steps.extend(source_steps(shop))
+    schema_step = Step("create", OUR_SCHEMA, "orderreport's own schema, apart from the shop's")
+    if not _schema_exists(conn, OUR_SCHEMA) and walk.take(schema_step):
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(OUR_SCHEMA)))
+    if legacy is None and revision is None:  # Alembic creates it with the first revision
+        walk.take(
             Step("create", f"{OUR_SCHEMA}.{shop_mod.VERSION_TABLE}", "orderreport's own history")
         )
+    where = shop.schema or creation_schema(conn)
     if legacy is None and exists(conn, where, "alembic_version"):
-        steps.append(
+        walk.take(
             Step("leave", f"{where}.alembic_version", "another application's history: not touched")
         )
-    if shop.exists and shop.adds_to_shop:
-        for column, kind in (
-            ("created_at", shop.created_at_type),
-            ("updated_at", shop.updated_at_type),
-        ):
-            if kind is None:
-                steps.append(
-                    Step(
-                        "add",
-                        f"{where}.orders.{column}",
-                        "timestamptz DEFAULT now(); existing orders get no date (NULL), no rewrite",
-                    )
-                )
-    if shop.exists:
-        steps.extend(index_steps(conn, shop, build_asked))
-    if exists(conn, where, VIEW):
-        what = (
-            "orderreport's first release: replaced by"
-            if legacy
-            else "not orderreport's: left as it is; orderreport's is"
-        )
-        steps.append(
+    if exists(conn, where, VIEW) and not (_legacy_view(walk) and legacy and legacy.schema == where):
+        walk.take(
             Step(
-                "leave" if legacy is None else "replace",
+                "leave",
                 f"{where}.{VIEW}",
-                f"{what} {OUR_SCHEMA}.{VIEW}",
+                f"not orderreport's: left as it is; orderreport's is {OUR_SCHEMA}.{VIEW}",
             )
         )
-    if revision != head:
-        if legacy is not None and exists(conn, legacy.schema, DAILY_REPORTS):
-            steps.append(
-                Step(
-                    "move",
-                    f"{legacy.schema}.daily_reports",
-                    f"to {OUR_SCHEMA}.daily_reports, rows kept",
+
+
+def _schema_exists(conn: Conn, name: str) -> bool:
+    return bool(
+        scalar(
+            conn,
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = %(n)s)",
+            {"n": name},
+        )
+    )
+
+
+def end(walk: Walk, head: str) -> None:
+    """What migrate does once at head: the first release's history retired, the view
+    rebuilt if the settings changed what it reads, the indexes advised on a platform's
+    tables (built with --build-indexes); else nothing to do."""
+    legacy = walk.legacy
+    if legacy is not None and walk.take(
+        Step(
+            "move",
+            f"{legacy.schema}.alembic_version ({legacy.revision})",
+            f"the first release's history: moves to {OUR_SCHEMA}.{shop_mod.VERSION_TABLE}",
+        )
+    ):
+        retire_legacy(walk.conn, legacy)
+        walk.note(f"moved orderreport's history out of {legacy.schema}.alembic_version")
+    view(walk, shop_mod.VIEW_FORM, "built for other settings: rebuilt")
+    if walk.build_asked or not walk.shop.adds_to_shop:
+        indexes(walk, "advised", INDEX_DDL, platform=True, asked=walk.build_asked)
+    if all(s.action in ("keep", "leave", "advise") for s in walk.steps):
+        walk.take(Step("keep", OUR_SCHEMA, f"at {head} (head): nothing to do"))
+
+
+# 0001
+def create_registry(walk: Walk, ddl: str) -> None:
+    """orderreport.created_objects, with the revision's `ddl`."""
+    if walk.exists(OUR_SCHEMA, REGISTRY):
+        return
+    if walk.take(
+        Step("create", f"{OUR_SCHEMA}.{REGISTRY}", "what orderreport adds to the shop's tables")
+    ):
+        walk.conn.execute(ddl)
+    walk.made.add((OUR_SCHEMA, REGISTRY))
+
+
+def create_shop(
+    walk: Walk, revision: str, tables: tuple[str, ...], create: Callable[[str], None]
+) -> None:
+    """Only in a database with no shop (and no tables): the seed's tables, made by the
+    revision's own `create(schema)`, registered as orderreport's."""
+    shop = walk.shop
+    if shop.exists:
+        return
+    refuse_foreign(walk.conn, shop)  # a sample shop never goes next to someone's tables
+    # the user's current schema: the session's own path holds only the system's
+    where = shop.schema or creation_schema(walk.conn)
+    if walk.take(
+        Step(
+            "create",
+            f"{where}.{', '.join(tables)}",
+            "the database has no tables: an empty shop of the seed's schema",
+        )
+    ):
+        create(where)
+        walk.note(f"created the shop's tables in schema {where} (the database had none)")
+    for table in tables:
+        walk.register("table", f"{where}.{table}", revision)
+        walk.made.add((where, table))
+    # what the tables are once made (applying, the next revision finds them afresh)
+    walk.shop = replace(
+        OFFLINE_SHOP,
+        schema=where,
+        candidates=(where,),
+        created_at_type=None,
+        updated_at_type=None,
+        naive_tz=shop.naive_tz,
+        naive_tz_source=shop.naive_tz_source,
+    )
+
+
+# 0002
+def add_timestamps(
+    walk: Walk, revision: str, ours: tuple[str, ...], shops: tuple[str, ...]
+) -> None:
+    """orders.created_at / updated_at where missing, with the revision's statements
+    ({table}, {column}): `ours` on a table orderreport created (empty), `shops` on the
+    shop's own (existing orders get NULL, "no date", rather than the migration's clock,
+    and nothing is rewritten; then DEFAULT now() for the orders to come). Reports leave
+    undated orders out; status counts them."""
+    shop = walk.shop
+    if not shop.exists or not shop.adds_to_shop:
+        return
+    orders = ident(shop.schema, "orders")
+    mine = ("table", f"{shop.schema}.orders") in walk.registered()
+    created, updated = shop.created_at_type, shop.updated_at_type
+    for column, present in (
+        ("created_at", shop.created_at_type),
+        ("updated_at", shop.updated_at_type),
+    ):
+        if present is not None:
+            continue
+        detail = (
+            "timestamptz NOT NULL DEFAULT now(): orderreport's own (empty) table"
+            if mine
+            else "timestamptz DEFAULT now(); existing orders get no date (NULL), no rewrite"
+        )
+        if walk.take(Step("add", f"{shop.schema}.orders.{column}", detail)):
+            for statement in ours if mine else shops:
+                _run(walk.conn, statement, table=orders, column=sql.Identifier(column))
+            if column == "created_at" and not mine:
+                undated = int(scalar(walk.conn, sql.SQL("SELECT count(*) FROM {}").format(orders)))
+                walk.note(
+                    f"added {shop.schema}.orders.created_at: the {undated:,} orders already "
+                    "there have no date (NULL) and are in no report; new orders get now()"
                 )
-            )
-        elif exists(conn, OUR_SCHEMA, DAILY_REPORTS) and revision is None:
-            steps.append(
-                Step(
-                    "conflict",
-                    f"{OUR_SCHEMA}.daily_reports",
-                    "exists and is not orderreport's: --adopt takes it",
-                )
-            )
-        elif not exists(conn, OUR_SCHEMA, DAILY_REPORTS):
-            steps.append(
-                Step("create", f"{OUR_SCHEMA}.daily_reports", "the stored daily summaries")
-            )
-        elif revision is not None and revision < CURRENCY_REVISION:
-            steps.append(
-                Step(
-                    "add",
-                    f"{OUR_SCHEMA}.daily_reports.currency",
-                    "a row per zone, day and currency; stored days keep their figures",
-                )
-            )
-        # the run log came with 0005: from then on a table of that name is ours
-        if exists(conn, OUR_SCHEMA, RUNS):
-            if revision is None or revision < RUNS_REVISION:
-                steps.append(
-                    Step("conflict", f"{OUR_SCHEMA}.{RUNS}", "exists and is not orderreport's")
-                )
+        walk.register("column", f"{shop.schema}.orders.{column}", revision)
+        if column == "created_at":
+            created = shop_mod.TIMESTAMPTZ
         else:
-            steps.append(Step("create", f"{OUR_SCHEMA}.{RUNS}", "the daily job's run log"))
-    comment = view_comment(conn)
-    if comment is None:
-        steps.append(Step("create", f"{OUR_SCHEMA}.{VIEW}", "one row per order that counts"))
-    elif not comment.startswith(VIEW_MARK):
-        steps.append(
-            Step(
-                "conflict",
-                f"{OUR_SCHEMA}.{VIEW}",
-                "exists and is not orderreport's: --adopt replaces it",
-            )
-        )
-    elif shop.exists and comment == shop.fingerprint(shop_mod.SUBQUERY):
-        steps.append(
-            Step(
-                "replace",
-                f"{OUR_SCHEMA}.{VIEW}",
-                "rebuilt to count each order's lines once, with each order's currency",
-            )
-        )
-    elif shop.exists and comment == shop.fingerprint(shop_mod.LATERAL):
-        steps.append(Step("replace", f"{OUR_SCHEMA}.{VIEW}", "rebuilt with each order's currency"))
-    elif shop.exists and comment != shop.fingerprint():
-        steps.append(Step("replace", f"{OUR_SCHEMA}.{VIEW}", "built for other settings: rebuilt"))
-    if revision == head and all(s.action in ("keep", "leave", "advise") for s in steps):
-        steps.append(Step("keep", f"{OUR_SCHEMA}", f"at {head} (head): nothing to do"))
-    return steps
+            updated = shop_mod.TIMESTAMPTZ
+    walk.shop = replace(shop, created_at_type=created, updated_at_type=updated)
 
 
-RUNS_REVISION = "0005"
-CURRENCY_REVISION = "0007"
-
-
-def index_steps(conn: Conn, shop: Shop, build_asked: bool) -> list[Step]:
-    """Each index a day's report needs: kept, built, or (on a platform's tables) advised
-    with the exact statement, built only when asked (--build-indexes)."""
-    steps = []
+# 0003, and at head for a platform's tables
+def indexes(
+    walk: Walk, revision: str, ddl: IndexDDL, *, platform: bool = False, asked: bool = False
+) -> None:
+    """Each index a day's report needs: kept, built, or (on a platform's tables, which its
+    application owns: only with `platform`) advised with the exact statement and built
+    only when `asked` (--build-indexes). On the shop's own tables CONCURRENTLY, outside a
+    transaction (walk.autocommit), so the shop's writes go on; an index left invalid by a
+    failed concurrent build is dropped and built again, or only dropped where another
+    valid one serves. On tables orderreport created (empty) a plain CREATE INDEX, with the
+    revision's `ddl`."""
+    shop = walk.shop
     where = shop.schema
-    for state in index_states(conn, shop):
-        if state.usable and not state.invalid:
-            steps.append(
-                Step("keep", f"{where}.{state.usable}", f"serves {state.table}({state.column})")
-            )
-        elif not shop.adds_to_shop and not build_asked:
-            steps.append(
+    if not shop.adds_to_shop and not platform:
+        return
+    apply = walk.autocommit
+    for state in index_states(walk.conn, shop):
+        key = f"{where}.{state.name}"
+        settled = key in walk.settled  # built or cleared by an earlier step of this walk
+        usable = state.usable or (state.name if settled else None)
+        invalid = state.invalid and not settled
+        on = f"{state.table}({state.column})"
+        if usable and not invalid:
+            walk.take(Step("keep", f"{where}.{usable}", f"serves {on}"))
+            continue
+        if not shop.adds_to_shop and not asked:
+            walk.take(
                 Step(
                     "advise",
-                    f"{where}.{state.name}",
-                    f"{state.table}({state.column}) has no index, so a day reads every row: "
+                    key,
+                    f"{on} has no index, so a day reads every row: "
                     f"`{state.statement}` (or migrate --build-indexes)",
                 )
             )
-        elif state.invalid:
-            steps.append(
-                Step(
-                    "rebuild",
-                    f"{where}.{state.name}",
-                    "invalid (a failed concurrent build): dropped, built again CONCURRENTLY",
+            continue
+        walk.settled.add(key)
+        index = ident(where, state.name)
+        if usable is not None:  # only our own invalid leftover to clear away
+            detail = f"invalid (a failed concurrent build): dropped, {where}.{usable} serves {on}"
+            if walk.take(Step("drop", key, detail)):
+                with apply():
+                    _run(walk.conn, ddl.drop_concurrently, index=index)
+            continue
+        names = {
+            "name": sql.Identifier(state.name),
+            "table": ident(where, state.table),
+            "column": sql.Identifier(state.column),
+        }
+        if ("table", f"{where}.{state.table}") in walk.registered():
+            if walk.take(Step("build", key, f"on {on}, orderreport's own (empty) table")):
+                _run(walk.conn, ddl.plain, **names)
+        elif invalid:
+            detail = "invalid (a failed concurrent build): dropped, built again CONCURRENTLY"
+            if walk.take(Step("rebuild", key, detail)):
+                with apply():
+                    _run(walk.conn, ddl.drop_concurrently, index=index)
+                    _build(walk.conn, state, ddl)
+                walk.note(f"built {key} on {on}")
+        elif walk.take(Step("build", key, f"on {on}, CONCURRENTLY (writes go on)")):
+            with apply():
+                _build(walk.conn, state, ddl)
+            walk.note(f"built {key} on {on}")
+        walk.register("index", key, revision)
+
+
+# 0004
+def _legacy_view(walk: Walk) -> bool:
+    """Whether the first release's view is there, in its schema, and ours to drop."""
+    legacy = walk.legacy
+    return (
+        legacy is not None
+        and exists(walk.conn, legacy.schema, VIEW)
+        and rightfully_owned(walk.conn, legacy.schema, VIEW)
+    )
+
+
+def drop_legacy_view(walk: Walk) -> None:
+    """The first release's view goes: orderreport's own replaces it."""
+    legacy = walk.legacy
+    if legacy is None or not _legacy_view(walk):
+        return
+    if walk.take(
+        Step(
+            "replace",
+            f"{legacy.schema}.{VIEW}",
+            f"orderreport's first release: replaced by {OUR_SCHEMA}.{VIEW}",
+        )
+    ):
+        walk.conn.execute(sql.SQL("DROP VIEW {}").format(ident(legacy.schema, VIEW)))
+        walk.note(f"dropped {legacy.schema}.{VIEW}, the first release's view")
+
+
+def create_daily_reports(walk: Walk, ddl: str) -> None:
+    """orderreport.daily_reports: moved from the first release's schema, or created with
+    the revision's `ddl`. A table of that name that is not ours is taken only with --adopt
+    (and only if it has the columns orderreport writes)."""
+    legacy, obj = walk.legacy, f"{OUR_SCHEMA}.{DAILY_REPORTS}"
+    if (
+        legacy is not None
+        and exists(walk.conn, legacy.schema, DAILY_REPORTS)
+        and rightfully_owned(walk.conn, legacy.schema, DAILY_REPORTS)
+    ):
+        old = f"{legacy.schema}.{DAILY_REPORTS}"
+        if walk.take(Step("move", old, f"to {obj}, rows kept")):
+            walk.conn.execute(
+                sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(
+                    ident(legacy.schema, DAILY_REPORTS), sql.Identifier(OUR_SCHEMA)
                 )
             )
-        elif state.column == "created_at" and shop.created_at_type is None:
-            steps.append(
-                Step(
-                    "build",
-                    f"{where}.{state.name}",
-                    f"on {state.table}({state.column}), CONCURRENTLY, once the column exists",
-                )
+            walk.note(f"moved {old} to {obj}, rows kept")
+    elif walk.exists(OUR_SCHEMA, DAILY_REPORTS):
+        if not walk.adopt:
+            walk.conflict(
+                Step("conflict", obj, "exists and is not orderreport's: --adopt takes it"),
+                f"{obj} already exists and was not created by orderreport: "
+                "rename it, or rerun with --adopt to take it as orderreport's",
             )
-        else:
-            steps.append(
-                Step(
-                    "build",
-                    f"{where}.{state.name}",
-                    f"on {state.table}({state.column}), CONCURRENTLY (writes go on)",
-                )
+        elif walk.take(Step("adopt", obj, "not created by orderreport: taken, rows kept")):
+            walk.note(f"adopted the existing {obj}")
+    elif walk.take(Step("create", obj, "the stored daily summaries")):
+        walk.conn.execute(ddl)
+        walk.note(f"created {obj}")
+    walk.made.add((OUR_SCHEMA, DAILY_REPORTS))
+
+
+# 0005
+def create_runs(walk: Walk, ddl: str) -> None:
+    """orderreport.runs, the run log, with the revision's `ddl`. A table of that name that
+    orderreport did not create is taken only with --adopt, and only if it has every column
+    the run log writes: its rows are never dropped."""
+    obj = f"{OUR_SCHEMA}.{RUNS}"
+    if walk.exists(OUR_SCHEMA, RUNS):
+        found = {
+            str(c)
+            for (c,) in walk.conn.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = %(s)s AND table_name = %(t)s",
+                {"s": OUR_SCHEMA, "t": RUNS},
             )
-    return steps
+        }
+        if not walk.adopt or not found >= runs_columns():
+            walk.conflict(
+                Step("conflict", obj, "exists and is not orderreport's"),
+                f"{obj} already exists and was not created by orderreport: rename it"
+                + (
+                    "" if walk.adopt else ", or rerun with --adopt if it is a copy of orderreport's"
+                ),
+            )
+        elif walk.take(Step("adopt", obj, "not created by orderreport: taken, rows kept")):
+            walk.note(f"adopted the existing {obj}")
+    elif walk.take(Step("create", obj, "the daily job's run log")):
+        walk.conn.execute(ddl)
+        walk.note(f"created {obj}")
+    walk.made.add((OUR_SCHEMA, RUNS))
+
+
+# 0007 (any revision's own statements)
+def change(walk: Walk, step: Step, statements: tuple[str, ...]) -> None:
+    """A revision's own change, said as `step` and made with its `statements`."""
+    if walk.take(step):
+        for statement in statements:
+            walk.conn.execute(statement)
+
+
+# 0004, 0006, 0007, and at head
+def view(walk: Walk, form: str, why: str) -> None:
+    """orderreport.order_reports for the shop in `form` (older revisions build older
+    forms); `why` says why a view of ours is rebuilt. Nothing if it is already right.
+
+    The view's comment records what it was built for (Shop.fingerprint); a view of that
+    name without such a comment is not ours and is replaced only with --adopt.
+    """
+    comment = walk.view_comment()
+    wanted = walk.shop.fingerprint(form)
+    if comment == wanted:
+        return
+    obj = f"{OUR_SCHEMA}.{VIEW}"
+    if comment is None:
+        step = Step("create", obj, "one row per order that counts")
+    elif not comment.startswith(VIEW_MARK) and not walk.adopt:
+        step = Step("conflict", obj, "exists and is not orderreport's: --adopt replaces it")
+        walk.conflict(
+            step,
+            f"{obj} already exists and was not created by orderreport: "
+            "rename it, or rerun with --adopt to replace it with orderreport's view",
+        )
+    elif not comment.startswith(VIEW_MARK):
+        step = Step("replace", obj, "not created by orderreport: replaced (--adopt)")
+    else:
+        step = Step("replace", obj, why)
+    if step.action != "conflict" and walk.take(step):
+        build_view(walk.conn, walk.shop, form, comment is not None)
+        verb = "created" if comment is None else "rebuilt"
+        walk.note(f"{verb} {obj} ({wanted.removeprefix(VIEW_MARK).strip()})")
+    walk.comment, walk.commented = wanted, True
+
+
+def build_view(conn: Conn, shop: Shop, form: str, there: bool) -> None:
+    """(Re)build orderreport.order_reports for `shop` in `form`, its comment saying so.
+
+    Built under a search path of the system's alone: every function and operator in it
+    binds to pg_catalog's (or to what the source's SQL names explicitly), whatever another
+    role planted in a schema on the user's path. Replaced in place where the columns allow
+    (its grants stay); else dropped and created, its grants given back.
+    """
+    view = qualified(OUR_SCHEMA, VIEW)
+    body = shop_mod.view_definition(shop, quote, form)
+    path = scalar(conn, "SELECT pg_catalog.current_setting('search_path')")
+    conn.execute("SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true)")
+    replaced = False
+    grants: list[str] = []
+    if there:
+        try:
+            with conn.transaction():  # a savepoint: the revision's transaction is open
+                conn.execute(f"CREATE OR REPLACE VIEW {view} AS {body}")
+            replaced = True
+        except psycopg.Error:  # a column changed type or went away: not replaceable in place
+            grants = view_grants(conn)
+            conn.execute(f"DROP VIEW {view}")
+    if not replaced:
+        conn.execute(f"CREATE VIEW {view} AS {body}")
+        for grant in grants:  # the reporting roles keep reading it
+            conn.execute(grant)
+    fingerprint = shop_mod.sql_string(shop.fingerprint(form))
+    conn.execute(f"COMMENT ON VIEW {view} IS {fingerprint}")
+    conn.execute("SELECT pg_catalog.set_config('search_path', %(p)s, true)", {"p": path})

@@ -25,7 +25,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import URL, make_url
 
-from orderreport import db
+from orderreport import migrate
 from orderreport.cli import main
 from orderreport.config import Settings, load_settings, normalize_url
 from orderreport.embedded import EmbeddedServer
@@ -82,7 +82,7 @@ def _drop_db(server_url: URL, name: str) -> None:
 @pytest.fixture(scope="session")
 def template_db(server_url: URL) -> Iterator[str]:
     url = _create_db(server_url, TEMPLATE)
-    db.migrate(
+    migrate.migrate(
         Settings(database_url=url_text(url), tz="UTC", home=Path("/nonexistent"), config_file=None)
     )
     yield TEMPLATE

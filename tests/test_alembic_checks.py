@@ -21,7 +21,7 @@ from pytest_alembic.tests import (
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import URL
 
-from orderreport import db
+from orderreport import migrate
 from tests.conftest import settings_for
 
 __all__ = [
@@ -34,7 +34,7 @@ __all__ = [
 
 @pytest.fixture
 def alembic_config(empty_url: URL) -> Config:
-    cfg = db.alembic_config()
+    cfg = migrate.alembic_config()
     cfg.attributes["settings"] = settings_for(empty_url)
     return cfg
 

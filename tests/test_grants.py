@@ -24,7 +24,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
-from orderreport import db, grants
+from orderreport import db, grants, migrate
 from orderreport.config import load_settings
 from orderreport.errors import UsageError
 from orderreport.schema import quote
@@ -314,7 +314,7 @@ def test_a_downgraded_and_migrated_view_keeps_its_grants(
     db_url: URL, shop: Conn, roles: MakeRole
 ) -> None:
     """Down to 0006 (the view loses its currency column, so it cannot be replaced in
-    place: schema.ensure_view drops it, and gives its grants back) and up again to head."""
+    place: schema.build_view drops it, and gives its grants back) and up again to head."""
     day = yesterday()
     fill_days(shop, day, 1)
     harden(db_url)
@@ -323,9 +323,9 @@ def test_a_downgraded_and_migrated_view_keeps_its_grants(
     args = ("summary", "--date", day.isoformat(), "--json")
     ok(cli(db_url, reports, *args))
     owner = settings(db_url)
-    db.downgrade(owner, "0006")
+    migrate.downgrade(owner, "0006")
     assert may_read_view(shop, reports), "the downgrade to 0006 dropped the view's grants"
-    db.migrate(owner)
+    migrate.migrate(owner)
     assert may_read_view(shop, reports), "the upgrade to 0007 dropped the view's grants"
     ok(cli(db_url, reports, *args))
 

@@ -27,7 +27,7 @@ import pytest
 from psycopg.rows import dict_row
 from sqlalchemy.engine import URL, make_url
 
-from orderreport import db
+from orderreport import db, migrate
 from orderreport.config import Settings
 from orderreport.embedded import EmbeddedServer
 from orderreport.runs import RECORD_WAIT, RESTARTED
@@ -104,7 +104,7 @@ def shop_url(own_server: tuple[EmbeddedServer, URL]) -> Iterator[URL]:
     _, server_url = own_server
     wait_until_up(server_url)
     url = fresh_database(server_url)
-    db.migrate(
+    migrate.migrate(
         Settings(database_url=plain(url), tz="UTC", home=Path("/nonexistent"), config_file=None)
     )
     with psycopg.connect(plain(url), autocommit=True) as conn:

@@ -25,6 +25,13 @@ depends_on: str | Sequence[str] | None = None
 
 MONEY = sa.Numeric(12, 2)
 TABLES = ("users", "products", "orders", "order_items")
+# The DDL this revision applies, kept here as it was applied (a later edit of schema.py
+# must not change what this revision does to a database).
+REGISTRY = (
+    "CREATE TABLE IF NOT EXISTS orderreport.created_objects ("
+    "kind text NOT NULL, name text NOT NULL, revision text NOT NULL, "
+    "created_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (kind, name))"
+)
 
 
 def create_shop_tables(where: str | None) -> None:
@@ -74,23 +81,24 @@ def create_shop_tables(where: str | None) -> None:
 
 def upgrade() -> None:
     if context.is_offline_mode():  # --sql: the DDL for an empty database
-        schema.create_registry_offline(op.execute)
+        op.execute(REGISTRY)
         create_shop_tables(None)
         return
-    conn = migrating.connection()
-    schema.create_registry(conn)
-    shop = migrating.shop_now()
-    if shop.exists:
-        return
-    schema.refuse_foreign(conn, shop)  # a sample shop never goes next to someone's tables
-    if shop.schema is not None:
-        op.execute(f"CREATE SCHEMA IF NOT EXISTS {schema.quote(shop.schema)}")
-    # the user's current schema: the session's own path holds only the system's
-    where = shop.schema or schema.creation_schema(conn)
-    create_shop_tables(where)
-    for table in TABLES:
-        schema.register(conn, "table", f"{where}.{table}", revision)
-    migrating.note(f"created the shop's tables in schema {where} (the database had none)")
+    steps(migrating.walk())
+
+
+def steps(walk: schema.Walk) -> None:
+    """What this revision does (applying) or would do (`migrate --plan`)."""
+    walk.revision(revision, __doc__)
+    schema.create_registry(walk, REGISTRY)
+    named = walk.shop.schema is not None  # a schema set by name may not exist yet
+
+    def create(where: str) -> None:
+        if named:
+            op.execute(f"CREATE SCHEMA IF NOT EXISTS {schema.quote(where)}")
+        create_shop_tables(where)
+
+    schema.create_shop(walk, revision, TABLES, create)
 
 
 def downgrade() -> None:

@@ -22,6 +22,13 @@ down_revision: str | Sequence[str] | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# The DDL this revision applies ({table}, {column}), kept here as it was applied.
+OURS = ("ALTER TABLE {table} ADD COLUMN {column} timestamptz NOT NULL DEFAULT now()",)
+SHOPS = (
+    "ALTER TABLE {table} ADD COLUMN {column} timestamptz",
+    "ALTER TABLE {table} ALTER COLUMN {column} SET DEFAULT now()",
+)
+
 
 def upgrade() -> None:
     if context.is_offline_mode():
@@ -36,9 +43,13 @@ def upgrade() -> None:
                 ),
             )
         return
-    conn = migrating.connection()
-    for line in schema.add_timestamps(conn, migrating.shop_now(), revision):
-        migrating.note(line)
+    steps(migrating.walk())
+
+
+def steps(walk: schema.Walk) -> None:
+    """What this revision does (applying) or would do (`migrate --plan`)."""
+    walk.revision(revision, __doc__)
+    schema.add_timestamps(walk, revision, OURS, SHOPS)
 
 
 def downgrade() -> None:

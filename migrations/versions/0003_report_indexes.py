@@ -23,14 +23,32 @@ down_revision: str | Sequence[str] | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# The DDL this revision applies, kept here as it was applied.
+NEEDED = {
+    "ix_orders_created_at": ("orders", "created_at"),
+    "ix_order_items_order_id": ("order_items", "order_id"),
+}
+INDEXES = schema.IndexDDL(
+    plain="CREATE INDEX {name} ON {table} ({column})",
+    concurrently="CREATE INDEX CONCURRENTLY {name} ON {table} ({column})",
+    drop_concurrently="DROP INDEX CONCURRENTLY IF EXISTS {index}",
+    parent="CREATE INDEX IF NOT EXISTS {name} ON ONLY {table} ({column})",
+    attach="ALTER INDEX {index} ATTACH PARTITION {part}",
+)
+
 
 def upgrade() -> None:
     if context.is_offline_mode():
-        for name, (table, column) in schema.NEEDED_INDEXES.items():
+        for name, (table, column) in NEEDED.items():
             op.create_index(name, table, [column])
         return
-    conn = migrating.connection()
-    schema.build_indexes(conn, migrating.shop_now(), revision, op.get_context().autocommit_block)
+    steps(migrating.walk())
+
+
+def steps(walk: schema.Walk) -> None:
+    """What this revision does (applying) or would do (`migrate --plan`)."""
+    walk.revision(revision, __doc__)
+    schema.indexes(walk, revision, INDEXES)
 
 
 def downgrade() -> None:

@@ -22,13 +22,46 @@ down_revision: str | Sequence[str] | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# The DDL this revision applies, kept here as it was applied.
+RUNS = (
+    "CREATE TABLE orderreport.runs ("
+    "id bigint GENERATED ALWAYS AS IDENTITY, "
+    "time_zone text NOT NULL, "
+    # true: the days came from what was stored (catch-up); false: --date or --from/--to
+    "catch_up boolean NOT NULL, "
+    "started_at timestamptz NOT NULL DEFAULT now(), "
+    "finished_at timestamptz, "
+    "status text NOT NULL DEFAULT 'running' CONSTRAINT runs_status_known CHECK (status IN ("
+    "'running', 'succeeded', 'failed', 'busy', 'interrupted', 'terminated')), "
+    "exit_code integer, "
+    "message text, "
+    "first_day date, last_day date, "
+    "days_planned integer NOT NULL DEFAULT 0, "
+    "days_stored integer NOT NULL DEFAULT 0, "
+    "days_restated integer NOT NULL DEFAULT 0, "
+    "days_changed integer NOT NULL DEFAULT 0, "
+    "host text NOT NULL, "
+    "pid integer NOT NULL, "
+    # the run's server backend, to tell a live run from a dead one (pid alone can be reused)
+    "backend_pid integer NOT NULL DEFAULT pg_backend_pid(), "
+    "backend_start timestamptz, "
+    "version text NOT NULL, "
+    "CONSTRAINT runs_pkey PRIMARY KEY (id))"
+)
+
 
 def upgrade() -> None:
     if context.is_offline_mode():
-        op.execute(schema.RUNS_DDL)
+        op.execute(RUNS)
         return
-    migrating.note(schema.create_runs(migrating.connection(), migrating.adopt()))
+    steps(migrating.walk())
+
+
+def steps(walk: schema.Walk) -> None:
+    """What this revision does (applying) or would do (`migrate --plan`)."""
+    walk.revision(revision, __doc__)
+    schema.create_runs(walk, RUNS)
 
 
 def downgrade() -> None:
-    op.execute(f"DROP TABLE IF EXISTS {OUR_SCHEMA}.{schema.RUNS}")
+    op.execute(f"DROP TABLE IF EXISTS {OUR_SCHEMA}.runs")

@@ -23,19 +23,21 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _build(form: str) -> None:
-    if context.is_offline_mode():
-        schema.create_view_offline(op.execute, form)
-        return
-    conn = migrating.connection()
-    done = schema.ensure_view(conn, migrating.shop_now(), migrating.adopt(), form)
-    if done:
-        migrating.note(done)
-
-
 def upgrade() -> None:
-    _build(LATERAL)
+    if context.is_offline_mode():
+        schema.create_view_offline(op.execute, LATERAL)
+        return
+    steps(migrating.walk())
+
+
+def steps(walk: schema.Walk) -> None:
+    """What this revision does (applying) or would do (`migrate --plan`)."""
+    walk.revision(revision, __doc__)
+    schema.view(walk, LATERAL, "rebuilt to count each order's lines once")
 
 
 def downgrade() -> None:
-    _build(SUBQUERY)
+    if context.is_offline_mode():
+        schema.create_view_offline(op.execute, SUBQUERY)
+        return
+    schema.view(migrating.walk(), SUBQUERY, "rebuilt in the form before 0006")

@@ -19,14 +19,14 @@ from collections.abc import Sequence
 from alembic import context, op
 
 from orderreport import migrating, schema
-from orderreport.shop import LATERAL, OUR_SCHEMA, PER_CURRENCY
+from orderreport.shop import LATERAL, PER_CURRENCY
 
 revision: str = "0007"
 down_revision: str | Sequence[str] | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-TABLE = f"{OUR_SCHEMA}.daily_reports"
+TABLE = "orderreport.daily_reports"
 # The DDL this revision applies, kept here as it was applied (a later edit of schema.py
 # must not change what this revision does to a database).
 UPGRADE = (
@@ -51,16 +51,24 @@ def _view(form: str) -> None:
     if context.is_offline_mode():
         schema.create_view_offline(op.execute, form)
         return
-    conn = migrating.connection()
-    done = schema.ensure_view(conn, migrating.shop_now(), migrating.adopt(), form)
-    if done:
-        migrating.note(done)
+    schema.view(migrating.walk(), form, "rebuilt in the form before 0007")
 
 
 def upgrade() -> None:
-    for statement in UPGRADE:
-        op.execute(statement)
-    _view(PER_CURRENCY)
+    if context.is_offline_mode():
+        for statement in UPGRADE:
+            op.execute(statement)
+        _view(PER_CURRENCY)
+        return
+    steps(migrating.walk())
+
+
+def steps(walk: schema.Walk) -> None:
+    """What this revision does (applying) or would do (`migrate --plan`)."""
+    walk.revision(revision, __doc__)
+    currency = "a row per zone, day and currency; stored days keep their figures"
+    schema.change(walk, schema.Step("add", f"{TABLE}.currency", currency), UPGRADE)
+    schema.view(walk, PER_CURRENCY, "rebuilt with each order's currency")
 
 
 def downgrade() -> None:
