@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import psycopg
 
-from orderreport import db, limits, pg, schema
+from orderreport import db, limits, schema
 from orderreport.config import Settings
 from orderreport.errors import DatabaseFailed, DatabaseUnavailable, LockBusy
 
@@ -82,10 +82,11 @@ def alembic_conn(settings: Settings) -> Iterator[Connection]:
             eng.dispose(close=False)  # the connection is db.connect's to close
 
 
-def driver(conn: Connection | psycopg.Connection[Any]) -> pg.Connection:
-    """The psycopg connection under Alembic's (see alembic_conn), or `conn` itself."""
+def driver(conn: Connection | psycopg.Connection[Any]) -> psycopg.Connection[Any]:
+    """The psycopg connection under Alembic's (see alembic_conn), or `conn` itself: a
+    pg.Connection when db.connect opened it, a plain one when pytest-alembic did."""
     found = conn if isinstance(conn, psycopg.Connection) else conn.connection.driver_connection
-    assert isinstance(found, pg.Connection)
+    assert isinstance(found, psycopg.Connection)
     return found
 
 
@@ -171,7 +172,8 @@ def migrate(
                 ) from None
             # a lost connection (a cleanup after it may raise SQLAlchemy's PendingRollbackError
             # instead: limits.describe looks behind it), a refusal, a timeout: one line
-            raise limits.describe(exc, bounds, "migration failed", driver(conn).probe) from None
+            probe = getattr(driver(conn), "probe", None)
+            raise limits.describe(exc, bounds, "migration failed", probe) from None
         conn.rollback()  # Alembic's transaction over; the revision is read on the driver's
         end = db.schema_revision(driver(conn))
     walk = cfg.attributes["walk"]
