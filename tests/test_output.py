@@ -15,7 +15,7 @@ import pytest
 from rich.cells import cell_len
 from rich.console import Console
 
-from orderreport import daily, health, output, queries, runs, schema, sources, verify
+from orderreport import columns, daily, health, output, queries, runs, schema, sources, verify
 from orderreport.output import Format
 
 WIDTHS = [20, 40, 80, 200]
@@ -170,8 +170,9 @@ STORED = daily.StoredReport(
 )
 STEP = schema.Step("create", "orderreport.daily_reports", "the stored reports")
 ENTRY = sources.Entry("seed", "public.orders", "public.order_items", "created_at", "every order")
+NOTHING: dict[str, Any] = {f.name: None for f in fields(health.Status)}
 STATUS = health.Status(
-    **{f.name: None for f in fields(health.Status)}
+    **NOTHING
     | {
         "database": "postgresql+psycopg://u:***@db/shop",
         "head_revision": "0006",
@@ -501,3 +502,12 @@ def test_every_case_has_its_output() -> None:
 @pytest.mark.parametrize("case", list(CASES))
 def test_the_exact_output(case: str) -> None:
     assert CASES[case]() == EXPECTED[case]
+
+
+def test_a_listing_names_only_fields_of_its_record() -> None:
+    listing = columns.fields_of(runs.RunRecord, first=("id", "started_at"), omit=("pid",))
+    assert listing[:3] == ("id", "started_at", "time_zone") and "pid" not in listing
+    assert output.table_headers(listing)[:3] == ["id", "started", "zone"]
+    assert output.table_headers(("id", "started_at")) == ["id", "started_at"]  # plain names
+    with pytest.raises(ValueError, match="RunRecord has no field started"):
+        columns.fields_of(runs.RunRecord, first=("started",))
