@@ -258,6 +258,18 @@ CASES: dict[str, Callable[[], str]] = {
         30, lambda c: output.write_rich_table([RUN], runs.RUN_TABLE_FIELDS, c, title="runs")
     ),
 }
+
+# SUMMARY's fields after its date as `field: value` lines
+FOLDED = [
+    "zone: America/Argentina/Buenos_Aires",
+    "cur: EUR",
+    "orders: 1,234",
+    "lines: 5,678",
+    "total value: 52,167.40",
+    "avg lines/order: 4.60",
+    "avg order value: 42.27",
+    "",
+]
 EXPECTED = {
     "summary table": lines(
         "                                                           t",
@@ -421,14 +433,7 @@ EXPECTED = {
     "summary folded": lines(
         "t",
         "date: 2025-12-16",
-        "zone: America/Argentina/Buenos_Aires",
-        "cur: EUR",
-        "orders: 1,234",
-        "lines: 5,678",
-        "total value: 52,167.40",
-        "avg lines/order: 4.60",
-        "avg order value: 42.27",
-        "",
+        *FOLDED,
         "date: 2025-12-16",
         "zone: America/Argentina/Buenos_Aires",
         "cur:",
@@ -439,38 +444,9 @@ EXPECTED = {
         "avg order value: 0.00",
         "",
     ),
-    "summary folded, footer": lines(
-        "date: 2025-12-16",
-        "zone: America/Argentina/Buenos_Aires",
-        "cur: EUR",
-        "orders: 1,234",
-        "lines: 5,678",
-        "total value: 52,167.40",
-        "avg lines/order: 4.60",
-        "avg order value: 42.27",
-        "",
-        "date: total",
-        "zone: America/Argentina/Buenos_Aires",
-        "cur: EUR",
-        "orders: 1,234",
-        "lines: 5,678",
-        "total value: 52,167.40",
-        "avg lines/order: 4.60",
-        "avg order value: 42.27",
-        "",
-    ),
+    "summary folded, footer": lines("date: 2025-12-16", *FOLDED, "date: total", *FOLDED),
     "one record folded": lines(
-        "Summary",
-        "date: 2025-12-16",
-        "zone:",
-        "America/Argentina/Buenos_Aires",
-        "cur: EUR",
-        "orders: 1,234",
-        "lines: 5,678",
-        "total value: 52,167.40",
-        "avg lines/order: 4.60",
-        "avg order value: 42.27",
-        "",
+        "Summary", "date: 2025-12-16", "zone:", "America/Argentina/Buenos_Aires", *FOLDED[1:]
     ),
     "runs folded": lines(
         "runs",
