@@ -14,7 +14,7 @@ stored (a transaction that spanned midnight) and an order edited or refunded lat
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -22,6 +22,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from orderreport import db, queries, runs, verify
+from orderreport.columns import fields_of, header
 
 # the CLI's bounds, kept where the CLI reads them without importing this module
 from orderreport.defaults import DEFAULT_MAX_CATCH_UP as DEFAULT_MAX_CATCH_UP
@@ -54,10 +55,10 @@ class Plan:
 class StoredReport(Summary):
     """A row of daily_reports: a Summary plus when it was generated."""
 
-    generated_at: datetime
+    generated_at: datetime = field(metadata=header("generated at"))
 
 
-HISTORY_FIELDS = (*queries.SUMMARY_FIELDS, "generated_at")
+HISTORY_FIELDS = fields_of(StoredReport)
 
 
 @dataclass(frozen=True)

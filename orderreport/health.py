@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -13,6 +13,7 @@ import psycopg
 
 from orderreport import db, runs, schema
 from orderreport import shop as shop_mod
+from orderreport.columns import fields_of, header
 from orderreport.daily import StoredSpan, stored_span
 from orderreport.metrics import HealthFigures
 from orderreport.runs import RunRecord
@@ -32,7 +33,7 @@ class Status:
     lines: str | None
     placed_at: str | None
     amount: str | None
-    currency: str | None  # how the currency is read
+    currency: str | None = field(metadata=header("cur"))  # how the currency is read
     counts: str | None  # which orders count
     missing_indexes: str | None  # the CREATE INDEX statements a day's report lacks
     # schemas orderreport reads that roles other than their owner may create objects in
@@ -43,7 +44,7 @@ class Status:
     created_at_read_as: str | None
     undated_orders: int | None  # orders with no created_at: in no report
     orders_without_amount: int | None  # orders that count with no amount: worth 0
-    time_zone: str
+    time_zone: str = field(metadata=header("zone"))
     oldest_report: date | None
     newest_report: date | None
     lag_days: int | None  # days between the newest stored report and yesterday
@@ -59,41 +60,7 @@ class Status:
     problem: str | None
 
 
-STATUS_FIELDS = (
-    "database",
-    "schema_revision",
-    "head_revision",
-    "shop_schema",
-    "platform",
-    "orders",
-    "lines",
-    "placed_at",
-    "amount",
-    "currency",
-    "counts",
-    "missing_indexes",
-    "writable_schemas",
-    "money_type",
-    "money_read_as",
-    "created_at_type",
-    "created_at_read_as",
-    "undated_orders",
-    "orders_without_amount",
-    "time_zone",
-    "oldest_report",
-    "newest_report",
-    "lag_days",
-    "missing_days",
-    "max_lag",
-    "last_run_id",
-    "last_run_status",
-    "last_run_started",
-    "last_run_finished",
-    "last_run_exit_code",
-    "last_run_host",
-    "healthy",
-    "problem",
-)
+STATUS_FIELDS = fields_of(Status)
 
 
 def status(

@@ -26,6 +26,8 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from orderreport.columns import Columns
+
 TABLE_CHUNK = 500  # rows per Rich table: big reports stream instead of building one table
 MIN_BAR = 10  # columns a chart's bar needs beside its day and figure, else it gets a line
 
@@ -126,31 +128,13 @@ def write_csv(records: Iterable[Any], fields: Sequence[str], out: TextIO) -> Non
         writer.writerow([text_value(v) for v in _values(record, fields)])
 
 
-# Table headers for people; JSON and CSV keep the exact field names.
-HEADERS = {
-    "report_at": "day",
-    "order_id": "order",
-    "count_product": "lines",
-    "total_amount": "total",
-    "time_zone": "zone",
-    "currency": "cur",
-    "total_orders": "orders",
-    "total_products": "lines",
-    "total_value": "total value",
-    "average_products_per_order": "avg lines/order",
-    "average_order_value": "avg order value",
-    "generated_at": "generated at",
-    "started_at": "started",
-    "finished_at": "finished",
-    "duration_seconds": "seconds",
-    "exit_code": "exit",
-    "first_day": "from",
-    "last_day": "to",
-    "days_planned": "planned",
-    "days_stored": "stored",
-    "days_restated": "restated",
-    "days_changed": "changed",
-}
+def table_headers(fields: Sequence[str]) -> list[str]:
+    """The table headers of `fields`: for people, from the record's field metadata where
+    `fields` comes from columns.fields_of (JSON and CSV keep the exact field names)."""
+    if isinstance(fields, Columns):
+        return [fields.header(f) for f in fields]
+    return list(fields)
+
 
 MONEY_FIELDS = frozenset(
     {"total_amount", "total_value", "average_order_value", "average_products_per_order"}
@@ -192,7 +176,7 @@ def write_table(
     chunk would widen the table past it, the records from that chunk on are.
     """
     right: set[str] = set()
-    headers = [HEADERS.get(f, f) for f in fields]
+    headers = table_headers(fields)
     widths: list[int] = []
     count = 0
 
@@ -318,7 +302,7 @@ def write_record(record: Any, fields: Sequence[str], console: Console, title: st
     table = Table(title=title, show_header=False, box=box.SIMPLE, pad_edge=False)
     table.add_column("field", style="bold", overflow="fold")
     table.add_column("value", justify="right", overflow="fold")
-    headers = [HEADERS.get(f, f) for f in fields]
+    headers = table_headers(fields)
     cells = [table_cell(f, v) for f, v in zip(fields, _values(record, fields), strict=True)]
     for header, cell in zip(headers, cells, strict=True):
         table.add_row(header, cell)
@@ -345,7 +329,7 @@ def write_rich_table(
     with all its fields as `field: value` lines (folded_lines).
     """
     records = list(records)
-    headers = [HEADERS.get(f, f) for f in fields]
+    headers = table_headers(fields)
     rows = [
         [table_cell(f, v) for f, v in zip(fields, _values(r, fields), strict=True)] for r in records
     ]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import select
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -27,6 +27,7 @@ from psycopg import pq
 
 from orderreport import db
 from orderreport import shop as shop_mod
+from orderreport.columns import fields_of, header
 from orderreport.shop import Shop, quote
 
 STREAM_BATCH = 2000  # rows per server-side cursor fetch: memory stays flat for any size
@@ -37,11 +38,11 @@ class ReportRow:
     """One order: its report day, id (of the shop's own type), currency (None: the shop has
     none), number of order lines (not units) and total (exact, rounded to cents once)."""
 
-    report_at: date
-    order_id: int | str | UUID
-    currency: str | None
-    count_product: int
-    total_amount: Decimal
+    report_at: date = field(metadata=header("day"))
+    order_id: int | str | UUID = field(metadata=header("order"))
+    currency: str | None = field(metadata=header("cur"))
+    count_product: int = field(metadata=header("lines"))
+    total_amount: Decimal = field(metadata=header("total"))
 
 
 @dataclass(frozen=True)
@@ -50,26 +51,17 @@ class Summary:
     Decimal with 2 places, averages 0 if no orders. Never added across currencies."""
 
     date: date
-    time_zone: str
-    currency: str | None
-    total_orders: int
-    total_products: int
-    total_value: Decimal
-    average_products_per_order: Decimal
-    average_order_value: Decimal
+    time_zone: str = field(metadata=header("zone"))
+    currency: str | None = field(metadata=header("cur"))
+    total_orders: int = field(metadata=header("orders"))
+    total_products: int = field(metadata=header("lines"))
+    total_value: Decimal = field(metadata=header("total value"))
+    average_products_per_order: Decimal = field(metadata=header("avg lines/order"))
+    average_order_value: Decimal = field(metadata=header("avg order value"))
 
 
-REPORT_FIELDS = ("report_at", "order_id", "currency", "count_product", "total_amount")
-SUMMARY_FIELDS = (
-    "date",
-    "time_zone",
-    "currency",
-    "total_orders",
-    "total_products",
-    "total_value",
-    "average_products_per_order",
-    "average_order_value",
-)
+REPORT_FIELDS = fields_of(ReportRow)
+SUMMARY_FIELDS = fields_of(Summary)
 
 
 def _day_start(day: str) -> str:

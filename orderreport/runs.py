@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -22,6 +22,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from orderreport import db, limits
+from orderreport.columns import fields_of, header
 
 # the CLI's bounds, kept where the CLI reads them without importing this module
 from orderreport.defaults import DEFAULT_LIST as DEFAULT_LIST
@@ -75,58 +76,31 @@ class RunRecord:
     terminated (SIGTERM)."""
 
     id: int
-    time_zone: str
+    time_zone: str = field(metadata=header("zone"))
     status: str
-    exit_code: int | None
-    started_at: datetime
-    finished_at: datetime | None
-    duration_seconds: Decimal | None
+    exit_code: int | None = field(metadata=header("exit"))
+    started_at: datetime = field(metadata=header("started"))
+    finished_at: datetime | None = field(metadata=header("finished"))
+    duration_seconds: Decimal | None = field(metadata=header("seconds"))
     catch_up: bool  # False: the days were given (--date, --from/--to)
-    first_day: date | None
-    last_day: date | None
-    days_planned: int
-    days_stored: int
-    days_restated: int
-    days_changed: int
+    first_day: date | None = field(metadata=header("from"))
+    last_day: date | None = field(metadata=header("to"))
+    days_planned: int = field(metadata=header("planned"))
+    days_stored: int = field(metadata=header("stored"))
+    days_restated: int = field(metadata=header("restated"))
+    days_changed: int = field(metadata=header("changed"))
     host: str
     pid: int
     message: str | None
 
 
-RUN_FIELDS = (
-    "id",
-    "time_zone",
-    "status",
-    "exit_code",
-    "started_at",
-    "finished_at",
-    "duration_seconds",
-    "catch_up",
-    "first_day",
-    "last_day",
-    "days_planned",
-    "days_stored",
-    "days_restated",
-    "days_changed",
-    "host",
-    "pid",
-    "message",
-)
-# The columns of the `runs` table for people (JSON and CSV carry every field).
-RUN_TABLE_FIELDS = (
-    "id",
-    "started_at",
-    "duration_seconds",
-    "status",
-    "exit_code",
-    "first_day",
-    "last_day",
-    "days_planned",
-    "days_stored",
-    "days_restated",
-    "days_changed",
-    "host",
-    "message",
+RUN_FIELDS = fields_of(RunRecord)
+# The columns of the `runs` table for people: when and how long first; not the zone (the
+# title has it), the finish, catch_up or the pid (JSON and CSV carry every field).
+RUN_TABLE_FIELDS = fields_of(
+    RunRecord,
+    first=("id", "started_at", "duration_seconds"),
+    omit=("time_zone", "finished_at", "catch_up", "pid"),
 )
 
 _EXISTS = f"SELECT pg_catalog.to_regclass('{OUR_SCHEMA}.runs') IS NOT NULL"

@@ -21,6 +21,7 @@ import psycopg
 from psycopg import sql
 
 from orderreport import shop as shop_mod
+from orderreport.columns import fields_of
 from orderreport.errors import ObjectExists, Refused
 from orderreport.shop import OUR_SCHEMA, VIEW, Shop
 
@@ -55,7 +56,7 @@ class Legacy:
     schema: str
 
 
-PLAN_FIELDS = ("action", "object", "detail")
+PLAN_FIELDS = fields_of(Step)
 
 
 quote = shop_mod.quote  # one quoting rule for identifiers (shop.py holds it)

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from orderreport.columns import fields_of
 from orderreport.errors import UsageError
 
 PLATFORMS_DIR = Path(__file__).resolve().parent / "platforms"
@@ -133,7 +134,7 @@ class Entry:
     counts: str
 
 
-CATALOGUE_FIELDS = tuple(f.name for f in fields(Entry))
+CATALOGUE_FIELDS = fields_of(Entry)
 
 
 def catalogue() -> list[Entry]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -19,6 +19,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from orderreport import queries
+from orderreport.columns import fields_of, header
 from orderreport.queries import Summary
 from orderreport.shop import Shop
 
@@ -37,14 +38,14 @@ class Difference:
     """One figure of one day in one currency: as stored, and as the live data gives it now."""
 
     date: date
-    time_zone: str
-    currency: str | None
+    time_zone: str = field(metadata=header("zone"))
+    currency: str | None = field(metadata=header("cur"))
     field: str
     stored: int | Decimal
     live: int | Decimal
 
 
-DIFFERENCE_FIELDS = ("date", "time_zone", "currency", "field", "stored", "live")
+DIFFERENCE_FIELDS = fields_of(Difference)
 
 
 def differences(stored: Sequence[Summary], live: Sequence[Summary]) -> tuple[Difference, ...]:

@@ -56,6 +56,8 @@ def siblings(server_url: URL, empty_url: URL) -> Iterator[URL]:
             conn.execute(f'DROP DATABASE IF EXISTS "{empty_url.database}_{suffix}" WITH (FORCE)')
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_bench_runs_on_a_tiny_shop(siblings: URL, tmp_path: Path) -> None:
     results = tmp_path / "RESULTS.md"
     argv = ["--orders", "tiny", "--partitioned", "--repeat", "1", "--out", str(results)]
@@ -97,6 +99,8 @@ def _plan(url: URL, tz: str, day: date, end: date) -> str:
         return "\n".join(str(line[0]) for line in lines)
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(180)
 def test_a_day_and_a_month_read_orders_and_lines_by_index(
     db_url: URL, shop: psycopg.Connection[tuple[object, ...]]
 ) -> None:

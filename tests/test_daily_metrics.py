@@ -134,6 +134,8 @@ def test_the_metrics_file_is_never_seen_half_written_while_runs_write_it(
     assert [p.name for p in tmp_path.iterdir() if p.name != "stop"] == [path.name]
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(180)
 def test_a_push_to_a_real_pushgateway_carries_the_same_values(
     db_url: URL, shop: Conn, tmp_path: Path, pushgateway: str
 ) -> None:

@@ -360,6 +360,8 @@ def test_private_under_umask_000_and_old_homes_tightened(home: Path) -> None:
 TERMINATED = "orderreport: error: terminated by SIGTERM"
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_sigterm_while_starting_or_stopping_exits_143_with_one_line(home: Path) -> None:
     """Real runs of main() (forked from a process that imported it once) on the real server,
     each sent SIGTERM at a random moment while the server starts, or while it stops."""

@@ -214,6 +214,8 @@ def test_passwords_never_shown(secret_url: URL, tmp_path: Path) -> None:
 
 
 # -- signals and pipes --------------------------------------------------------------------
+@pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_sigterm_at_random_points_of_daily(secret_url: URL) -> None:
     """50 runs, SIGTERM at a random moment: 0 or 143 with its one line, never anything else;
     and whatever was stored is whole, and a plain run then stores every day right."""
@@ -262,6 +264,8 @@ def summing(url: URL) -> bool:
     return row is not None and row[0] > 0
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_a_terminated_run_lets_go_of_the_lock_at_once(db_url: URL) -> None:
     """SIGTERM a year's daily at a random moment (every other time early in its summary
     statement): the lock is free within LET_GO of its exit, and the next run, started at
@@ -361,6 +365,8 @@ def test_pipes_closed_and_full(secret_url: URL) -> None:
         )
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(180)
 @pytest.mark.parametrize("fault", ["statement_timeout", "terminated"])
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 def test_an_export_cut_short_by_the_server_is_one_line(

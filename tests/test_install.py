@@ -11,6 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import psycopg
+import pytest
 from sqlalchemy.engine import URL
 
 from orderreport.dates import today_in
@@ -19,6 +20,8 @@ from tests.conftest import add_order, plain, subprocess_env, url_text
 UV = os.environ.get("UV", "uv")
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_the_installed_command_migrates_stores_and_verifies(
     built_wheel: Path, empty_url: URL, tmp_path: Path
 ) -> None:

@@ -282,6 +282,8 @@ def pushed(url: str, zone: str = ZONE) -> dict[str, float]:
     return pushed_in(url, zone)
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(180)
 def test_push_reaches_a_real_pushgateway(pushgateway: str) -> None:
     assert metrics.push(pushgateway, SUCCESS) is None
     assert pushed(pushgateway) == SUCCESS_VALUES
@@ -308,6 +310,8 @@ def test_push_reaches_a_real_pushgateway(pushgateway: str) -> None:
     assert pushed(pushgateway) == expected
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(180)
 def test_push_refused_by_the_gateway_is_a_warning(pushgateway: str) -> None:
     warning = metrics.push(f"{pushgateway}/no/such/prefix", SUCCESS)
     assert warning is not None

@@ -162,6 +162,8 @@ def wheel(built_wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return unpacked
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_migrate_from_an_installed_wheel_anywhere(
     wheel: Path, empty_url: URL, tmp_path: Path
 ) -> None:

@@ -78,6 +78,8 @@ def stored(db_url: URL, shop: psycopg.Connection[tuple[object, ...]]) -> dict[st
     return env
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(180)
 @pytest.mark.parametrize("columns", [20, 40, 80])
 def test_narrow_terminals_show_every_value_whole(
     db_url: URL, stored: dict[str, str], columns: int

@@ -41,6 +41,9 @@ from tests.conftest import (
 )
 from tests.test_adoption import Variant, build_old_shop
 
+# real pg_ctl stops, crashes and restarts: slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
 FIRST = date(2025, 1, 1)
 DAYS = 30
 SPAN = ("--from", FIRST.isoformat(), "--to", (FIRST + timedelta(days=DAYS - 1)).isoformat())
