@@ -1,0 +1,106 @@
+"""The stderr console: talk, progress stamps, --verbose, and the run's warnings.
+
+stdout carries data only; everything a person reads goes through say(), which shows no
+secret of the run (its database URL's password, a webhook URL: see scrub).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rich.console import Console
+
+from orderreport import urls
+from orderreport.clock import now_utc
+from orderreport.config import Settings
+
+err = Console(stderr=True, highlight=False)
+
+SQL_LOGGER = "orderreport.sql"  # the statements' text, logged by the database code
+
+# psycopg logs a failed rollback when our own signal interrupted its query; with no handler
+# Python would print it as a second line on stderr. The one line of ours says what happened.
+logging.getLogger("psycopg").addHandler(logging.NullHandler())
+
+_state: dict[str, Any] = {"settings": None, "verbose": False, "secrets": {}}
+
+
+class _SaidHandler(logging.Handler):
+    """A log record as one line of talk on stderr, scrubbed like every other."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            say(scrub(record.getMessage()))
+        except Exception:  # logging must never end the run
+            self.handleError(record)
+
+
+_sql_handler = _SaidHandler(logging.DEBUG)
+
+
+def set_verbose(on: bool) -> None:
+    """--verbose: the settings used, tracebacks, and every statement's text (never its
+    parameters) on stderr."""
+    _state["verbose"] = on
+    sql = logging.getLogger(SQL_LOGGER)
+    if on:
+        sql.setLevel(logging.DEBUG)
+        if _sql_handler not in sql.handlers:
+            sql.addHandler(_sql_handler)
+    else:
+        sql.removeHandler(_sql_handler)
+        sql.setLevel(logging.NOTSET)
+
+
+def verbose() -> bool:
+    return bool(_state["verbose"])
+
+
+def remember(settings: Settings) -> None:
+    """The run's settings: their secrets are scrubbed from every message, their warnings
+    said at the end."""
+    _state["settings"] = settings
+    if verbose():
+        say(
+            f"database {settings.describe_database()}, zone {settings.tz}, config file "
+            f"{settings.config_file or 'none'}"
+        )
+        for note in settings.notes:
+            say(note)
+
+
+def warnings() -> tuple[str, ...]:
+    settings = _state["settings"]
+    return settings.warnings if isinstance(settings, Settings) else ()
+
+
+def scrub(message: str) -> str:
+    """`message` without the run's password or secret URL parameters (see urls.scrub)."""
+    settings = _state["settings"]
+    url = settings.database_url if isinstance(settings, Settings) else None
+    for secret, shown in _state["secrets"].items():  # a webhook URL, say
+        message = message.replace(secret, shown)
+    return urls.scrub(message, url)
+
+
+def add_secret(secret: str, shown: str) -> None:
+    """A value never to show whole (a webhook URL): every message shows `shown` instead."""
+    if secret:
+        _state["secrets"][secret] = shown
+
+
+def reset() -> None:
+    """Forget the previous run (a process may run several: the tests)."""
+    _state.update(settings=None, secrets={})
+    set_verbose(False)
+
+
+def say(message: str) -> None:
+    """A line of talk on stderr (never wrapped: one message, one line)."""
+    err.print(message, markup=False, soft_wrap=True)
+
+
+def stamp(message: str) -> None:
+    """A timestamped progress line on stderr (for cron and Kubernetes logs)."""
+    say(f"{now_utc().isoformat(timespec='seconds')} {message}")
