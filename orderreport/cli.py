@@ -5,13 +5,13 @@ from __future__ import annotations
 import contextlib
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
 import typer
 
-from orderreport import __version__, console, defaults, output
+from orderreport import console, defaults, output, params, views
 from orderreport.clock import now_utc
 from orderreport.config import Settings
 from orderreport.console import say
@@ -19,38 +19,10 @@ from orderreport.dates import parse_bounds, resolve_range, today_in
 from orderreport.entry import run as main  # the tests and embedded_client run it in-process
 from orderreport.errors import EXIT_CODES, EXIT_OK, EXIT_USAGE, Differs, Terminated, UsageError
 from orderreport.output import DigestFormat, Format
-from orderreport.params import (
-    HISTORY_FORMATS,
-    STATUS_FORMATS,
-    AdoptFlag,
-    AllFlag,
-    BuildIndexesFlag,
-    DateOpt,
-    DemoDays,
-    DigestFmt,
-    DigestOpt,
-    FromOpt,
-    JobRole,
-    LimitOpt,
-    MaxCatchUp,
-    MaxLag,
-    MetricsFile,
-    OrdersPerDay,
-    PlanFlag,
-    PlatformName,
-    PushgatewayOpt,
-    ReportsRole,
-    RestateOpt,
-    SeedOpt,
-    SqlFlag,
-    ToOpt,
-    WaitOpt,
-    WebhookOpt,
-    shared,
-)
+from orderreport.params import shared
 
 if TYPE_CHECKING:
-    from orderreport import daily, queries, runs
+    from orderreport import daily
     from orderreport.digest import Digest
 
 __all__ = ["app", "invoke", "main"]
@@ -105,34 +77,9 @@ def invoke(argv: list[str] | None) -> int:
     return code if isinstance(code, int) else EXIT_OK
 
 
-def _version_callback(value: bool) -> None:
-    if value:
-        typer.echo(f"orderreport {__version__}")
-        raise typer.Exit()
-
-
 @app.callback(invoke_without_command=True)
 def _root(
-    ctx: typer.Context,
-    version: Annotated[
-        bool,
-        typer.Option(
-            "--version",
-            "-V",
-            help="Show the version and exit.",
-            is_eager=True,
-            callback=_version_callback,
-        ),
-    ] = False,
-    verbose: Annotated[
-        bool,
-        typer.Option(
-            "--verbose",
-            "-v",
-            help="More detail on stderr: the settings used, the SQL statements (never their "
-            "values), tracebacks of unexpected errors (never a password).",
-        ),
-    ] = False,
+    ctx: typer.Context, version: params.VersionFlag = False, verbose: params.VerboseFlag = False
 ) -> None:
     """Exact daily order reports from a shop's PostgreSQL database."""
     console.set_verbose(verbose)
@@ -150,10 +97,10 @@ def migrate(
     *,
     load_settings: Callable[[], Settings],
     fmt: Format,
-    sql: SqlFlag = False,
-    plan: PlanFlag = False,
-    adopt: AdoptFlag = False,
-    build_indexes: BuildIndexesFlag = False,
+    sql: params.SqlFlag = False,
+    plan: params.PlanFlag = False,
+    adopt: params.AdoptFlag = False,
+    build_indexes: params.BuildIndexesFlag = False,
 ) -> None:
     """Add what the reports need to the shop's database, and nothing more.
 
@@ -205,9 +152,9 @@ def demo_cmd(
     *,
     settings: Settings,
     fmt: Format,
-    days: DemoDays = 90,
-    orders_per_day: OrdersPerDay = 200,
-    seed: SeedOpt = 42,
+    days: params.DemoDays = 90,
+    orders_per_day: params.OrdersPerDay = 200,
+    seed: params.SeedOpt = 42,
 ) -> None:
     """Load a deterministic sample shop into an EMPTY database, then store its daily reports.
 
@@ -215,50 +162,17 @@ def demo_cmd(
 
     Example: orderreport demo --days 30 --orders-per-day 500 --tz Europe/Moscow
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from orderreport import job, queries
 
-    from orderreport import daily, db, demo, queries
-
-    today = today_in(settings.tz, now_utc())
-    with db.connect(settings) as conn:
-        demo.refuse_unless_empty(conn)
-    db.migrate(settings)
-    with db.shop_session(settings) as (conn, shop):
-        with Progress(
-            TextColumn("loading {task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console.err,
-            transient=True,
-            disable=not console.err.is_terminal,  # a bar in a log file is noise (and a blank line)
-        ) as bar:
-            task = bar.add_task("demo shop", total=days)
-            loaded = demo.load_demo(
-                conn,
-                shop,
-                today=today,
-                days=days,
-                orders_per_day=orders_per_day,
-                seed=seed,
-                progress=lambda d: bar.update(task, advance=1, description=d.isoformat()),
-            )
-        demo.settle(conn, shop)  # commits the load first
-        say(
-            f"loaded {loaded.orders:,} orders ({loaded.order_items:,} lines) from "
-            f"{loaded.start} to {loaded.end} for {loaded.users} users and {loaded.products} "
-            f"products into {settings.describe_database()}"
-        )
-        stored = daily.run(
-            conn,
-            shop,
-            tz=settings.tz,
-            today=today,
-            span=(loaded.start, loaded.end),
-            wait_seconds=60,
-        ).stored
-        days_stored = (loaded.end - loaded.start).days + 1
-        say(f"stored {days_stored} daily reports ({settings.tz}); yesterday's summary:")
+    _loaded, stored = job.demo(
+        settings,
+        today=today_in(settings.tz, now_utc()),
+        days=days,
+        orders_per_day=orders_per_day,
+        seed=seed,
+        loading=lambda: console.progress("demo shop", total=days),
+        say=say,
+    )
     last = [s for s in stored if s.date == stored[-1].date]
     output.render(
         last,
@@ -276,10 +190,10 @@ def report(
     *,
     settings: Settings,
     fmt: Format,
-    day: DateOpt = None,
-    start: FromOpt = None,
-    end: ToOpt = None,
-    all_days: AllFlag = False,
+    day: params.DateOpt = None,
+    start: params.FromOpt = None,
+    end: params.ToOpt = None,
+    all_days: params.AllFlag = False,
 ) -> None:
     """Per-order rows: report_at, order_id, count_product, total_amount (default: yesterday).
 
@@ -301,17 +215,17 @@ def report(
                 lines = output.write_blocks(blocks, sys.stdout, crlf=fmt is Format.csv)
             count = lines - (1 if fmt is Format.csv else 0)
         else:
-            counted = _counting(queries.report_rows(conn, shop, first, last))
+            counted = views.Counting(queries.report_rows(conn, shop, first, last))
             output.render(
                 counted,
                 queries.REPORT_FIELDS,
                 fmt,
                 sys.stdout,
-                title=_title("Orders", span, settings.tz),
+                title=views.title("Orders", span, settings.tz),
             )
             count = counted.count
     if count == 0:
-        say(f"no orders {_span_text(span)} ({settings.tz})")
+        say(f"no orders {views.span_text(span)} ({settings.tz})")
 
 
 @app.command(short_help="A day's totals and averages, or one per day of a range.")
@@ -320,9 +234,9 @@ def summary(
     *,
     settings: Settings,
     fmt: Format,
-    day: DateOpt = None,
-    start: FromOpt = None,
-    end: ToOpt = None,
+    day: params.DateOpt = None,
+    start: params.FromOpt = None,
+    end: params.ToOpt = None,
 ) -> None:
     """The day's totals and averages (default: yesterday); with --from/--to one row per day.
 
@@ -347,8 +261,8 @@ def summary(
         sys.stdout,
         # a shop with a currency column gets an array even for one day (see Shop.per_currency)
         single=one_day and not shop.per_currency,
-        title=_title("Summary", span, settings.tz),
-        footer=_total_rows(total),
+        title=views.title("Summary", span, settings.tz),
+        footer=views.total_rows(total),
     )
 
 
@@ -358,16 +272,16 @@ def daily_cmd(
     *,
     settings: Settings,
     fmt: Format,
-    day: DateOpt = None,
-    start: FromOpt = None,
-    end: ToOpt = None,
-    max_catch_up: MaxCatchUp = (defaults.DEFAULT_MAX_CATCH_UP),
-    restate: RestateOpt = defaults.DEFAULT_RESTATE,
-    wait: WaitOpt = 0,
-    metrics_file: MetricsFile = None,
-    digest_format: DigestOpt = None,
-    webhook: WebhookOpt = None,
-    pushgateway: PushgatewayOpt = None,
+    day: params.DateOpt = None,
+    start: params.FromOpt = None,
+    end: params.ToOpt = None,
+    max_catch_up: params.MaxCatchUp = defaults.DEFAULT_MAX_CATCH_UP,
+    restate: params.RestateOpt = defaults.DEFAULT_RESTATE,
+    wait: params.WaitOpt = 0,
+    metrics_file: params.MetricsFile = None,
+    digest_format: params.DigestOpt = None,
+    webhook: params.WebhookOpt = None,
+    pushgateway: params.PushgatewayOpt = None,
 ) -> None:
     """Store daily summaries: every day since the newest stored one, up to yesterday.
 
@@ -392,7 +306,7 @@ def daily_cmd(
 
     def digest(found: Digest) -> None:
         assert digest_format is not None
-        sys.stdout.write(_rendered(found, digest_format))
+        sys.stdout.write(views.digest_text(found, digest_format))
 
     def stored(run: daily.Run) -> None:
         if run.stored and digest_format is None:  # else the digest went instead
@@ -426,8 +340,8 @@ def daily_cmd(
 def digest_cmd(
     *,
     settings: Settings,
-    day: DateOpt = None,
-    fmt: DigestFmt = DigestFormat.text,
+    day: params.DateOpt = None,
+    fmt: params.DigestFmt = DigestFormat.text,
 ) -> None:
     """The morning report: the day's orders, lines, value and averages per currency (default
     yesterday), each beside the day before, the same weekday a week before and that
@@ -448,14 +362,7 @@ def digest_cmd(
         say(f"{span[0]} is not over yet in {settings.tz}: its figures will still change")
     with db.shop_session(settings, read_only=True) as (conn, shop):
         found = digest_mod.digest(conn, shop, span[0], tz=settings.tz)
-    sys.stdout.write(_rendered(found, fmt))
-
-
-def _rendered(found: Digest, fmt: DigestFormat) -> str:
-    from orderreport import digest_render
-
-    render: Callable[[Digest], str] = getattr(digest_render, fmt.value)  # text, markdown, …
-    return render(found)
+    sys.stdout.write(views.digest_text(found, fmt))
 
 
 @app.command(name="verify", short_help="Compare stored reports with live data; writes nothing.")
@@ -464,9 +371,9 @@ def verify_cmd(
     *,
     settings: Settings,
     fmt: Format,
-    day: DateOpt = None,
-    start: FromOpt = None,
-    end: ToOpt = None,
+    day: params.DateOpt = None,
+    start: params.FromOpt = None,
+    end: params.ToOpt = None,
 ) -> None:
     """Recompute stored days from the live data and compare them, figure by figure.
 
@@ -516,7 +423,7 @@ def runs_cmd(
     *,
     settings: Settings,
     fmt: Format,
-    limit: LimitOpt = defaults.DEFAULT_LIST,
+    limit: params.LimitOpt = defaults.DEFAULT_LIST,
 ) -> None:
     """The run log: each `orderreport daily` of every zone, newest first, with its outcome.
 
@@ -537,7 +444,7 @@ def runs_cmd(
             runs.RUN_TABLE_FIELDS,
             output.make_console(sys.stdout),
             title=f"orderreport daily runs ({settings.tz})",
-            row_style=_run_style,
+            row_style=views.run_style,
             # what a person needs whole at 80 columns; --json has every field
             essential=("id", "started_at", "status", "exit_code", "days_stored"),
         )
@@ -545,18 +452,14 @@ def runs_cmd(
     output.render(found, runs.RUN_FIELDS, fmt, sys.stdout)
 
 
-def _run_style(run: runs.RunRecord) -> str | None:
-    return {"succeeded": None, "running": "cyan", "busy": "dim"}.get(run.status, "bold red")
-
-
 @app.command(short_help="The stored daily reports, with a chart.")
-@shared(formats=HISTORY_FORMATS)
+@shared(formats=params.HISTORY_FORMATS)
 def history(
     *,
     settings: Settings,
     fmt: Format,
-    start: FromOpt = None,
-    end: ToOpt = None,
+    start: params.FromOpt = None,
+    end: params.ToOpt = None,
 ) -> None:
     """The stored daily reports of the shop's zone; in a table, with a chart of total value
     per currency; --format html: one self-contained page with the same chart.
@@ -597,8 +500,8 @@ def history(
 def grants(
     *,
     load_settings: Callable[[], Settings],
-    reports: ReportsRole = None,
-    job: JobRole = None,
+    reports: params.ReportsRole = None,
+    job: params.JobRole = None,
 ) -> None:
     """Print the exact GRANT statements, for this database and its shop's source, that give
     ROLE what its commands need and nothing more; the database's owner runs them (psql -f).
@@ -628,7 +531,7 @@ def grants(
 def platforms(
     *,
     fmt: Format,
-    name: PlatformName = None,
+    name: params.PlatformName = None,
 ) -> None:
     """List the presets, or print one: a `[source]` table to copy into the config file and
     adapt for a shop that differs (another status list, another schema).
@@ -646,12 +549,12 @@ def platforms(
 
 
 @app.command(short_help="Health probe: schema and stored-report lag.")
-@shared(formats=STATUS_FORMATS)
+@shared(formats=params.STATUS_FORMATS)
 def status(
     *,
     settings: Settings,
     fmt: Format,
-    max_lag: MaxLag = 1,
+    max_lag: params.MaxLag = 1,
 ) -> None:
     """Health: database, schema revision against head, stored reports, lag, gaps, last run.
 
@@ -692,43 +595,3 @@ def status(
     if not result.healthy:
         say(f"unhealthy: {result.problem}")
         raise typer.Exit(1)
-
-
-# -- helpers ------------------------------------------------------------------------------
-class _counting:
-    """Wraps an iterator and counts what passed through (for the "no orders" note)."""
-
-    def __init__(self, rows: Iterator[queries.ReportRow]) -> None:
-        self.rows = rows
-        self.count = 0
-
-    def __iter__(self) -> Iterator[queries.ReportRow]:
-        for row in self.rows:
-            self.count += 1
-            yield row
-
-
-def _span_text(span: tuple[date, date] | None) -> str:
-    if span is None:
-        return "at all"
-    if span[0] == span[1]:
-        return f"on {span[0]}"
-    return f"from {span[0]} to {span[1]}"
-
-
-def _title(what: str, span: tuple[date, date] | None, tz: str) -> str:
-    return f"{what} {_span_text(span).removeprefix('on ')} ({tz})"
-
-
-def _total_rows(totals: list[queries.Summary] | None) -> list[dict[str, object]] | None:
-    """A range's totals as the table's footer rows, one per currency."""
-    from orderreport import queries
-
-    if totals is None:
-        return None
-    rows = []
-    for total in totals:
-        row = {f: getattr(total, f) for f in queries.SUMMARY_FIELDS}
-        row["date"] = "total"
-        rows.append(row)
-    return rows

@@ -6,7 +6,10 @@ secret of the run (its database URL's password, a webhook URL: see scrub).
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Callable, Iterator
+from datetime import date
 from typing import Any
 
 from rich.console import Console
@@ -104,3 +107,22 @@ def say(message: str) -> None:
 def stamp(message: str) -> None:
     """A timestamped progress line on stderr (for cron and Kubernetes logs)."""
     say(f"{now_utc().isoformat(timespec='seconds')} {message}")
+
+
+@contextlib.contextmanager
+def progress(what: str, *, total: int) -> Iterator[Callable[[date], None]]:
+    """A progress bar on stderr, `total` days of `what`; gives the callback told each day
+    done. Only on a terminal: a bar in a log file is noise (and a blank line)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("loading {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as bar:
+        task = bar.add_task(what, total=total)
+        yield lambda day: bar.update(task, advance=1, description=day.isoformat())

@@ -1,16 +1,19 @@
-"""The daily job as one call: `job.daily(settings, today=...)` runs daily.run on the
+"""The jobs as one call each: `job.daily(settings, today=...)` runs daily.run on the
 configured database inside the run log, delivers yesterday's digest, and writes and pushes
 the run's metrics — what `orderreport daily` does, without the command line (as alembic's
-`command.upgrade(config, ...)` is `alembic upgrade` without its parser).
+`command.upgrade(config, ...)` is `alembic upgrade` without its parser); `job.demo`
+loads the sample shop and stores its reports (`orderreport demo`).
 
 Nothing here prints or exits: lines for a person go to the caller's callbacks (Events).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
     from orderreport import daily as daily_mod
     from orderreport import metrics, queries, verify
     from orderreport.config import Settings
+    from orderreport.demo import DemoResult
     from orderreport.digest import Digest
     from orderreport.runs import Progress
     from orderreport.shop import Shop
@@ -224,3 +228,52 @@ class _Said:
         self.line(
             f"restated {changes[0].date} ({changes[0].time_zone}): {verify.describe(changes)}"
         )
+
+
+def _no_bar() -> AbstractContextManager[Callable[[date], None]]:
+    return contextlib.nullcontext(_ignore)
+
+
+def demo(
+    settings: Settings,
+    *,
+    today: date,
+    days: int,
+    orders_per_day: int,
+    seed: int,
+    loading: Callable[[], AbstractContextManager[Callable[[date], None]]] = _no_bar,
+    say: Callable[[str], None] = _ignore,
+) -> tuple[DemoResult, tuple[queries.Summary, ...]]:
+    """Load the sample shop into an EMPTY database (Refused otherwise), migrating it first,
+    and store its daily reports. `loading()` is entered while the orders load and gives the
+    callback told each day loaded (a progress bar); `say` hears what was done. Returns what
+    was loaded and the reports stored."""
+    from orderreport import daily as daily_mod
+    from orderreport import db
+    from orderreport import demo as demo_mod
+
+    with db.connect(settings) as conn:
+        demo_mod.refuse_unless_empty(conn)
+    db.migrate(settings)
+    with db.shop_session(settings) as (conn, shop):
+        with loading() as loaded_day:
+            loaded = demo_mod.load_demo(
+                conn,
+                shop,
+                today=today,
+                days=days,
+                orders_per_day=orders_per_day,
+                seed=seed,
+                progress=loaded_day,
+            )
+        demo_mod.settle(conn, shop)  # commits the load first
+        say(
+            f"loaded {loaded.orders:,} orders ({loaded.order_items:,} lines) from "
+            f"{loaded.start} to {loaded.end} for {loaded.users} users and {loaded.products} "
+            f"products into {settings.describe_database()}"
+        )
+        span = (loaded.start, loaded.end)
+        run = daily_mod.run(conn, shop, tz=settings.tz, today=today, span=span, wait_seconds=60)
+        days_stored = (loaded.end - loaded.start).days + 1
+        say(f"stored {days_stored} daily reports ({settings.tz}); yesterday's summary:")
+    return loaded, run.stored

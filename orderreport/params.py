@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal, cast
 
 import typer
 
-from orderreport import console, defaults
+from orderreport import __version__, console, defaults
 from orderreport.config import Settings, load_settings
 from orderreport.errors import UsageError
 from orderreport.output import DigestFormat, Format
@@ -157,7 +157,33 @@ ToOpt = Annotated[
 ]
 
 
-# -- flags of one command ---------------------------------------------------------------
+# -- flags of one command (or of none: --version and --verbose come before it) ----------
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"orderreport {__version__}")
+        raise typer.Exit()
+
+
+VersionFlag = Annotated[
+    bool,
+    typer.Option(
+        "--version",
+        "-V",
+        help="Show the version and exit.",
+        is_eager=True,
+        callback=_version_callback,
+    ),
+]
+VerboseFlag = Annotated[
+    bool,
+    typer.Option(
+        "--verbose",
+        "-v",
+        help="More detail on stderr: the settings used, the SQL statements (never their "
+        "values), tracebacks of unexpected errors (never a password).",
+    ),
+]
+# ---------------------------------------------------------------
 SqlFlag = Annotated[
     bool, typer.Option("--sql", help="Print the DDL for an EMPTY database; touch none.")
 ]
