@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the bench pac
 
 import psycopg
 from sqlalchemy import Connection, text
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, make_url
 
 from bench import measure, reference, report, shops
 from bench.measure import CommandFailed, Pair, in_turns, server_ms, spawn
@@ -570,7 +570,7 @@ def server(home: Path) -> Iterator[tuple[URL, bool, Path | None]]:
     """The server of ORDERREPORT_BENCH_DATABASE_URL, else the embedded one in `home`."""
     given = os.environ.get("ORDERREPORT_BENCH_DATABASE_URL")
     if given:
-        yield normalize_url(given, "ORDERREPORT_BENCH_DATABASE_URL"), True, None
+        yield make_url(normalize_url(given, "ORDERREPORT_BENCH_DATABASE_URL")), True, None
         return
     home.mkdir(parents=True, exist_ok=True)
     home.chmod(0o755)  # as root the server's own user must reach its folder inside

@@ -296,13 +296,10 @@ def daily_cmd(
     Example: orderreport daily --from 2025-12-01 --to 2025-12-31
     """
     from orderreport import job, queries
-    from orderreport import webhook as hook
 
     today = today_in(settings.tz, now_utc())
     explicit = day is not None or start is not None or end is not None
     span = resolve_range(day=day, start=start, end=end, today=today) if explicit else None
-    if webhook is not None:  # a secret, like a password: never shown whole
-        console.add_secret(webhook, hook.mask(webhook))
 
     def digest(found: Digest) -> None:
         assert digest_format is not None

@@ -15,16 +15,12 @@ import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import platformdirs
 
-from orderreport import sources, urls
+from orderreport import redact, sources, urls
 from orderreport.errors import UsageError
 from orderreport.sources import Source
-
-if TYPE_CHECKING:
-    from sqlalchemy.engine import URL
 
 DEFAULT_TZ = "UTC"
 # Seconds. A lock a statement waits for longer than this gives up (lock_timeout); `migrate`
@@ -64,7 +60,9 @@ ROOT_HOME = Path("/var/lib/orderreport")
 class Settings:
     """Everything a command needs to know about where and how to run."""
 
-    database_url: URL | None  # None: the embedded server under `home`
+    # a postgresql:// URI as psycopg.connect takes it (urls.normalize); None: the embedded
+    # server under `home`. It holds the password: show it only through redact.mask_url
+    database_url: str | None
     tz: str  # a valid IANA zone name: the shop's calendar
     home: Path  # orderreport's own folder (embedded server data, locks)
     config_file: Path | None  # the file that was read, if any
@@ -86,22 +84,12 @@ class Settings:
         """The database for humans: never with a password or a secret parameter."""
         if self.database_url is None:
             return f"embedded ({self.home / 'pgdata'})"
-        return urls.mask_url(self.database_url)
+        return redact.mask_url(self.database_url)
 
 
-def scrub(message: str) -> str:
-    """`message` with credentials in URL or conninfo positions replaced by *** (urls.scrub)."""
-    return urls.scrub(message, None)
-
-
-def mask_url(url: URL | str) -> str:
-    """Render a URL with its password and secret parameters replaced by ***."""
-    return urls.mask_url(url)
-
-
-def normalize_url(raw: str, source: str = "database URL") -> URL:
-    """Parse a database URL (see urls.parse_database_url); it gets the psycopg 3 driver."""
-    return urls.parse_database_url(raw, source)
+def normalize_url(raw: str, source: str = "database URL") -> str:
+    """A database URL as the postgresql:// URI psycopg.connect takes (urls.normalize)."""
+    return urls.normalize(raw, source)
 
 
 def validate_tz(name: str, source: str) -> str:
@@ -116,7 +104,7 @@ def validate_tz(name: str, source: str) -> str:
             raise ValueError(name)
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
-        raise UsageError(f"{source}: unknown time zone {urls.excerpt(name)}") from None
+        raise UsageError(f"{source}: unknown time zone {redact.excerpt(name)}") from None
     return name
 
 
@@ -169,7 +157,7 @@ def _read_config(path: Path, explicit: bool) -> tuple[dict[str, object], tuple[s
         raise UsageError(f"config file {path}: invalid TOML ({exc})") from None
     unknown = sorted(set(data) - set(CONFIG_KEYS))
     if unknown:
-        raise UsageError(f"config file {path}: unknown key {urls.excerpt(unknown[0])}")
+        raise UsageError(f"config file {path}: unknown key {redact.excerpt(unknown[0])}")
     for key in CONFIG_KEYS:
         if key not in data:
             continue
@@ -190,7 +178,7 @@ def _config_warnings(path: Path, data: Mapping[str, object]) -> tuple[str, ...]:
     if not isinstance(raw, str):
         return ()
     try:
-        has_password = bool(urls.parse_database_url(raw, "config").password)
+        has_password = bool(urls.parse(raw, "config").get("password"))
         mode = path.stat().st_mode
     except (UsageError, OSError):
         return ()
@@ -205,7 +193,7 @@ def _config_warnings(path: Path, data: Mapping[str, object]) -> tuple[str, ...]:
 def validate_schema(name: str, source: str) -> str:
     """Return `name` if it can be a PostgreSQL schema name, else raise UsageError."""
     if not name or len(name.encode()) > 63 or "\x00" in name or name != name.strip():
-        raise UsageError(f"{source}: invalid schema name {urls.excerpt(name)}")
+        raise UsageError(f"{source}: invalid schema name {redact.excerpt(name)}")
     return name
 
 
@@ -214,7 +202,9 @@ def validate_seconds(value: object, source: str) -> float:
     try:
         seconds = float(str(value))
     except ValueError:
-        raise UsageError(f"{source}: not a number of seconds: {urls.excerpt(str(value))}") from None
+        raise UsageError(
+            f"{source}: not a number of seconds: {redact.excerpt(str(value))}"
+        ) from None
     if not 0.001 <= seconds <= MAX_SECONDS:
         raise UsageError(f"{source}: {seconds:g} s is outside 0.001 to {MAX_SECONDS:g} s")
     return seconds
@@ -271,7 +261,7 @@ def load_settings(
     file_values, notes = _read_config(config_path, explicit)
     config_file = config_path if file_values or explicit else None
 
-    url: URL | None = None
+    url: str | None = None
     for candidate, source in (
         (database_url, "--database-url"),
         (env.get("ORDERREPORT_DATABASE_URL"), "ORDERREPORT_DATABASE_URL"),

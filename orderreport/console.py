@@ -14,7 +14,7 @@ from typing import Any
 
 from rich.console import Console
 
-from orderreport import urls
+from orderreport import redact
 from orderreport.clock import now_utc
 from orderreport.config import Settings
 
@@ -26,7 +26,7 @@ SQL_LOGGER = "orderreport.sql"  # the statements' text, logged by the database c
 # Python would print it as a second line on stderr. The one line of ours says what happened.
 logging.getLogger("psycopg").addHandler(logging.NullHandler())
 
-_state: dict[str, Any] = {"settings": None, "verbose": False, "secrets": {}}
+_state: dict[str, Any] = {"settings": None, "verbose": False}
 
 
 class _SaidHandler(logging.Handler):
@@ -79,23 +79,17 @@ def warnings() -> tuple[str, ...]:
 
 
 def scrub(message: str) -> str:
-    """`message` without the run's password or secret URL parameters (see urls.scrub)."""
+    """`message` without the run's password, secret URL parameters or registered secrets
+    (redact.scrub, given the run's database URL)."""
     settings = _state["settings"]
     url = settings.database_url if isinstance(settings, Settings) else None
-    for secret, shown in _state["secrets"].items():  # a webhook URL, say
-        message = message.replace(secret, shown)
-    return urls.scrub(message, url)
-
-
-def add_secret(secret: str, shown: str) -> None:
-    """A value never to show whole (a webhook URL): every message shows `shown` instead."""
-    if secret:
-        _state["secrets"][secret] = shown
+    return redact.scrub(message, url)
 
 
 def reset() -> None:
     """Forget the previous run (a process may run several: the tests)."""
-    _state.update(settings=None, secrets={})
+    _state.update(settings=None)
+    redact.reset()
     set_verbose(False)
 
 

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import psycopg
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from orderreport import limits, schema, urls
+from orderreport import limits, redact, schema
 from orderreport import shop as shop_mod
-from orderreport.config import Settings, mask_url
+from orderreport.config import Settings
 from orderreport.embedded import EmbeddedServer
 from orderreport.errors import (
     DatabaseFailed,
@@ -146,8 +146,10 @@ def connect(settings: Settings, *, migrating: bool = False) -> Iterator[Connecti
     with contextlib.ExitStack() as stack:
         if settings.database_url is None:
             url = stack.enter_context(EmbeddedServer(settings.home))
+            conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
         else:
-            url = settings.database_url
+            conninfo = settings.database_url
+            url = make_url(conninfo).set(drivername="postgresql+psycopg")
         eng = make_engine(url, settings.tz, bounds)
         stack.callback(eng.dispose)
         watchdog.install()
@@ -159,7 +161,8 @@ def connect(settings: Settings, *, migrating: bool = False) -> Iterator[Connecti
             conn = stack.enter_context(eng.connect())
         except OperationalError as exc:
             raise DatabaseUnavailable(
-                f"cannot connect to {mask_url(url)}: {urls.scrub(limits.first_line(exc), url)}"
+                f"cannot connect to {redact.mask_url(conninfo)}: "
+                f"{redact.scrub(limits.first_line(exc), conninfo)}"
             ) from None
         effective = conn.info.get("bounds", bounds)
         watchdog.set(effective.watchdog)

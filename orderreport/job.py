@@ -80,6 +80,11 @@ def daily(
 
     if span is not None:
         daily_mod.require_complete(span[1], today, settings.tz)  # bad input is not a run
+    if webhook is not None:  # a secret, like a password: never shown whole, nor logged
+        from orderreport import redact
+        from orderreport import webhook as hook
+
+        redact.add_secret(webhook, hook.mask(webhook))
     progress = runs.Progress()
     started, code = clock(), EXIT_OK
     try:

@@ -21,7 +21,6 @@ from sqlalchemy import Connection, Date, TextClause, bindparam, text
 from sqlalchemy.exc import DBAPIError, InvalidRequestError
 
 from orderreport import db
-from orderreport.config import scrub
 
 # the CLI's bounds, kept where the CLI reads them without importing this module
 from orderreport.defaults import DEFAULT_LIST as DEFAULT_LIST
@@ -37,6 +36,7 @@ from orderreport.errors import (
     exit_code_of,
 )
 from orderreport.queries import Summary
+from orderreport.redact import scrub
 from orderreport.shop import OUR_SCHEMA
 
 MESSAGE_LIMIT = 500  # characters of an error message kept in the log

@@ -16,20 +16,14 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from orderreport.errors import UsageError
+from orderreport.redact import MASK, excerpt, is_secret
 
 if TYPE_CHECKING:  # psycopg and SQLAlchemy are imported where a URL is parsed, not by --help
     from sqlalchemy.engine import URL
 
 DRIVERNAME = "postgresql+psycopg"  # whatever driver a URL names, orderreport speaks psycopg 3
-MASK = "***"
-UNPARSEABLE = "<database URL>"  # what mask_url shows for text that is not a valid URL
-EXCERPT_LIMIT = 40  # characters of a bad value an error message may quote
-# scrub(): a password at least this long is removed wherever it appears in a message; a
-# shorter one only in credential positions, where it cannot be an ordinary word
-SCRUB_ANYWHERE_MIN = 8
-# parameter names that are secret besides libpq's own "*" keywords (password, sslpassword,
-# oauth_client_secret): scram_client_key, a token or api_key of some other tool's URL
-_SECRET_NAME = re.compile(r"pass|secret|token|key$", re.IGNORECASE)
+SCHEME = "postgresql"  # what normalize() writes: libpq's own scheme
+DISPLAY_SCHEME = "postgresql+psycopg"  # what redact.mask_url shows (README)
 EXAMPLE = "postgresql://user:password@host:port/dbname"
 
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
@@ -48,26 +42,6 @@ def _libpq_keywords() -> frozenset[str]:
     from psycopg import pq
 
     return frozenset(opt.keyword.decode() for opt in pq.Conninfo.get_defaults())
-
-
-@cache
-def _libpq_secret_keywords() -> frozenset[str]:
-    """The keywords libpq itself marks as secret (display character "*")."""
-    from psycopg import pq
-
-    secret = set()
-    for opt in pq.Conninfo.get_defaults():
-        disp: object = opt.dispchar  # bytes in psycopg's stubs, str from the binary module
-        if (disp.decode() if isinstance(disp, bytes) else str(disp)) == "*":
-            secret.add(opt.keyword.decode())
-    return frozenset(secret)
-
-
-def is_secret_option(name: str) -> bool:
-    """True for a connection parameter whose value must never be shown: libpq's secret
-    keywords (password, sslpassword, oauth_client_secret) and any name containing "pass",
-    "secret" or "token" or ending in "key" (sslkey and passfile are paths, masked anyway)."""
-    return name in _libpq_secret_keywords() or _SECRET_NAME.search(name) is not None
 
 
 def parse_database_url(raw: str, source: str) -> URL:
@@ -300,7 +274,7 @@ def _check_host(host: str, source: str) -> None:
 def render_url(url: URL, *, hide_secrets: bool = True) -> str:
     """The URL as text that parse_database_url (and libpq, but for the driver) reads back.
 
-    With hide_secrets (the default) the password and every secret parameter (is_secret_option)
+    With hide_secrets (the default) the password and every secret parameter (is_secret)
     read ***; without, the text holds them: only for a connection, never for a message.
     """
     out = [f"{url.drivername}://"]
@@ -318,123 +292,72 @@ def render_url(url: URL, *, hide_secrets: bool = True) -> str:
     pairs = []
     for key, value in url.query.items():
         for item in (value,) if isinstance(value, str) else value:
-            shown = MASK if hide_secrets and is_secret_option(key) else quote(item, safe="/,:")
+            shown = MASK if hide_secrets and is_secret(key) else quote(item, safe="/,:")
             pairs.append(f"{quote(key, safe='')}={shown}")
     if pairs:
         out.append("?" + "&".join(pairs))
     return "".join(out)
 
 
-def mask_url(url: URL | str) -> str:
-    """The URL for humans: password and secret parameters as ***, built from the URL's parts.
+def parse(raw: str, source: str) -> dict[str, str]:
+    """The libpq keywords `raw` sets, as orderreport reads it (parse_database_url): host and
+    port first, then user, password, dbname, then the other parameters. Raises UsageError."""
+    url = parse_database_url(raw, source)
+    params: dict[str, str] = {}
+    query = {k: v if isinstance(v, str) else ",".join(v) for k, v in url.query.items()}
+    if url.host:
+        params["host"] = url.host
+    elif "host" in query:
+        params["host"] = query.pop("host")
+    if url.port is not None:
+        params["port"] = str(url.port)
+    elif "port" in query:
+        params["port"] = query.pop("port")
+    for key, value in (("user", url.username), ("password", url.password)):
+        if value is not None:
+            params[key] = str(value)
+    if url.database is not None:
+        params["dbname"] = url.database
+    params.update(query)
+    return params
 
-    Text is parsed first; text that is not a valid database URL gives UNPARSEABLE, since
-    any part of it might be a password.
+
+def render(params: dict[str, str], scheme: str = SCHEME) -> str:
+    """`params` as a URI that parse (and libpq, under SCHEME) reads back as `params`.
+
+    One TCP host goes before the path; several hosts or a socket directory go to the query
+    as `host` and `port`. Values are written as given: redact.mask_url passes *** for secrets.
     """
-    if isinstance(url, str):
-        try:
-            url = parse_database_url(url, "database URL")
-        except UsageError:
-            return UNPARSEABLE
-    return render_url(url, hide_secrets=True)
+    rest = dict(params)
+    user, password, dbname = (
+        rest.pop("user", None),
+        rest.pop("password", None),
+        rest.pop("dbname", None),
+    )
+    out = [f"{scheme}://"]
+    if user is not None or password is not None:
+        out.append(quote(user or "", safe="*"))
+        if password is not None:
+            out.append(":" + quote(password, safe="*"))
+        out.append("@")
+    host, port = rest.get("host", ""), rest.get("port", "")
+    if "," not in host + port and not host.startswith(("/", "@")):
+        rest.pop("host", None)
+        rest.pop("port", None)
+        out.append(f"[{host}]" if ":" in host else quote(host, safe=""))
+        out.append(f":{port}" if port else "")
+    # always a "/" before the query, so an "@" in a query value is never read as user info
+    out.append("/" + quote(dbname or "", safe=""))
+    if rest:
+        out.append(
+            "?" + "&".join(f"{quote(k, safe='')}={quote(v, safe='/,:*')}" for k, v in rest.items())
+        )
+    return "".join(out)
 
 
-_USERINFO = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]*:)[^\s/]*@")
-_QUOTED_VALUE = r"'(?:[^'\\]|\\.)*(?:'|$)|\"(?:[^\"\\]|\\.)*(?:\"|$)"
-_QUERY_PARAM = re.compile(r"(?<=[?&])([A-Za-z_][A-Za-z0-9_]*)(=)([^&\s]+)")
-_ASSIGNMENT = re.compile(
-    r"(?<![\w?&])([A-Za-z_][A-Za-z0-9_]*)(\s*=\s*)(" + _QUOTED_VALUE + r"|(?:\\.|[^\s\\])+)",
-    re.DOTALL,
-)
-_MAPPING = re.compile(
-    r"([\"'])([A-Za-z_][A-Za-z0-9_]*)\1(\s*:\s*)(" + _QUOTED_VALUE + r"|[^\s,}\]]+)", re.DOTALL
-)
-
-
-def scrub(message: str, url: URL | None) -> str:
-    """`message` (text from psycopg, SQLAlchemy, libpq) with the URL's secrets taken out.
-
-    The rule, applied in this order:
-    1. every full rendering of `url` with its password — render_url and SQLAlchemy's
-       render_as_string, under the drivernames postgresql+psycopg, postgresql and postgres —
-       becomes mask_url(url);
-    2. in any URL-shaped text `scheme://user:SECRET@`, SECRET becomes *** whatever it is; it
-       runs to the last `@` before white space or `/`, so an unencoded `@` in it is covered;
-    3. the value of every secret parameter (is_secret_option) becomes ***, whatever it is: in
-       a URL query `?name=value` / `&name=value` (the value runs to the next `&` or white
-       space), in libpq conninfo `name=value` / `name = 'quoted \\' value'` (an unquoted value
-       runs to the next white space) and in `'name': 'value'` / `"name": "v"` (reprs, JSON);
-    4. the URL's password and secret parameter values, as written and percent-encoded, become
-       *** anywhere, but only those of at least SCRUB_ANYWHERE_MIN characters.
-    So a short password such as `pw` is removed only where it is a credential: "rel_pw",
-    "relpw" and "password authentication failed" stay as they are.
-    """
-    if url is not None and _secret_values(url):
-        masked = mask_url(url)
-        forms = set()
-        for drivername in (url.drivername, DRIVERNAME, "postgresql", "postgres"):
-            variant = url.set(drivername=drivername)
-            forms.add(render_url(variant, hide_secrets=False))
-            forms.add(variant.render_as_string(hide_password=False))
-        for form in sorted(forms - {masked}, key=len, reverse=True):
-            message = message.replace(form, masked)
-    message = _USERINFO.sub(lambda m: f"{m.group(1)}{MASK}@", message)
-    message = _QUERY_PARAM.sub(_mask_assignment, message)
-    message = _ASSIGNMENT.sub(_mask_assignment, message)
-    message = _MAPPING.sub(_mask_mapping, message)
-    if url is not None:
-        for secret in _secret_values(url):
-            if len(secret) >= SCRUB_ANYWHERE_MIN:
-                for form in {secret, quote(secret, safe=""), quote(secret, safe=" +")}:
-                    message = message.replace(form, MASK)
-    return message
-
-
-def _masked_value(value: str) -> str:
-    return f"{value[0]}{MASK}{value[0]}" if value[0] in "'\"" else MASK
-
-
-def _mask_assignment(m: re.Match[str]) -> str:
-    if not is_secret_option(m.group(1)):
-        return m.group(0)
-    return f"{m.group(1)}{m.group(2)}{_masked_value(m.group(3))}"
-
-
-def _mask_mapping(m: re.Match[str]) -> str:
-    if not is_secret_option(m.group(2)):
-        return m.group(0)
-    return f"{m.group(1)}{m.group(2)}{m.group(1)}{m.group(3)}{_masked_value(m.group(4))}"
-
-
-def _secret_values(url: URL) -> list[str]:
-    values = [str(url.password)] if url.password else []
-    for key, value in url.query.items():
-        if is_secret_option(key):
-            values.extend((value,) if isinstance(value, str) else value)
-    return [v for v in values if v]
-
-
-def excerpt(value: str, limit: int = EXCERPT_LIMIT) -> str:
-    """A short printable quote of `value` for an error message: `'abc'`, or when longer than
-    `limit` characters (after escaping) `'abcd…' (100000 characters)`. Control and other
-    unprintable characters, quotes and backslashes are escaped as in a Python literal."""
-    body: list[str] = []
-    size = 0
-    for ch in value:
-        shown = _escape(ch)
-        if size + len(shown) > limit:
-            return f"'{''.join(body)}…' ({len(value)} characters)"
-        body.append(shown)
-        size += len(shown)
-    return f"'{''.join(body)}'"
-
-
-def _escape(ch: str) -> str:
-    if ch in "'\\":
-        return "\\" + ch
-    if ch.isprintable():
-        return ch
-    return repr(ch)[1:-1]  # \n, \t, \x00, \u202e, \udcff ...
+def normalize(raw: str, source: str) -> str:
+    """`raw` as the postgresql:// URI psycopg.connect takes (parse, then render)."""
+    return render(parse(raw, source))
 
 
 # -- options --------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ def server_url() -> Iterator[URL]:
     """Admin URL of the test server (embedded unless ORDERREPORT_TEST_DATABASE_URL is set)."""
     external = os.environ.get("ORDERREPORT_TEST_DATABASE_URL")
     if external:
-        yield normalize_url(external)
+        yield make_url(normalize_url(external))
         return
     home = make_home()
     server = EmbeddedServer(home)
@@ -81,7 +81,9 @@ def _drop_db(server_url: URL, name: str) -> None:
 @pytest.fixture(scope="session")
 def template_db(server_url: URL) -> Iterator[str]:
     url = _create_db(server_url, TEMPLATE)
-    db.migrate(Settings(database_url=url, tz="UTC", home=Path("/nonexistent"), config_file=None))
+    db.migrate(
+        Settings(database_url=url_text(url), tz="UTC", home=Path("/nonexistent"), config_file=None)
+    )
     yield TEMPLATE
     _drop_db(server_url, TEMPLATE)
 

@@ -10,8 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 
-from orderreport.config import load_settings, mask_url, normalize_url
+from orderreport.config import load_settings, normalize_url
 from orderreport.errors import UsageError
 from tests.conftest import ORDERREPORT, make_home, run_cli, subprocess_env
 
@@ -28,8 +29,8 @@ def config_file(tmp_path: Path) -> Path:
     return path
 
 
-def host(settings_url: object) -> str | None:
-    return getattr(settings_url, "host", None)
+def host(settings_url: str | None) -> str | None:
+    return str(conninfo_to_dict(settings_url)["host"]) if settings_url else None
 
 
 def test_url_precedence(config_file: Path) -> None:
@@ -71,15 +72,18 @@ def test_no_configuration_means_embedded(tmp_path: Path) -> None:
     assert settings.embedded and settings.home == tmp_path and settings.tz == "UTC"
 
 
-def test_plain_postgresql_url_gets_psycopg() -> None:
-    assert normalize_url("postgresql://u@h/d").drivername == "postgresql+psycopg"
-    assert normalize_url("postgres://u@h/d").drivername == "postgresql+psycopg"
+def test_a_driver_url_becomes_libpq_s_own() -> None:
+    # the str psycopg.connect takes: whatever driver a URL names, orderreport speaks psycopg
+    for raw in ("postgresql://u@h/d", "postgres://u@h/d", "postgresql+psycopg2://u@h/d"):
+        assert normalize_url(raw) == "postgresql://u@h/d"
     with pytest.raises(UsageError, match="expected postgresql://"):
         normalize_url("mysql://u@h/d")
 
 
 def test_password_is_masked() -> None:
-    assert mask_url("postgresql://u:secret@h/d") == "postgresql+psycopg://u:***@h/d"
+    settings = load_settings(database_url="postgresql://u:secret@h/d", env={})
+    assert settings.database_url == "postgresql://u:secret@h/d"
+    assert settings.describe_database() == "postgresql+psycopg://u:***@h/d"
 
 
 @pytest.mark.parametrize(

@@ -104,7 +104,9 @@ def shop_url(own_server: tuple[EmbeddedServer, URL]) -> Iterator[URL]:
     _, server_url = own_server
     wait_until_up(server_url)
     url = fresh_database(server_url)
-    db.migrate(Settings(database_url=url, tz="UTC", home=Path("/nonexistent"), config_file=None))
+    db.migrate(
+        Settings(database_url=plain(url), tz="UTC", home=Path("/nonexistent"), config_file=None)
+    )
     with psycopg.connect(plain(url), autocommit=True) as conn:
         fill_days(conn, FIRST, DAYS)
     yield url
