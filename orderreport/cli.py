@@ -185,15 +185,9 @@ def demo_cmd(
 
 
 @app.command(short_help="Per-order rows of a day, a range or all days.")
-@shared()
+@shared(dates=True)
 def report(
-    *,
-    settings: Settings,
-    fmt: Format,
-    day: params.DateOpt = None,
-    start: params.FromOpt = None,
-    end: params.ToOpt = None,
-    all_days: params.AllFlag = False,
+    *, settings: Settings, fmt: Format, dates: params.Dates, all_days: params.AllFlag = False
 ) -> None:
     """Per-order rows: report_at, order_id, count_product, total_amount (default: yesterday).
 
@@ -201,9 +195,7 @@ def report(
     """
     from orderreport import db, queries
 
-    span = resolve_range(
-        day=day, start=start, end=end, all_days=all_days, today=today_in(settings.tz, now_utc())
-    )
+    span = dates.span(today_in(settings.tz, now_utc()), all_days=all_days)
     first, last = span or (None, None)
     with db.shop_session(settings) as (conn, shop):
         if fmt.value in queries.COPY_FORMATS:  # PostgreSQL writes them itself: COPY
@@ -229,24 +221,17 @@ def report(
 
 
 @app.command(short_help="A day's totals and averages, or one per day of a range.")
-@shared()
-def summary(
-    *,
-    settings: Settings,
-    fmt: Format,
-    day: params.DateOpt = None,
-    start: params.FromOpt = None,
-    end: params.ToOpt = None,
-) -> None:
+@shared(dates=True)
+def summary(*, settings: Settings, fmt: Format, dates: params.Dates) -> None:
     """The day's totals and averages (default: yesterday); with --from/--to one row per day.
 
     Example: orderreport summary --from 2025-12-01 --to 2025-12-31 --json
     """
     from orderreport import db, queries
 
-    span = resolve_range(day=day, start=start, end=end, today=today_in(settings.tz, now_utc()))
+    span = dates.span(today_in(settings.tz, now_utc()))
     assert span is not None
-    one_day = day is not None or start is None
+    one_day = dates.day is not None or dates.start is None
     with db.shop_session(settings) as (conn, shop):
         days = queries.summaries(conn, shop, *span)
         total = (
@@ -267,14 +252,12 @@ def summary(
 
 
 @app.command(name="daily", short_help="Store daily summaries since the last run (cron job).")
-@shared()
+@shared(dates=True)
 def daily_cmd(
     *,
     settings: Settings,
     fmt: Format,
-    day: params.DateOpt = None,
-    start: params.FromOpt = None,
-    end: params.ToOpt = None,
+    dates: params.Dates,
     max_catch_up: params.MaxCatchUp = defaults.DEFAULT_MAX_CATCH_UP,
     restate: params.RestateOpt = defaults.DEFAULT_RESTATE,
     wait: params.WaitOpt = 0,
@@ -298,8 +281,7 @@ def daily_cmd(
     from orderreport import job, queries
 
     today = today_in(settings.tz, now_utc())
-    explicit = day is not None or start is not None or end is not None
-    span = resolve_range(day=day, start=start, end=end, today=today) if explicit else None
+    span = dates.span(today) if dates.given else None
 
     def digest(found: Digest) -> None:
         assert digest_format is not None
@@ -335,10 +317,7 @@ def daily_cmd(
 )
 @shared(formats=None)
 def digest_cmd(
-    *,
-    settings: Settings,
-    day: params.DateOpt = None,
-    fmt: params.DigestFmt = DigestFormat.text,
+    *, settings: Settings, day: params.DateOpt = None, fmt: params.DigestFmt = DigestFormat.text
 ) -> None:
     """The morning report: the day's orders, lines, value and averages per currency (default
     yesterday), each beside the day before, the same weekday a week before and that
@@ -363,15 +342,8 @@ def digest_cmd(
 
 
 @app.command(name="verify", short_help="Compare stored reports with live data; writes nothing.")
-@shared()
-def verify_cmd(
-    *,
-    settings: Settings,
-    fmt: Format,
-    day: params.DateOpt = None,
-    start: params.FromOpt = None,
-    end: params.ToOpt = None,
-) -> None:
+@shared(dates=True)
+def verify_cmd(*, settings: Settings, fmt: Format, dates: params.Dates) -> None:
     """Recompute stored days from the live data and compare them, figure by figure.
 
     Prints every figure that differs (date, zone, field, stored, live) and exits 1 if any
@@ -385,12 +357,12 @@ def verify_cmd(
 
     today = today_in(settings.tz, now_utc())
     bounds: tuple[date | None, date | None]
-    if day is not None:
-        one = resolve_range(day=day, start=start, end=end, today=today)  # refuses --from too
+    if dates.day is not None:
+        one = dates.span(today)  # refuses --from too
         assert one is not None
         bounds = one
     else:
-        bounds = parse_bounds(start, end, today)
+        bounds = parse_bounds(dates.start, dates.end, today)
     with db.shop_session(settings, read_only=True) as (conn, shop):
         found = verify.verify(conn, shop, *bounds, today)
     output.render(
@@ -417,10 +389,7 @@ def verify_cmd(
 @app.command(name="runs", short_help="The daily job's recent runs, newest first.")
 @shared()
 def runs_cmd(
-    *,
-    settings: Settings,
-    fmt: Format,
-    limit: params.LimitOpt = defaults.DEFAULT_LIST,
+    *, settings: Settings, fmt: Format, limit: params.LimitOpt = defaults.DEFAULT_LIST
 ) -> None:
     """The run log: each `orderreport daily` of every zone, newest first, with its outcome.
 
@@ -452,11 +421,7 @@ def runs_cmd(
 @app.command(short_help="The stored daily reports, with a chart.")
 @shared(formats=params.HISTORY_FORMATS)
 def history(
-    *,
-    settings: Settings,
-    fmt: Format,
-    start: params.FromOpt = None,
-    end: params.ToOpt = None,
+    *, settings: Settings, fmt: Format, start: params.FromOpt = None, end: params.ToOpt = None
 ) -> None:
     """The stored daily reports of the shop's zone; in a table, with a chart of total value
     per currency; --format html: one self-contained page with the same chart.
@@ -525,11 +490,7 @@ def grants(
 
 @app.command(short_help="The shop platforms orderreport reads out of the box.")
 @shared(settings=None)
-def platforms(
-    *,
-    fmt: Format,
-    name: params.PlatformName = None,
-) -> None:
+def platforms(*, fmt: Format, name: params.PlatformName = None) -> None:
     """List the presets, or print one: a `[source]` table to copy into the config file and
     adapt for a shop that differs (another status list, another schema).
 
@@ -547,12 +508,7 @@ def platforms(
 
 @app.command(short_help="Health probe: schema and stored-report lag.")
 @shared(formats=params.STATUS_FORMATS)
-def status(
-    *,
-    settings: Settings,
-    fmt: Format,
-    max_lag: params.MaxLag = 1,
-) -> None:
+def status(*, settings: Settings, fmt: Format, max_lag: params.MaxLag = 1) -> None:
     """Health: database, schema revision against head, stored reports, lag, gaps, last run.
 
     Exit 0 when healthy; 1 when the schema is not at head, the last daily run failed or

@@ -11,6 +11,8 @@ import enum
 import functools
 import inspect
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal, cast
 
@@ -18,6 +20,7 @@ import typer
 
 from orderreport import __version__, console, defaults
 from orderreport.config import Settings, load_settings
+from orderreport.dates import resolve_range
 from orderreport.errors import UsageError
 from orderreport.output import DigestFormat, Format
 
@@ -308,6 +311,31 @@ _SHARED = tuple(
         ("platform", PlatformOpt),
     )
 )
+_DATES = tuple(
+    inspect.Parameter(name, _KW, default=None, annotation=flag)
+    for name, flag in (("day", DateOpt), ("start", FromOpt), ("end", ToOpt))
+)
+
+
+@dataclass(frozen=True)
+class Dates:
+    """--date, --from and --to as given (None: not given), handed over by `shared`."""
+
+    day: str | None
+    start: str | None
+    end: str | None
+
+    @property
+    def given(self) -> bool:
+        return (self.day, self.start, self.end) != (None, None, None)
+
+    def span(self, today: date, *, all_days: bool = False) -> tuple[date, date] | None:
+        """The inclusive days they name (dates.resolve_range); None: every day (--all)."""
+        return resolve_range(
+            day=self.day, start=self.start, end=self.end, today=today, all_days=all_days
+        )
+
+
 _ONE_COMMAND = {Format.prometheus: "status", Format.html: "history"}  # and no other
 
 
@@ -344,6 +372,7 @@ def shared(
     *,
     settings: Literal["eager", "lazy"] | None = "eager",
     formats: type[enum.StrEnum] | None = TABLE_FORMATS,
+    dates: bool = False,
 ) -> Callable[[Command], Command]:
     """Give a command the shared flags and hand it what they say, by name.
 
@@ -351,23 +380,31 @@ def shared(
     "lazy": `load_settings: Callable[[], Settings]`, for a command that may not need
     them (migrate --sql) or checks its own flags first; None: no database flags at all.
     formats: the command's --format choices (with --json), handed over as `fmt: Format`;
-    None: the command has none (or its own).
+    None: the command has none (or its own). dates: --date, --from and --to come first,
+    handed over as `dates: Dates`.
 
     Typer reads a command's parameters from its signature: the one given here is the
-    command's own parameters (keyword-only), then the shared flags, then --format/--json.
+    dates, the command's own parameters (keyword-only), the shared flags, then --format/--json.
     """
 
     def decorate(command: Command) -> Command:
-        handed = {"settings", "load_settings", *(("fmt",) if formats else ())}
+        handed = {"settings", "load_settings", "dates", *(("fmt",) if formats else ())}
         own = [
             p.replace(kind=_KW)
             for p in inspect.signature(command, eval_str=True).parameters.values()
             if p.name not in handed
         ]
-        flags = [*own, *(_SHARED if settings else ()), *(_format_flags(formats) if formats else ())]
+        flags = [
+            *(_DATES if dates else ()),
+            *own,
+            *(_SHARED if settings else ()),
+            *(_format_flags(formats) if formats else ()),
+        ]
 
         @functools.wraps(command)
         def run(**values: Any) -> None:
+            if dates:
+                values["dates"] = Dates(*(values.pop(p.name) for p in _DATES))
             given = {p.name: values.pop(p.name) for p in _SHARED} if settings else {}
             load = functools.partial(settings_from, **given)
             if settings == "eager":
@@ -385,29 +422,10 @@ def shared(
     return decorate
 
 
-def settings_from(
-    *,
-    database_url: str | None = None,
-    tz: str | None = None,
-    config: Path | None = None,
-    shop_schema: str | None = None,
-    naive_tz: str | None = None,
-    lock_timeout: float | None = None,
-    statement_timeout: float | None = None,
-    platform: str | None = None,
-) -> Settings:
-    """The run's settings from its flags (then the environment and the config file);
+def settings_from(**flags: Any) -> Settings:
+    """load_settings(**flags) (its keyword-only flags: database_url, tz, config, …), then
     remembered by the console, which scrubs their secrets from every message."""
-    settings = load_settings(
-        database_url=database_url,
-        tz=tz,
-        config=config,
-        shop_schema=shop_schema,
-        naive_tz=naive_tz,
-        lock_timeout=lock_timeout,
-        statement_timeout=statement_timeout,
-        platform=platform,
-    )
+    settings = load_settings(**flags)
     console.remember(settings)
     return settings
 
