@@ -5,6 +5,8 @@ The exit codes live here, in one table, and README.md documents the same table.
 
 from __future__ import annotations
 
+import signal
+
 EXIT_OK = 0
 EXIT_FAILURE = 1  # runtime failure: database unreachable, not migrated, unhealthy, refused
 EXIT_USAGE = 2  # bad input: flag values, dates, time zones, config file
@@ -20,6 +22,13 @@ EXIT_CODES: dict[int, str] = {
     EXIT_LOCKED: "another run holds the lock (daily); nothing was written",
     EXIT_INTERRUPTED: "interrupted by SIGINT (Ctrl-C); no partial day is left behind",
     EXIT_TERMINATED: "terminated by SIGTERM; no partial day is left behind",
+}
+
+# The signals orderreport ends on, each with its one line and exit code: the handlers in
+# entry.py (the early one and the run's own), the run log and the metrics all read this.
+SIGNAL_EXITS: dict[int, tuple[str, int]] = {
+    signal.SIGINT: ("interrupted", EXIT_INTERRUPTED),
+    signal.SIGTERM: ("terminated by SIGTERM", EXIT_TERMINATED),
 }
 
 
@@ -93,9 +102,9 @@ class Terminated(BaseException):
     run (a day is stored whole or not at all). A BaseException, and not KeyboardInterrupt,
     so neither `except Exception` nor the CLI framework can turn it into something else."""
 
-    def __init__(self, signum: int = 15) -> None:
+    def __init__(self, signum: int = signal.SIGTERM) -> None:
         super().__init__(signum)
-        self.signum = signum  # 15 SIGTERM, 2 SIGINT
+        self.signum = signum  # a key of SIGNAL_EXITS
 
 
 class Differs(OrderReportError):
@@ -107,7 +116,7 @@ def exit_code_of(exc: BaseException) -> int:
     if isinstance(exc, OrderReportError):
         return exc.exit_code
     if isinstance(exc, Terminated):
-        return EXIT_INTERRUPTED if exc.signum == 2 else EXIT_TERMINATED
+        return SIGNAL_EXITS[exc.signum][1]
     if isinstance(exc, KeyboardInterrupt):
         return EXIT_INTERRUPTED
     if isinstance(exc, SystemExit) and isinstance(exc.code, int):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -330,3 +331,30 @@ def test_version_loads_no_database_code() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     version, loaded = done.stdout.splitlines()
     assert version.startswith("orderreport ") and loaded == "[]"
+
+
+def test_verbose_shows_the_sql_logger_scrubbed(db_url: URL) -> None:
+    """--verbose turns on the logger the database code writes statements to (DEBUG, on
+    stderr, through redact.scrub); without it nothing of it shows."""
+    import logging
+
+    from orderreport import console
+
+    secret = "postgresql://u:Very-Secret-Pw@h/db"
+    try:
+        console.set_verbose(True)
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            logging.getLogger(console.SQL_LOGGER).debug("SELECT 1 -- from %s", secret)
+        assert err.getvalue() == "SELECT 1 -- from postgresql://u:***@h/db\n"
+        console.set_verbose(False)
+        quiet = io.StringIO()
+        with contextlib.redirect_stderr(quiet):
+            logging.getLogger(console.SQL_LOGGER).debug("SELECT 2")
+        assert quiet.getvalue() == ""
+    finally:
+        console.reset()
+    r = run_cli("--verbose", "summary", "--date", DAY, "--database-url", url_text(db_url))
+    assert r.code == 0 and logging.getLogger(console.SQL_LOGGER).level == logging.DEBUG
+    run_cli("summary", "--date", DAY, "--database-url", url_text(db_url))
+    assert logging.getLogger(console.SQL_LOGGER).level == logging.NOTSET  # reset per run

@@ -191,8 +191,14 @@ def test_status_speaks_prometheus(db_url: URL) -> None:
     "command", ["report", "summary", "daily", "verify", "runs", "history", "migrate", "demo"]
 )
 def test_only_status_takes_format_prometheus(command: str) -> None:
+    """The others neither offer it in --help nor parse it: a bad choice, exit 2."""
     r = run_cli(command, "--format", "prometheus")
     assert (r.code, r.out) == (2, "")
-    assert r.err == "orderreport: error: --format prometheus is for `orderreport status` only\n"
+    assert r.err.startswith("orderreport: error: Invalid value for '--format'") and (
+        r.err.count("\n") == 1 and "'prometheus' is not one of 'table', 'json'" in r.err
+    ), r.err
+    shown = run_cli(command, "--help").out
+    assert "--format <table|json|jsonl|csv" in shown and "prometheus>" not in shown
+    assert "|prometheus>" in run_cli("status", "--help").out
     r = run_cli("status", "--json", "--format", "prometheus")
     assert r.code == 2 and "--json cannot be combined with --format prometheus" in r.err

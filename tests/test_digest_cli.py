@@ -92,4 +92,4 @@ def test_history_as_a_page(db_url: URL, week: datetime) -> None:
     # self-contained: no script, nothing fetched (the SVG namespace is a name, not a fetch)
     assert "<script" not in out.lower() and " src=" not in out and "url(" not in out
     code, out, err = cli(db_url, "summary", "--format", "html")
-    assert code == 2 and out == "" and "history" in err
+    assert code == 2 and out == "" and "'html' is not one of 'table'" in err, err

@@ -1,0 +1,284 @@
+"""The jobs as one call each: `job.daily(settings, today=...)` runs daily.run on the
+configured database inside the run log, delivers yesterday's digest, and writes and pushes
+the run's metrics — what `orderreport daily` does, without the command line (as alembic's
+`command.upgrade(config, ...)` is `alembic upgrade` without its parser); `job.demo`
+loads the sample shop and stores its reports (`orderreport demo`).
+
+Nothing here prints or exits: lines for a person go to the caller's callbacks (Events).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from orderreport import __version__, defaults
+from orderreport.clock import now_utc
+from orderreport.errors import EXIT_OK, Incomplete, exit_code_of
+
+if TYPE_CHECKING:
+    from orderreport import daily as daily_mod
+    from orderreport import metrics, queries, verify
+    from orderreport.config import Settings
+    from orderreport.demo import DemoResult
+    from orderreport.digest import Digest
+    from orderreport.pg import Connection
+    from orderreport.runs import Progress
+    from orderreport.shop import Shop
+
+
+def _ignore(_: object) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Events:
+    """What the job tells its caller as it goes; by default nothing is told.
+
+    progress: a line of progress (the CLI stamps it with the time). warning: a line that
+    does not fail the run (a metrics file not written, a webhook not posted). digest:
+    yesterday's digest, computed only when this is set. stored: the run's result, called
+    inside the run log's transaction (what it prints is part of the run).
+    """
+
+    progress: Callable[[str], None] = _ignore
+    warning: Callable[[str], None] = _ignore
+    digest: Callable[[Digest], None] | None = None
+    stored: Callable[[daily_mod.Run], None] = _ignore
+
+
+def daily(
+    settings: Settings,
+    *,
+    today: date,
+    span: tuple[date, date] | None = None,
+    max_catch_up: int = defaults.DEFAULT_MAX_CATCH_UP,
+    restate: int = defaults.DEFAULT_RESTATE,
+    wait: float = 0,
+    webhook: str | None = None,
+    metrics_file: Path | None = None,
+    pushgateway: str | None = None,
+    events: Events = Events(),  # frozen: one shared default is safe
+    clock: Callable[[], datetime] = now_utc,
+) -> daily_mod.Run:
+    """Store the days since the newest stored one up to yesterday (or `span`), recorded in
+    the run log from connect to end; then the digest (events.digest, and posted to
+    `webhook` as markdown); the run's metrics to `metrics_file` and `pushgateway` whatever
+    the outcome. Returns daily.run's result; raises Incomplete if a gap older than
+    `max_catch_up` days is left, and whatever ended the run (LockBusy, a lost connection).
+    """
+    from orderreport import daily as daily_mod
+    from orderreport import runs
+
+    if span is not None:
+        daily_mod.require_complete(span[1], today, settings.tz)  # bad input is not a run
+    if webhook is not None:  # a secret, like a password: never shown whole, nor logged
+        from orderreport import redact
+        from orderreport import webhook as hook
+
+        redact.add_secret(webhook, hook.mask(webhook))
+    progress = runs.Progress()
+    started, code = clock(), EXIT_OK
+    try:
+        return _logged(
+            settings, today, span, max_catch_up, restate, wait, webhook, progress, events
+        )
+    except BaseException as exc:
+        code = exit_code_of(exc)
+        raise
+    finally:
+        figures = daily_mod.run_figures(
+            time_zone=settings.tz,
+            started=started,
+            finished=clock(),
+            exit_code=code,
+            progress=progress,
+            today=today,
+        )
+        _export_metrics(figures, metrics_file, pushgateway, events.warning)
+
+
+def _logged(
+    settings: Settings,
+    today: date,
+    span: tuple[date, date] | None,
+    max_catch_up: int,
+    restate: int,
+    wait: float,
+    webhook: str | None,
+    progress: Progress,
+    events: Events,
+) -> daily_mod.Run:
+    """daily.run inside the run log: a gap it leaves is a failed run there too."""
+    from orderreport import daily as daily_mod
+    from orderreport import db, runs
+
+    with (
+        db.session(settings) as conn,
+        runs.recorded(
+            conn,
+            progress,
+            time_zone=settings.tz,
+            span=span,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            version=__version__,
+        ) as run_id,
+    ):
+        shop = db.checked_shop(conn, settings)
+        said = _Said(events.progress)
+        result = daily_mod.run(
+            conn,
+            shop,
+            tz=settings.tz,
+            today=today,
+            span=span,
+            max_catch_up=max_catch_up,
+            restate=restate,
+            wait_seconds=wait,
+            run_id=run_id,
+            progress=progress,
+            on_plan=said.plan,
+            on_stored=said.stored,
+            on_changed=said.changed,
+        )
+        if events.digest is not None or webhook is not None:
+            warning = _deliver(conn, shop, settings.tz, today, events.digest, webhook)
+            if warning is not None:
+                events.warning(warning)
+                runs.warn(conn, run_id, warning)
+        events.stored(result)
+        restated_changes = {c[0].date for c in result.changes} & set(result.restated)
+        if result.restated and not restated_changes:
+            events.progress(f"restated {len(result.restated)} stored day(s): no figure changed")
+        if result.plan.gap:
+            first, last = result.plan.gap
+            raise Incomplete(
+                f"{first} to {last} are missing and older than --max-catch-up {max_catch_up}: "
+                f"store them with `orderreport daily --from {first} --to {last}`"
+            )
+        return result
+
+
+def _deliver(
+    conn: Connection,
+    shop: Shop,
+    tz: str,
+    today: date,
+    show: Callable[[Digest], None] | None,
+    webhook: str | None,
+) -> str | None:
+    """Yesterday's digest to `show` and/or posted to the webhook; the post's warning."""
+    from orderreport import digest, digest_render
+    from orderreport import webhook as hook
+
+    found = digest.digest(conn, shop, today - timedelta(days=1), tz=tz)
+    conn.commit()
+    if show is not None:
+        show(found)
+    if webhook is None:
+        return None
+    return hook.post(webhook, digest_render.markdown(found))
+
+
+def _export_metrics(
+    figures: metrics.RunFigures,
+    metrics_file: Path | None,
+    pushgateway: str | None,
+    warn: Callable[[str], None],
+) -> None:
+    """Write and push the run's metrics; a failure is a warning: the run's outcome stands."""
+    from orderreport import metrics
+
+    if metrics_file is not None:
+        try:
+            metrics.write_textfile(metrics_file, figures)
+        except OSError as exc:
+            warn(f"warning: metrics not written to {metrics_file}: {exc.strerror or exc}")
+    if pushgateway is not None:
+        warning = metrics.push(pushgateway, figures)
+        if warning is not None:
+            warn(warning)
+
+
+@dataclass(frozen=True)
+class _Said:
+    """daily.run's progress callbacks, as lines."""
+
+    line: Callable[[str], None]
+
+    def plan(self, plan: daily_mod.Plan, restating: tuple[date, ...]) -> None:
+        if plan.start is None:
+            self.line("nothing new to store: reports are stored up to yesterday")
+        else:
+            self.line(f"storing {plan.days} day(s) {plan.start} to {plan.end}")
+        if restating:
+            self.line(f"restating {len(restating)} stored day(s) {restating[0]} to {restating[-1]}")
+
+    def stored(self, s: queries.Summary) -> None:
+        total = f"{s.currency} {s.total_value}" if s.currency else str(s.total_value)
+        self.line(f"stored {s.date} ({s.time_zone}): {s.total_orders} orders, total {total}")
+
+    def changed(self, changes: Sequence[verify.Difference]) -> None:
+        from orderreport import verify
+
+        self.line(
+            f"restated {changes[0].date} ({changes[0].time_zone}): {verify.describe(changes)}"
+        )
+
+
+def _no_bar() -> AbstractContextManager[Callable[[date], None]]:
+    return contextlib.nullcontext(_ignore)
+
+
+def demo(
+    settings: Settings,
+    *,
+    today: date,
+    days: int,
+    orders_per_day: int,
+    seed: int,
+    loading: Callable[[], AbstractContextManager[Callable[[date], None]]] = _no_bar,
+    say: Callable[[str], None] = _ignore,
+) -> tuple[DemoResult, tuple[queries.Summary, ...]]:
+    """Load the sample shop into an EMPTY database (Refused otherwise), migrating it first,
+    and store its daily reports. `loading()` is entered while the orders load and gives the
+    callback told each day loaded (a progress bar); `say` hears what was done. Returns what
+    was loaded and the reports stored."""
+    from orderreport import daily as daily_mod
+    from orderreport import db
+    from orderreport import demo as demo_mod
+    from orderreport import migrate as migration
+
+    with db.connect(settings) as conn:
+        demo_mod.refuse_unless_empty(conn)
+    migration.migrate(settings)
+    with db.shop_session(settings) as (conn, shop):
+        with loading() as loaded_day:
+            loaded = demo_mod.load_demo(
+                conn,
+                shop,
+                today=today,
+                days=days,
+                orders_per_day=orders_per_day,
+                seed=seed,
+                progress=loaded_day,
+            )
+        demo_mod.settle(conn, shop)  # commits the load first
+        say(
+            f"loaded {loaded.orders:,} orders ({loaded.order_items:,} lines) from "
+            f"{loaded.start} to {loaded.end} for {loaded.users} users and {loaded.products} "
+            f"products into {settings.describe_database()}"
+        )
+        span = (loaded.start, loaded.end)
+        run = daily_mod.run(conn, shop, tz=settings.tz, today=today, span=span, wait_seconds=60)
+        days_stored = (loaded.end - loaded.start).days + 1
+        say(f"stored {days_stored} daily reports ({settings.tz}); yesterday's summary:")
+    return loaded, run.stored
