@@ -78,7 +78,6 @@ def alert_names() -> list[str]:
 def cli_commands() -> dict[str, set[str]]:
     """Each orderreport command's name -> its option names ("" -> the top level's)."""
     import typer.main
-    from typer._click.core import Command  # typer vendors click (as orderreport/cli.py uses)
     from typer.core import TyperGroup
 
     from orderreport import cli
@@ -86,7 +85,7 @@ def cli_commands() -> dict[str, set[str]]:
     group = typer.main.get_command(cli.app)
     assert isinstance(group, TyperGroup)
 
-    def options(command: Command) -> set[str]:
+    def options(command: Any) -> set[str]:  # a click Command, as Typer vendors it
         return {"--help"} | {opt for param in command.params for opt in param.opts}
 
     commands = {name: options(command) for name, command in group.commands.items()}

@@ -19,52 +19,6 @@ from orderreport import embedded
 from orderreport.embedded import PG_MAJOR, EmbeddedServer
 
 
-def test_psycopg_copy_keeps_its_private_finished_flag() -> None:
-    from psycopg import _copy_base
-
-    base = getattr(_copy_base, "BaseCopy", None)
-    assert base is not None, "psycopg._copy_base.BaseCopy moved: see queries._next_row"
-    init, read = inspect.getsource(base.__init__), inspect.getsource(base._read_gen)
-    assert "self._finished = False" in init and "if self._finished:" in read, (
-        "psycopg's Copy no longer ends a COPY TO by its private `_finished` flag, which "
-        "orderreport.queries._next_row sets when it reads the end itself: rework _next_row "
-        "(or read through Copy.read), then move the psycopg bound in pyproject.toml"
-    )
-
-
-@pytest.mark.parametrize(
-    ("module", "names"),
-    [
-        ("typer._click.exceptions", ["ClickException", "NoArgsIsHelpError"]),  # cli.py
-        ("typer._click.core", ["Command"]),  # tests/test_alerts.py
-    ],
-)
-def test_typer_still_vendors_click_where_we_import_it(module: str, names: list[str]) -> None:
-    try:
-        found = importlib.import_module(module)
-    except ImportError:
-        pytest.fail(
-            f"typer no longer vendors click as {module}: change the imports in "
-            "orderreport/cli.py and tests/test_alerts.py, then the typer bound in pyproject.toml"
-        )
-    missing = [n for n in names if not hasattr(found, n)]
-    assert not missing, f"{module} has no {missing}: change orderreport/cli.py's imports"
-
-
-def test_typer_raises_the_vendored_click_exceptions() -> None:
-    """cli.main catches these by class: typer must raise these very classes."""
-    import typer.main
-    from typer._click.exceptions import ClickException, NoArgsIsHelpError
-
-    from orderreport import cli
-
-    command = typer.main.get_command(cli.app)
-    with pytest.raises(NoArgsIsHelpError):
-        command.main(args=[], prog_name="orderreport", standalone_mode=False)
-    with pytest.raises(ClickException):
-        command.main(args=["--no-such-flag"], prog_name="orderreport", standalone_mode=False)
-
-
 def test_typer_adapters_module_for_the_bench_import_floor() -> None:
     assert importlib.util.find_spec("typer._adapters") is not None, (
         "typer._adapters is gone: bench/bench.py's IMPORT_FLOOR imports it as what every "

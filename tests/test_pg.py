@@ -109,9 +109,13 @@ def test_the_sql_log_has_statement_text_never_parameters_or_secrets(
     db_url: URL, sql_log: _Collect
 ) -> None:
     url = url_text(db_url.set(password=PASSWORD))
-    r = run_cli("summary", "--date", "2031-07-19", "--tz", "Pacific/Chatham", "--database-url", url)
+    r = run_cli(
+        "--verbose",
+        *("summary", "--date", "2031-07-19", "--tz", "Pacific/Chatham", "--database-url", url),
+    )
     assert r.code == 0, r.err
     logged = "\n".join(sql_log.lines)
+    assert "FROM orderreport.order_reports" in r.err and PASSWORD not in r.err  # --verbose
     assert "FROM orderreport.order_reports" in logged  # the summary itself
     assert "%(start)s" in logged and "set_config('TimeZone', %(tz)s" in logged
     for value in ("2031-07-19", "Pacific/Chatham", PASSWORD, "pg_catalog, pg_temp"):
