@@ -487,7 +487,8 @@ def migrate(
         except Exception as exc:
             if not limits.is_database_error(exc):
                 raise
-            if isinstance(getattr(exc, "orig", None), psycopg.errors.LockNotAvailable):
+            # psycopg's own error (schema.py runs on the driver connection), or SQLAlchemy's
+            if isinstance(getattr(exc, "orig", None) or exc, psycopg.errors.LockNotAvailable):
                 raise DatabaseFailed(
                     f"migration stopped: a shop table stayed locked for over "
                     f"{bounds.lock:g} s (--lock-timeout); nothing half-done is left, "

@@ -321,7 +321,10 @@ def _next_row(pgconn: Any, copy: Any) -> bytes:
     each (3-5 µs a row: the better part of a big export). A row libpq has already received
     is taken here with one C call; psycopg waits for the rest and reports errors. When
     libpq reports the end here, the COPY's result is read here too (psycopg would ask libpq
-    for a row again, and libpq has no COPY in progress any more).
+    for a row again, and libpq has no COPY in progress any more). Only libpq's own calls
+    (psycopg's public `Connection.pgconn`) are used: once the end is read here, nothing
+    reads the Copy again, and leaving its block does nothing to a COPY TO that the server
+    has finished sending (psycopg's Copy.finish), so no private state of psycopg's is set.
     """
     nbytes, data = pgconn.get_copy_data(1)  # 1: never blocks, 0 bytes when nothing is buffered
     if nbytes > 0:
@@ -338,7 +341,6 @@ def _next_row(pgconn: Any, copy: Any) -> bytes:
         raise psycopg.OperationalError("the COPY ended without a result")
     if result.status != pq.ExecStatus.COMMAND_OK:  # an error cut the COPY short
         raise _error_of(result)
-    copy._finished = True  # what psycopg's own read sets when it sees the end
     return b""
 
 
