@@ -212,13 +212,31 @@ def _sqlalchemy_afterwards() -> tuple[type[BaseException], ...]:
     return () if exc is None else (exc.PendingRollbackError, exc.ResourceClosedError)
 
 
-def _root(exc: BaseException) -> BaseException:
-    """`exc`, or for SQLAlchemy's word that a connection lost before cannot be used
-    (PendingRollbackError, ResourceClosedError, raised by a cleanup after the loss under
-    Alembic) the error it followed."""
-    seen = exc
+# psycopg's words for a connection found broken by a call after the loss (not the loss)
+_ALREADY_LOST = ("the connection is lost", "the connection is closed")
+
+
+def _afterwards(exc: BaseException) -> bool:
+    """Whether `exc` only says that a connection lost before cannot be used: SQLAlchemy's
+    PendingRollbackError or ResourceClosedError, or psycopg's "the connection is lost"
+    (raised by a cleanup after the loss: a rollback, Alembic setting the isolation level
+    back) while handling the database error that said what happened."""
     after = _sqlalchemy_afterwards()
-    while after and isinstance(seen, after) and seen.__context__:
+    if after and isinstance(exc, after):
+        return True
+    orig: object = exc if type(exc) is psycopg.OperationalError else getattr(exc, "orig", None)
+    return (
+        type(orig) is psycopg.OperationalError
+        and str(orig).strip() in _ALREADY_LOST
+        and isinstance(exc.__context__, (psycopg.Error, *_sqlalchemy_errors()))
+    )
+
+
+def _root(exc: BaseException) -> BaseException:
+    """`exc`, or for a word that a connection lost before cannot be used (`_afterwards`)
+    the error it followed."""
+    seen = exc
+    while _afterwards(seen) and seen.__context__ is not None:
         seen = seen.__context__
     return seen
 

@@ -65,8 +65,8 @@ def store(conn: Conn, day: date, tz: str, currency: str | None, figures: Figures
 
 
 def the_digest(url: URL, day: date, tz: str) -> Digest:
-    with db.shop_session(settings_for(url, tz)) as (session, shop):
-        return digest.digest(session, shop, day, tz=tz)
+    with db.shop_session(settings_for(url, tz)) as (conn, shop):
+        return digest.digest(conn, shop, day, tz=tz)
 
 
 # -- a history in two currencies --------------------------------------------------------

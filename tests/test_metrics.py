@@ -369,3 +369,27 @@ def test_malformed_url_is_a_warning() -> None:
     )
     empty = metrics.push("", SUCCESS, timeout=1.0)
     assert empty == "warning: metrics not pushed: the Pushgateway URL is empty"
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o644])
+def test_one_atomic_write_gives_its_mode_and_leaves_nothing_behind(
+    tmp_path: Path, mode: int
+) -> None:
+    """files.write_atomically (the textfile's, the embedded server's private files'): the
+    mode asked for whatever the umask, no temporary file left, and on failure the old file
+    as it was."""
+    from orderreport import files
+
+    path = tmp_path / "out.prom"
+    path.write_bytes(b"old\n")
+    old = os.umask(0o022 if mode == 0o600 else 0o077)
+    try:
+        files.write_atomically(path, b"new\n", mode)
+    finally:
+        os.umask(old)
+    assert path.read_bytes() == b"new\n" and path.stat().st_mode & 0o777 == mode
+    assert [p.name for p in tmp_path.iterdir()] == ["out.prom"]
+    with pytest.raises(TypeError):  # the write fails once the temporary file exists
+        files.write_atomically(path, "not bytes", mode)  # type: ignore[arg-type]
+    assert path.read_bytes() == b"new\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.prom"]

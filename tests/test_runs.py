@@ -285,3 +285,34 @@ def test_a_run_whose_connection_is_cut_records_its_failure(db_url: URL, shop: Co
     assert (row["status"], row["exit_code"], row["finished_at"] is not None) == ("failed", 1, True)
     assert row["message"].startswith("database error: ")
     assert row["days_stored"] == stored_days(db_url) >= 5
+
+
+@pytest.mark.parametrize("cut", ["closed", "mid-statement"])
+def test_an_outcome_is_recorded_on_a_new_connection_when_the_runs_is_unusable(
+    db_url: URL, cut: str
+) -> None:
+    """runs.finish on a connection that is gone, or was left mid-statement (a signal, the
+    watchdog): it closes it and records the outcome on a new one like it (pg.Connection.
+    reopen); a successful run's outcome that cannot be recorded at all is an error."""
+    from orderreport.errors import DatabaseFailed
+    from tests.conftest import settings_for
+
+    with db.connect(settings_for(db_url)) as conn:
+        run_id = runs.start(conn, time_zone="UTC", span=None, host="h", pid=1, version="t")
+        assert run_id is not None
+        if cut == "closed":
+            conn.close()
+        else:  # a query sent, its answer never read: the connection is ACTIVE
+            conn.pgconn.send_query(b"SELECT pg_catalog.pg_sleep(0.1)")
+        runs.finish(conn, run_id, runs.Progress(stored=2), DatabaseFailed("boom"))
+        assert conn.closed  # the run's own connection, and its locks, went at once
+    (row,) = run_rows(db_url)
+    assert (row["status"], row["message"], row["days_stored"]) == ("failed", "boom", 2)
+    assert row["finished_at"] is not None
+    with db.connect(settings_for(db_url)) as conn:
+        run_id = runs.start(conn, time_zone="UTC", span=None, host="h", pid=1, version="t")
+        assert run_id is not None
+        conn.reopen = None  # nowhere to record it
+        conn.close()
+        with pytest.raises(psycopg.OperationalError):
+            runs.finish(conn, run_id, runs.Progress(), None)

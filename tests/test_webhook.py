@@ -186,3 +186,17 @@ def test_only_http_urls_with_a_host_are_posted_to(url: str) -> None:
 )
 def test_mask_shows_scheme_and_host_only(url: str, shown: str) -> None:
     assert webhook.mask(url) == shown
+
+
+def test_a_posted_url_is_a_secret_every_later_message_masks(hook: Hook) -> None:
+    """post() registers the URL and its path with redact: one redaction for stderr, the run
+    log and the post's own warning."""
+    from orderreport import redact
+
+    redact.reset()
+    try:
+        assert webhook.post(hook.url, MARKDOWN, timeout=5) is None
+        said = redact.scrub(f"failed near {hook.url} (path {SECRET_PATH})")
+        assert said == f"failed near {webhook.mask(hook.url)} (path …)"
+    finally:
+        redact.reset()
