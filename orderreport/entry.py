@@ -77,7 +77,15 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
 def run(argv: list[str] | None = None) -> NoReturn:
     """Run the command line on `argv` (default sys.argv[1:]) and exit with its code:
     one line on stderr and a documented exit code for every failure."""
-    from orderreport import cli, console  # Typer and Rich: the early handlers hold till here
+    try:
+        from orderreport import cli, console  # Typer and Rich: the early handlers hold till here
+    except RuntimeError as exc:
+        # Python 3.11 wraps what a class's __set_name__ raised in a RuntimeError: the early
+        # handler's exit, when the signal lands while Rich makes a dataclass (seen in the
+        # SIGTERM soak). The line is said; the exit is the signal's, without a traceback.
+        if isinstance(exc.__cause__, SystemExit):
+            raise exc.__cause__ from None
+        raise
 
     _received.clear()
     console.reset()
