@@ -143,10 +143,12 @@ def migrate(
         applied.append((downs[0] if downs else None, step.up_revision_id))
 
     with alembic_conn(settings) as conn:
-        bounds = db.bounds_of(driver(conn))  # now: once the connection is lost its info is gone
+        # now: once the connection is lost, SQLAlchemy's wrapper cannot even hand it over
+        pg_conn = driver(conn)
+        bounds = db.bounds_of(pg_conn)
         # an unclear shop, or someone else's tables without one, stop here before any change
-        found = db.find_shop(driver(conn), settings)
-        schema.refuse_foreign(driver(conn), found)
+        found = db.find_shop(pg_conn, settings)
+        schema.refuse_foreign(pg_conn, found)
         conn.commit()
         cfg = alembic_config()
         cfg.attributes.update(
@@ -172,10 +174,10 @@ def migrate(
                 ) from None
             # a lost connection (a cleanup after it may raise SQLAlchemy's PendingRollbackError
             # instead: limits.describe looks behind it), a refusal, a timeout: one line
-            probe = getattr(driver(conn), "probe", None)
+            probe = getattr(pg_conn, "probe", None)
             raise limits.describe(exc, bounds, "migration failed", probe) from None
         conn.rollback()  # Alembic's transaction over; the revision is read on the driver's
-        end = db.schema_revision(driver(conn))
+        end = db.schema_revision(pg_conn)
     walk = cfg.attributes["walk"]
     start = applied[0][0] if applied else end
     return MigrationResult(
