@@ -69,14 +69,14 @@ from types import TracebackType
 import psycopg
 
 from orderreport import files, limits
-from orderreport.errors import DatabaseUnavailable
+from orderreport.errors import SIGNAL_EXITS, DatabaseUnavailable
 
 SERVER_USER = "orderreport"  # system user for the server when we run as root
 DATABASE = "orderreport"
 SUPERUSER = "postgres"
 PG_MAJOR = 18
 _SOCKET_PATH_MAX = 100  # sun_path is 108 bytes; the socket file name adds ~13
-_DEFERRED = frozenset({signal.SIGINT, signal.SIGTERM})
+_DEFERRED = frozenset(SIGNAL_EXITS)  # the signals a run ends on (errors.py)
 _PRIVATE_UMASK = 0o077
 _ROOT_HOME_MODE = 0o710  # root's, group orderreport: the server's user may only pass through
 _BINARIES_MODE = 0o750  # folders of the binaries' copy: root's, readable by group orderreport

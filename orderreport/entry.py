@@ -33,9 +33,9 @@ MESSAGE_LIMIT = 300  # characters of one error line: no value is echoed back in 
 
 
 def _early(signum: int, frame: FrameType | None) -> None:
-    what, code = SIGNAL_EXITS[signum]
-    sys.stderr.write(f"orderreport: error: {what}\n")
-    raise SystemExit(code)
+    ending = SIGNAL_EXITS[signum]
+    sys.stderr.write(f"orderreport: error: {ending.said}\n")
+    raise SystemExit(ending.exit_code)
 
 
 def main() -> None:
@@ -103,12 +103,12 @@ def run(argv: list[str] | None = None) -> NoReturn:
     except OutputFailed as exc:
         _fail(str(exc), exc.exit_code)
     except Terminated as exc:
-        _fail(*SIGNAL_EXITS[exc.signum])
+        _fail(*SIGNAL_EXITS[exc.signum][:2])
     except SystemExit:
         raise
     except BaseException as exc:
         if _received:  # a signal surfaced as another error (e.g. mid-commit): it is the cause
-            _fail(*SIGNAL_EXITS[_received[0]])
+            _fail(*SIGNAL_EXITS[_received[0]][:2])
         if isinstance(exc, OrderReportError):
             _fail(str(exc), exc.exit_code)
         if not isinstance(exc, Exception):

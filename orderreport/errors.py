@@ -6,6 +6,7 @@ The exit codes live here, in one table, and README.md documents the same table.
 from __future__ import annotations
 
 import signal
+from typing import NamedTuple
 
 EXIT_OK = 0
 EXIT_FAILURE = 1  # runtime failure: database unreachable, not migrated, unhealthy, refused
@@ -24,11 +25,26 @@ EXIT_CODES: dict[int, str] = {
     EXIT_TERMINATED: "terminated by SIGTERM; no partial day is left behind",
 }
 
-# The signals orderreport ends on, each with its one line and exit code: the handlers in
-# entry.py (the early one and the run's own), the run log and the metrics all read this.
-SIGNAL_EXITS: dict[int, tuple[str, int]] = {
-    signal.SIGINT: ("interrupted", EXIT_INTERRUPTED),
-    signal.SIGTERM: ("terminated by SIGTERM", EXIT_TERMINATED),
+
+class SignalExit(NamedTuple):
+    """How a run ends on a signal: its line on stderr, exit code, run-log status and message."""
+
+    said: str
+    exit_code: int
+    status: str
+    logged: str
+
+
+# The signals orderreport ends on: the handlers in entry.py (the early one and the run's
+# own), the run log (runs.outcome), the embedded server's deferral and the metrics all read
+# this one table.
+SIGNAL_EXITS: dict[int, SignalExit] = {
+    signal.SIGINT: SignalExit(
+        "interrupted", EXIT_INTERRUPTED, "interrupted", "interrupted by SIGINT"
+    ),
+    signal.SIGTERM: SignalExit(
+        "terminated by SIGTERM", EXIT_TERMINATED, "terminated", "terminated by SIGTERM"
+    ),
 }
 
 
@@ -116,7 +132,7 @@ def exit_code_of(exc: BaseException) -> int:
     if isinstance(exc, OrderReportError):
         return exc.exit_code
     if isinstance(exc, Terminated):
-        return SIGNAL_EXITS[exc.signum][1]
+        return SIGNAL_EXITS[exc.signum].exit_code
     if isinstance(exc, KeyboardInterrupt):
         return EXIT_INTERRUPTED
     if isinstance(exc, SystemExit) and isinstance(exc.code, int):

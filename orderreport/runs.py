@@ -11,6 +11,7 @@ time, recorded in the row): a live run's backend is still there, a dead run's is
 from __future__ import annotations
 
 import contextlib
+import signal
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from orderreport.defaults import MAX_LIST as MAX_LIST
 from orderreport.errors import (
     EXIT_FAILURE,
     EXIT_OK,
+    SIGNAL_EXITS,
     ConnectionLost,
     DatabaseUnavailable,
     LockBusy,
@@ -244,10 +246,10 @@ def outcome(exc: BaseException | None) -> tuple[str, int, str | None]:
     code = exit_code_of(exc)
     if isinstance(exc, LockBusy):
         return "busy", code, str(exc)
-    if isinstance(exc, KeyboardInterrupt) or (isinstance(exc, Terminated) and exc.signum == 2):
-        return "interrupted", code, "interrupted by SIGINT"
-    if isinstance(exc, Terminated):
-        return "terminated", code, "terminated by SIGTERM"
+    signum = signal.SIGINT if isinstance(exc, KeyboardInterrupt) else getattr(exc, "signum", None)
+    if isinstance(exc, KeyboardInterrupt | Terminated) and signum in SIGNAL_EXITS:
+        ending = SIGNAL_EXITS[signum]
+        return ending.status, code, ending.logged
     if isinstance(exc, OrderReportError):
         message = str(exc)
     elif limits.is_database_error(exc):
