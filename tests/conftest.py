@@ -228,3 +228,16 @@ def plain(url: URL) -> str:
 
 
 __all__ = ["REPO", "make_url"]
+
+
+def spawn(url: URL, *args: str, **kw: object) -> subprocess.Popen[str]:
+    """orderreport started as a process on `url`, its output piped (for signals and faults)."""
+    env = subprocess_env(ORDERREPORT_DATABASE_URL=url_text(url))
+    return subprocess.Popen(  # type: ignore[no-any-return]
+        [*ORDERREPORT, *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,  # type: ignore[call-overload]
+    )

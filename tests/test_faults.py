@@ -23,7 +23,7 @@ from sqlalchemy.engine import URL
 
 from orderreport.dates import MAX_SPAN_DAYS
 from orderreport.db import DAILY_LOCK_KEY
-from tests.conftest import ORDERREPORT, fill_days, plain, run_cli, subprocess_env, url_text
+from tests.conftest import ORDERREPORT, fill_days, plain, run_cli, spawn, subprocess_env, url_text
 
 PASSWORD = "S3cr3t-Pw_xyz"
 FIRST = date(2025, 12, 1)
@@ -48,18 +48,6 @@ def cli(url: URL | str | None, *args: str) -> tuple[int, str, str]:
     r = run_cli(*args, *extra)
     OUT.extend((r.out, r.err))
     return r.code, r.out, r.err
-
-
-def spawn(url: URL, *args: str, **kw: object) -> subprocess.Popen[str]:
-    env = subprocess_env(ORDERREPORT_DATABASE_URL=url_text(url))
-    return subprocess.Popen(  # type: ignore[no-any-return]
-        [*ORDERREPORT, *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        **kw,  # type: ignore[call-overload]
-    )
 
 
 def finish(proc: subprocess.Popen[str], timeout: float = 60) -> tuple[int, str, str]:

@@ -20,7 +20,14 @@ from sqlalchemy.engine import URL
 
 from orderreport import db, limits, pg
 from orderreport.config import Settings
-from tests.conftest import ORDERREPORT, plain, run_cli, settings_for, subprocess_env, url_text
+from tests.conftest import (
+    plain,
+    run_cli,
+    settings_for,
+    spawn,
+    subprocess_env,
+    url_text,
+)
 
 PASSWORD = "Pg-Layer-Secret-9"
 
@@ -177,22 +184,12 @@ def _wait_for(predicate: Callable[[], object], timeout: float = 20) -> None:
         time.sleep(0.02)
 
 
-def _spawn(url: URL, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [*ORDERREPORT, *args],
-        env=subprocess_env(ORDERREPORT_DATABASE_URL=url_text(url)),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def test_a_frozen_server_ends_a_summary_at_the_clients_deadline(db_url: URL) -> None:
     """The backend SIGSTOPped while summary waits on it (a lock, then the frozen server):
     the watchdog that pg.Connection's cursors arm ends the run in statement_timeout + 5 s."""
     with psycopg.connect(plain(db_url)) as holder:
         holder.execute("LOCK TABLE public.orders IN ACCESS EXCLUSIVE MODE")
-        proc = _spawn(db_url, "summary", "--date", "2025-12-16", "--statement-timeout", "1")
+        proc = spawn(db_url, "summary", "--date", "2025-12-16", "--statement-timeout", "1")
         _wait_for(lambda: _backends(db_url))
         (pid,) = _backends(db_url)
         os.kill(pid, signal.SIGSTOP)
@@ -213,7 +210,7 @@ def test_sigterm_cancels_the_statement_in_flight(db_url: URL) -> None:
     next checks the client (client_connection_check_interval, 5 s)."""
     with psycopg.connect(plain(db_url)) as holder:
         holder.execute("LOCK TABLE public.orders IN ACCESS EXCLUSIVE MODE")
-        proc = _spawn(db_url, "summary", "--date", "2025-12-16")
+        proc = spawn(db_url, "summary", "--date", "2025-12-16")
         _wait_for(lambda: _waiting_on_a_lock(db_url))
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)

@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -32,12 +31,10 @@ from orderreport.config import Settings
 from orderreport.embedded import EmbeddedServer
 from orderreport.runs import RECORD_WAIT, RESTARTED
 from tests.conftest import (
-    ORDERREPORT,
     fill_days,
     make_home,
     plain,
-    subprocess_env,
-    url_text,
+    spawn,
 )
 from tests.test_adoption import Variant, build_old_shop
 
@@ -127,16 +124,6 @@ def drop_database(server_url: URL, url: URL) -> None:
     wait_until_up(server_url)
     with psycopg.connect(plain(server_url), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
-
-
-def spawn(url: URL, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [*ORDERREPORT, *args],
-        env=subprocess_env(ORDERREPORT_DATABASE_URL=url_text(url)),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def run(url: URL, *args: str) -> tuple[int, str, str]:
