@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import namedtuple_row
 
-from orderreport import limits, pg, redact, schema
+from orderreport import limits, pg, redact
 from orderreport import shop as shop_mod
 from orderreport.config import Settings
 from orderreport.embedded import EmbeddedServer
@@ -26,7 +26,10 @@ from orderreport.errors import (
     ShopAmbiguous,
     ShopUnsupported,
 )
-from orderreport.shop import OUR_SCHEMA, VERSION_TABLE, Shop
+from orderreport.shop import OUR_SCHEMA, VERSION_TABLE, VIEW, VIEW_MARK, Shop
+
+# schema.py (the DDL, the plan walk: milliseconds of start-up) is imported where a rare
+# path needs it: an earlier release's history, a database with no shop
 
 # The newest revision in migrations/versions. Kept here so that reports can check the schema
 # without importing Alembic (a quarter of a second at every start); a test keeps it honest.
@@ -211,6 +214,14 @@ def try_find_shop(
 
 _REVISION = f"SELECT version_num FROM {OUR_SCHEMA}.{VERSION_TABLE}"
 _OURS = f"SELECT pg_catalog.to_regclass('{OUR_SCHEMA}.{VERSION_TABLE}') IS NOT NULL"
+# require_schema's one catalog read: whether the version table is there, and the comment
+# orderreport's view was built with ('' if the view or its comment is absent)
+_STATE = (
+    f"SELECT pg_catalog.to_regclass('{OUR_SCHEMA}.{VERSION_TABLE}') IS NOT NULL AS versioned, "
+    "COALESCE(pg_catalog.obj_description("
+    "CAST(pg_catalog.to_regclass(CAST(%(v)s AS text)) AS oid), CAST('pg_class' AS name)), '') "
+    "AS built"
+)
 
 
 def schema_revision(conn: psycopg.Connection[Any]) -> str | None:
@@ -218,23 +229,36 @@ def schema_revision(conn: psycopg.Connection[Any]) -> str | None:
     ours = conn.execute(_OURS).fetchone()
     if ours is None or not ours[0]:
         return None
+    return _revision(conn)
+
+
+def _revision(conn: psycopg.Connection[Any]) -> str | None:
     row = conn.execute(_REVISION).fetchone()
     return None if row is None else str(row[0])
 
 
 def require_schema(conn: psycopg.Connection[Any], shop: Shop) -> None:
-    """Raise NotMigrated unless the database is at head and the view was built for `shop`."""
-    current = schema_revision(conn)
+    """Raise NotMigrated unless the database is at head and the view was built for `shop`.
+
+    Two round trips on a migrated database: the catalog (_STATE), then the revision."""
+    state = conn.execute(_STATE, {"v": f"{shop_mod.quote(OUR_SCHEMA)}.{shop_mod.quote(VIEW)}"})
+    row = state.fetchone()
+    assert row is not None  # an aggregate-free SELECT without FROM: always one row
+    current = _revision(conn) if row[0] else None
     head = SCHEMA_HEAD
-    if current is None and schema.find_legacy(conn) is not None:
-        raise NotMigrated(
-            "the database was migrated by an earlier orderreport (history in alembic_version): "
-            "run `orderreport migrate` to move it to orderreport's own version table"
-        )
+    if current is None:
+        from orderreport import schema
+
+        if schema.find_legacy(conn) is not None:
+            raise NotMigrated(
+                "the database was migrated by an earlier orderreport (history in "
+                "alembic_version): run `orderreport migrate` to move it to orderreport's own "
+                "version table"
+            )
     if current != head:
         where = "has no orderreport schema" if current is None else f"is at revision {current}"
         raise NotMigrated(f"the database {where} (head is {head}): run `orderreport migrate`")
-    built = schema.view_comment(conn) or ""
+    built = str(row[1])
     wanted = shop.fingerprint()
     if built != wanted:
         was = [p for p in _parts(built) if p not in _parts(wanted)]
@@ -246,7 +270,7 @@ def require_schema(conn: psycopg.Connection[Any], shop: Shop) -> None:
 
 
 def _parts(fingerprint: str) -> list[str]:
-    return [p.strip() for p in fingerprint.removeprefix(schema.VIEW_MARK).split(";")]
+    return [p.strip() for p in fingerprint.removeprefix(VIEW_MARK).split(";")]
 
 
 @contextlib.contextmanager
@@ -303,7 +327,10 @@ def checked_shop(conn: psycopg.Connection[Any], settings: Settings) -> Shop:
     A database with tables but no shop orderreport can read is refused in one line: a
     report of zeros there would look like a real one."""
     found = find_shop(conn, settings)
-    schema.refuse_foreign(conn, found)
+    if not found.exists:
+        from orderreport import schema
+
+        schema.refuse_foreign(conn, found)
     require_schema(conn, found)
     conn.commit()
     return found
