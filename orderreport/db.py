@@ -18,7 +18,6 @@ from psycopg.rows import namedtuple_row
 from orderreport import limits, pg, redact
 from orderreport import shop as shop_mod
 from orderreport.config import Settings
-from orderreport.embedded import EmbeddedServer
 from orderreport.errors import (
     DatabaseUnavailable,
     LockBusy,
@@ -153,6 +152,8 @@ def connect(settings: Settings, *, migrating: bool = False) -> Iterator[pg.Conne
     watchdog = limits.Watchdog(bounds.watchdog)
     with contextlib.ExitStack() as stack:
         if settings.database_url is None:
+            from orderreport.embedded import EmbeddedServer  # only for the embedded server
+
             conninfo = stack.enter_context(EmbeddedServer(settings.home))
         else:
             conninfo = settings.database_url
