@@ -47,28 +47,32 @@ DAILY_LOCK_KEY = 0x4F524441494C595F
 # session (CVE-2018-1058): everything of the shop's and ours is schema-qualified. Our
 # defaults (limits.session_defaults) are set where the session's value is not the client's
 # own (the URL's `options`, PGOPTIONS: libpq applies them, orderreport passes none), and
-# the bounds then in force are read back as pg_settings has them.
+# the bounds then in force are read back as pg_settings has them. pg_settings is read twice,
+# not once a value: each read builds every setting's row (a millisecond a time). `before`,
+# in FROM, is read before the target list sets anything; `bounds` after what precedes it.
 _SETUP = """
 SELECT pg_catalog.current_setting('TimeZone') AS server_tz,
        pg_catalog.set_config('TimeZone', %(tz)s, false) AS tz,
        pg_catalog.current_schemas(false) AS schemas,
        pg_catalog.current_schema() AS current,
-       (SELECT s.source <> 'default' FROM pg_catalog.pg_settings s
-        WHERE s.name = 'search_path') AS path_set,
+       before.path_set,
        pg_catalog.set_config('search_path', %(path)s, false) AS path,
-       (SELECT pg_catalog.count(pg_catalog.set_config(s.name, d.value, false))
+       (SELECT pg_catalog.count(pg_catalog.set_config(d.name, d.value, false))
         FROM ROWS FROM (pg_catalog.unnest(%(names)s::text[]),
                         pg_catalog.unnest(%(values)s::text[])) AS d(name, value)
-        JOIN pg_catalog.pg_settings s ON s.name = d.name
-        WHERE s.source <> 'client') AS ours,
-       (SELECT s.setting FROM pg_catalog.pg_settings s WHERE s.name = 'lock_timeout')
-           AS lock_setting,
-       (SELECT s.unit FROM pg_catalog.pg_settings s WHERE s.name = 'lock_timeout')
-           AS lock_unit,
-       (SELECT s.setting FROM pg_catalog.pg_settings s WHERE s.name = 'statement_timeout')
-           AS statement_setting,
-       (SELECT s.unit FROM pg_catalog.pg_settings s WHERE s.name = 'statement_timeout')
-           AS statement_unit
+        WHERE d.name = ANY (before.free)) AS ours,
+       (SELECT ARRAY[pg_catalog.max(s.setting) FILTER (WHERE s.name = 'lock_timeout'),
+                     pg_catalog.max(s.unit) FILTER (WHERE s.name = 'lock_timeout'),
+                     pg_catalog.max(s.setting) FILTER (WHERE s.name = 'statement_timeout'),
+                     pg_catalog.max(s.unit) FILTER (WHERE s.name = 'statement_timeout')]
+        FROM pg_catalog.pg_settings s
+        WHERE s.name IN ('lock_timeout', 'statement_timeout')) AS bounds
+FROM (SELECT pg_catalog.bool_or(s.source <> 'default') FILTER (WHERE s.name = 'search_path')
+                 AS path_set,
+             pg_catalog.array_agg(s.name) FILTER (WHERE s.name <> 'search_path'
+                                                  AND s.source <> 'client') AS free
+      FROM pg_catalog.pg_settings s
+      WHERE s.name = 'search_path' OR s.name = ANY (%(names)s::text[])) AS before
 """
 
 
@@ -135,8 +139,8 @@ def open_connection(
     )
     # the bounds in force: ours, or the user's from the URL or PGOPTIONS
     conn.bounds = limits.Bounds(
-        lock=limits.setting_seconds(row.lock_setting, row.lock_unit),
-        statement=limits.setting_seconds(row.statement_setting, row.statement_unit),
+        lock=limits.setting_seconds(row.bounds[0], row.bounds[1]),
+        statement=limits.setting_seconds(row.bounds[2], row.bounds[3]),
     )
     return conn
 
