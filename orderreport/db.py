@@ -345,9 +345,15 @@ def checked_shop(conn: psycopg.Connection[Any], settings: Settings) -> Shop:
 def shop_session(
     settings: Settings, *, read_only: bool = False
 ) -> Iterator[tuple[pg.Connection, Shop]]:
-    """A session (see `session`) and the shop found in it, checked to be migrated to head."""
+    """A session (see `session`) and the shop found in it, checked to be migrated to head.
+
+    The checks read the catalog a statement at a time, each in its own transaction (no
+    BEGIN and COMMIT round trips); the block's own work is one transaction as always."""
     with session(settings, read_only=read_only) as conn:
-        yield conn, checked_shop(conn, settings)
+        conn.autocommit = True
+        shop = checked_shop(conn, settings)
+        conn.autocommit = False
+        yield conn, shop
 
 
 def _rollback_quietly(conn: psycopg.Connection[Any]) -> None:
