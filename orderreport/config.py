@@ -16,8 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import platformdirs
-
 from orderreport import redact, sources, urls
 from orderreport.errors import UsageError
 from orderreport.sources import Source
@@ -111,6 +109,8 @@ def validate_tz(name: str, source: str) -> str:
 def default_home() -> Path:
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         return ROOT_HOME
+    import platformdirs  # only here: root, and ORDERREPORT_HOME, never need it
+
     return platformdirs.user_data_path("orderreport")
 
 

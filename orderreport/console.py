@@ -7,18 +7,20 @@ secret of the run (its database URL's password, a webhook URL: see scrub).
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
+import re
+import sys
 from collections.abc import Callable, Iterator
 from datetime import date
-from typing import Any
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any
 
 from orderreport import redact
 from orderreport.clock import now_utc
 from orderreport.config import Settings
 
-err = Console(stderr=True, highlight=False)
+if TYPE_CHECKING:
+    from rich.console import Console
 
 SQL_LOGGER = "orderreport.sql"  # the statements' text, logged by the database code
 
@@ -93,9 +95,28 @@ def reset() -> None:
     set_verbose(False)
 
 
+@functools.cache
+def err() -> Console:
+    """Rich's console on stderr, made when something needs it (a progress bar, a line
+    plain writing cannot give byte for byte): Rich costs a tenth of a second to import."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+# What Rich's print would change in a line (markup and highlighting are off): a `:name:`
+# emoji code, control characters it strips, tabs it expands, line breaks. A line with none
+# of them Rich writes unchanged, so it is written as is (no Rich loaded).
+_RICH_WOULD_CHANGE = re.compile(r":[^\s:]*:")
+
+
 def say(message: str) -> None:
     """A line of talk on stderr (never wrapped: one message, one line)."""
-    err.print(message, markup=False, soft_wrap=True)
+    if message.isprintable() and not _RICH_WOULD_CHANGE.search(message):
+        sys.stderr.write(message + "\n")
+        sys.stderr.flush()
+    else:
+        err().print(message, markup=False, soft_wrap=True)
 
 
 def stamp(message: str) -> None:
@@ -114,9 +135,9 @@ def progress(what: str, *, total: int) -> Iterator[Callable[[date], None]]:
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=err,
+        console=err(),
         transient=True,
-        disable=not err.is_terminal,
+        disable=not err().is_terminal,
     ) as bar:
         task = bar.add_task(what, total=total)
         yield lambda day: bar.update(task, advance=1, description=day.isoformat())

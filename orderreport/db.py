@@ -15,10 +15,9 @@ from typing import Any
 import psycopg
 from psycopg.rows import namedtuple_row
 
-from orderreport import limits, pg, redact, schema
+from orderreport import limits, pg, redact
 from orderreport import shop as shop_mod
 from orderreport.config import Settings
-from orderreport.embedded import EmbeddedServer
 from orderreport.errors import (
     DatabaseUnavailable,
     LockBusy,
@@ -26,7 +25,10 @@ from orderreport.errors import (
     ShopAmbiguous,
     ShopUnsupported,
 )
-from orderreport.shop import OUR_SCHEMA, VERSION_TABLE, Shop
+from orderreport.shop import OUR_SCHEMA, VERSION_TABLE, VIEW, VIEW_MARK, Shop
+
+# schema.py (the DDL, the plan walk: milliseconds of start-up) is imported where a rare
+# path needs it: an earlier release's history, a database with no shop
 
 # The newest revision in migrations/versions. Kept here so that reports can check the schema
 # without importing Alembic (a quarter of a second at every start); a test keeps it honest.
@@ -45,28 +47,32 @@ DAILY_LOCK_KEY = 0x4F524441494C595F
 # session (CVE-2018-1058): everything of the shop's and ours is schema-qualified. Our
 # defaults (limits.session_defaults) are set where the session's value is not the client's
 # own (the URL's `options`, PGOPTIONS: libpq applies them, orderreport passes none), and
-# the bounds then in force are read back as pg_settings has them.
+# the bounds then in force are read back as pg_settings has them. pg_settings is read twice,
+# not once a value: each read builds every setting's row (a millisecond a time). `before`,
+# in FROM, is read before the target list sets anything; `bounds` after what precedes it.
 _SETUP = """
 SELECT pg_catalog.current_setting('TimeZone') AS server_tz,
        pg_catalog.set_config('TimeZone', %(tz)s, false) AS tz,
        pg_catalog.current_schemas(false) AS schemas,
        pg_catalog.current_schema() AS current,
-       (SELECT s.source <> 'default' FROM pg_catalog.pg_settings s
-        WHERE s.name = 'search_path') AS path_set,
+       before.path_set,
        pg_catalog.set_config('search_path', %(path)s, false) AS path,
-       (SELECT pg_catalog.count(pg_catalog.set_config(s.name, d.value, false))
+       (SELECT pg_catalog.count(pg_catalog.set_config(d.name, d.value, false))
         FROM ROWS FROM (pg_catalog.unnest(%(names)s::text[]),
                         pg_catalog.unnest(%(values)s::text[])) AS d(name, value)
-        JOIN pg_catalog.pg_settings s ON s.name = d.name
-        WHERE s.source <> 'client') AS ours,
-       (SELECT s.setting FROM pg_catalog.pg_settings s WHERE s.name = 'lock_timeout')
-           AS lock_setting,
-       (SELECT s.unit FROM pg_catalog.pg_settings s WHERE s.name = 'lock_timeout')
-           AS lock_unit,
-       (SELECT s.setting FROM pg_catalog.pg_settings s WHERE s.name = 'statement_timeout')
-           AS statement_setting,
-       (SELECT s.unit FROM pg_catalog.pg_settings s WHERE s.name = 'statement_timeout')
-           AS statement_unit
+        WHERE d.name = ANY (before.free)) AS ours,
+       (SELECT ARRAY[pg_catalog.max(s.setting) FILTER (WHERE s.name = 'lock_timeout'),
+                     pg_catalog.max(s.unit) FILTER (WHERE s.name = 'lock_timeout'),
+                     pg_catalog.max(s.setting) FILTER (WHERE s.name = 'statement_timeout'),
+                     pg_catalog.max(s.unit) FILTER (WHERE s.name = 'statement_timeout')]
+        FROM pg_catalog.pg_settings s
+        WHERE s.name IN ('lock_timeout', 'statement_timeout')) AS bounds
+FROM (SELECT pg_catalog.bool_or(s.source <> 'default') FILTER (WHERE s.name = 'search_path')
+                 AS path_set,
+             pg_catalog.array_agg(s.name) FILTER (WHERE s.name <> 'search_path'
+                                                  AND s.source <> 'client') AS free
+      FROM pg_catalog.pg_settings s
+      WHERE s.name = 'search_path' OR s.name = ANY (%(names)s::text[])) AS before
 """
 
 
@@ -133,8 +139,8 @@ def open_connection(
     )
     # the bounds in force: ours, or the user's from the URL or PGOPTIONS
     conn.bounds = limits.Bounds(
-        lock=limits.setting_seconds(row.lock_setting, row.lock_unit),
-        statement=limits.setting_seconds(row.statement_setting, row.statement_unit),
+        lock=limits.setting_seconds(row.bounds[0], row.bounds[1]),
+        statement=limits.setting_seconds(row.bounds[2], row.bounds[3]),
     )
     return conn
 
@@ -150,6 +156,8 @@ def connect(settings: Settings, *, migrating: bool = False) -> Iterator[pg.Conne
     watchdog = limits.Watchdog(bounds.watchdog)
     with contextlib.ExitStack() as stack:
         if settings.database_url is None:
+            from orderreport.embedded import EmbeddedServer  # only for the embedded server
+
             conninfo = stack.enter_context(EmbeddedServer(settings.home))
         else:
             conninfo = settings.database_url
@@ -211,6 +219,14 @@ def try_find_shop(
 
 _REVISION = f"SELECT version_num FROM {OUR_SCHEMA}.{VERSION_TABLE}"
 _OURS = f"SELECT pg_catalog.to_regclass('{OUR_SCHEMA}.{VERSION_TABLE}') IS NOT NULL"
+# require_schema's one catalog read: whether the version table is there, and the comment
+# orderreport's view was built with ('' if the view or its comment is absent)
+_STATE = (
+    f"SELECT pg_catalog.to_regclass('{OUR_SCHEMA}.{VERSION_TABLE}') IS NOT NULL AS versioned, "
+    "COALESCE(pg_catalog.obj_description("
+    "CAST(pg_catalog.to_regclass(CAST(%(v)s AS text)) AS oid), CAST('pg_class' AS name)), '') "
+    "AS built"
+)
 
 
 def schema_revision(conn: psycopg.Connection[Any]) -> str | None:
@@ -218,23 +234,36 @@ def schema_revision(conn: psycopg.Connection[Any]) -> str | None:
     ours = conn.execute(_OURS).fetchone()
     if ours is None or not ours[0]:
         return None
+    return _revision(conn)
+
+
+def _revision(conn: psycopg.Connection[Any]) -> str | None:
     row = conn.execute(_REVISION).fetchone()
     return None if row is None else str(row[0])
 
 
 def require_schema(conn: psycopg.Connection[Any], shop: Shop) -> None:
-    """Raise NotMigrated unless the database is at head and the view was built for `shop`."""
-    current = schema_revision(conn)
+    """Raise NotMigrated unless the database is at head and the view was built for `shop`.
+
+    Two round trips on a migrated database: the catalog (_STATE), then the revision."""
+    state = conn.execute(_STATE, {"v": f"{shop_mod.quote(OUR_SCHEMA)}.{shop_mod.quote(VIEW)}"})
+    row = state.fetchone()
+    assert row is not None  # an aggregate-free SELECT without FROM: always one row
+    current = _revision(conn) if row[0] else None
     head = SCHEMA_HEAD
-    if current is None and schema.find_legacy(conn) is not None:
-        raise NotMigrated(
-            "the database was migrated by an earlier orderreport (history in alembic_version): "
-            "run `orderreport migrate` to move it to orderreport's own version table"
-        )
+    if current is None:
+        from orderreport import schema
+
+        if schema.find_legacy(conn) is not None:
+            raise NotMigrated(
+                "the database was migrated by an earlier orderreport (history in "
+                "alembic_version): run `orderreport migrate` to move it to orderreport's own "
+                "version table"
+            )
     if current != head:
         where = "has no orderreport schema" if current is None else f"is at revision {current}"
         raise NotMigrated(f"the database {where} (head is {head}): run `orderreport migrate`")
-    built = schema.view_comment(conn) or ""
+    built = str(row[1])
     wanted = shop.fingerprint()
     if built != wanted:
         was = [p for p in _parts(built) if p not in _parts(wanted)]
@@ -246,7 +275,7 @@ def require_schema(conn: psycopg.Connection[Any], shop: Shop) -> None:
 
 
 def _parts(fingerprint: str) -> list[str]:
-    return [p.strip() for p in fingerprint.removeprefix(schema.VIEW_MARK).split(";")]
+    return [p.strip() for p in fingerprint.removeprefix(VIEW_MARK).split(";")]
 
 
 @contextlib.contextmanager
@@ -303,7 +332,10 @@ def checked_shop(conn: psycopg.Connection[Any], settings: Settings) -> Shop:
     A database with tables but no shop orderreport can read is refused in one line: a
     report of zeros there would look like a real one."""
     found = find_shop(conn, settings)
-    schema.refuse_foreign(conn, found)
+    if not found.exists:
+        from orderreport import schema
+
+        schema.refuse_foreign(conn, found)
     require_schema(conn, found)
     conn.commit()
     return found
@@ -313,9 +345,15 @@ def checked_shop(conn: psycopg.Connection[Any], settings: Settings) -> Shop:
 def shop_session(
     settings: Settings, *, read_only: bool = False
 ) -> Iterator[tuple[pg.Connection, Shop]]:
-    """A session (see `session`) and the shop found in it, checked to be migrated to head."""
+    """A session (see `session`) and the shop found in it, checked to be migrated to head.
+
+    The checks read the catalog a statement at a time, each in its own transaction (no
+    BEGIN and COMMIT round trips); the block's own work is one transaction as always."""
     with session(settings, read_only=read_only) as conn:
-        yield conn, checked_shop(conn, settings)
+        conn.autocommit = True
+        shop = checked_shop(conn, settings)
+        conn.autocommit = False
+        yield conn, shop
 
 
 def _rollback_quietly(conn: psycopg.Connection[Any]) -> None:

@@ -17,16 +17,16 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import islice
-from typing import Any, TextIO
-
-from rich import box
-from rich.cells import cell_len
-from rich.console import Console
-from rich.measure import Measurement
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any, TextIO
 
 from orderreport.columns import Columns
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+# Rich (a tenth of a second to import) is loaded by the renderers for people, when they
+# render: JSON, JSON lines and CSV never load it.
 
 TABLE_CHUNK = 500  # rows per Rich table: big reports stream instead of building one table
 MIN_BAR = 10  # columns a chart's bar needs beside its day and figure, else it gets a line
@@ -260,6 +260,8 @@ def folded_lines(headers: Sequence[str], cells: Sequence[str], width: int) -> li
 
 def _folded(headers: Sequence[str], cells: Sequence[str], width: int) -> list[tuple[str, str]]:
     """folded_lines as (field name and colon, or "" on a value's own line; the rest)."""
+    from rich.cells import cell_len
+
     lines = []
     for header, cell in zip(headers, cells, strict=True):
         if cell and cell_len(header) + 2 + cell_len(cell) > width:
@@ -277,6 +279,8 @@ def _print_folded(
     styles: Sequence[str | None] | None = None,
 ) -> None:
     """Records as folded_lines, a blank line after each, field names bold."""
+    from rich.text import Text
+
     if title:
         console.print(title, style="italic", markup=False, highlight=False)
     for index, cells in enumerate(rows):
@@ -289,6 +293,8 @@ def _print_folded(
 
 def _table_width(console: Console, table: Table) -> int:
     """The columns `table` takes with every cell whole (Rich's measure, unconstrained)."""
+    from rich.measure import Measurement
+
     return Measurement.get(console, console.options.update_width(1_000_000), table).maximum
 
 
@@ -299,6 +305,9 @@ def _is_number(value: Any) -> bool:
 def write_record(record: Any, fields: Sequence[str], console: Console, title: str | None) -> None:
     """One record as a two-column table, one field a line: reads well in 80 columns. Where
     that table would not fit the console, `field: value` lines (folded_lines)."""
+    from rich import box
+    from rich.table import Table
+
     table = Table(title=title, show_header=False, box=box.SIMPLE, pad_edge=False)
     table.add_column("field", style="bold", overflow="fold")
     table.add_column("value", justify="right", overflow="fold")
@@ -328,6 +337,9 @@ def write_rich_table(
     in its caption which; if even the essential fields do not fit, each record is written
     with all its fields as `field: value` lines (folded_lines).
     """
+    from rich import box
+    from rich.table import Table
+
     records = list(records)
     headers = table_headers(fields)
     rows = [
@@ -357,6 +369,8 @@ def write_rich_table(
 
 
 def make_console(out: TextIO) -> Console:
+    from rich.console import Console
+
     # A pipe or file gets whole rows rather than rows cropped to an imaginary 80 columns.
     return Console(file=out, width=None if out.isatty() else 200, highlight=False)
 

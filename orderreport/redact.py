@@ -7,6 +7,7 @@ add_secret (a webhook URL, say). Nothing here prints or raises for bad input.
 
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import quote
 
@@ -67,16 +68,24 @@ def mask_url(conninfo: str) -> str:
     return urls.render(shown, scheme=urls.DISPLAY_SCHEME)
 
 
-_USERINFO = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]*:)[^\s/]*@")
+# scrub()'s patterns, compiled at its first call (a run that says nothing never needs them)
+_USERINFO = r"(\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]*:)[^\s/]*@"
 _QUOTED_VALUE = r"'(?:[^'\\]|\\.)*(?:'|$)|\"(?:[^\"\\]|\\.)*(?:\"|$)"
-_QUERY_PARAM = re.compile(r"(?<=[?&])([A-Za-z_][A-Za-z0-9_]*)(=)([^&\s]+)")
-_ASSIGNMENT = re.compile(
-    r"(?<![\w?&])([A-Za-z_][A-Za-z0-9_]*)(\s*=\s*)(" + _QUOTED_VALUE + r"|(?:\\.|[^\s\\])+)",
-    re.DOTALL,
+_QUERY_PARAM = r"(?<=[?&])([A-Za-z_][A-Za-z0-9_]*)(=)([^&\s]+)"
+_ASSIGNMENT = (
+    r"(?<![\w?&])([A-Za-z_][A-Za-z0-9_]*)(\s*=\s*)(" + _QUOTED_VALUE + r"|(?:\\.|[^\s\\])+)"
 )
-_MAPPING = re.compile(
-    r"([\"'])([A-Za-z_][A-Za-z0-9_]*)\1(\s*:\s*)(" + _QUOTED_VALUE + r"|[^\s,}\]]+)", re.DOTALL
-)
+_MAPPING = r"([\"'])([A-Za-z_][A-Za-z0-9_]*)\1(\s*:\s*)(" + _QUOTED_VALUE + r"|[^\s,}\]]+)"
+
+
+@functools.cache
+def _patterns() -> tuple[re.Pattern[str], ...]:
+    return (
+        re.compile(_USERINFO),
+        re.compile(_QUERY_PARAM),
+        re.compile(_ASSIGNMENT, re.DOTALL),
+        re.compile(_MAPPING, re.DOTALL),
+    )
 
 
 def scrub(message: str, conninfo: str | None = None) -> str:
@@ -112,10 +121,11 @@ def scrub(message: str, conninfo: str | None = None) -> str:
         }
         for form in sorted(forms - {masked}, key=len, reverse=True):
             message = message.replace(form, masked)
-    message = _USERINFO.sub(lambda m: f"{m.group(1)}{MASK}@", message)
-    message = _QUERY_PARAM.sub(_mask_assignment, message)
-    message = _ASSIGNMENT.sub(_mask_assignment, message)
-    message = _MAPPING.sub(_mask_mapping, message)
+    userinfo, query_param, assignment, mapping = _patterns()
+    message = userinfo.sub(lambda m: f"{m.group(1)}{MASK}@", message)
+    message = query_param.sub(_mask_assignment, message)
+    message = assignment.sub(_mask_assignment, message)
+    message = mapping.sub(_mask_mapping, message)
     for secret in secrets:
         if len(secret) >= SCRUB_ANYWHERE_MIN:
             for form in {secret, quote(secret, safe=""), quote(secret, safe=" +")}:

@@ -34,7 +34,7 @@ NEEDED_INDEXES = {
     "ix_order_items_order_id": ("order_items", "order_id"),
 }
 LEGACY_MARK = "products_price_nonnegative"  # a constraint only orderreport's 0001 created
-VIEW_MARK = "orderreport view:"  # how the comment of orderreport's own view starts
+VIEW_MARK = shop_mod.VIEW_MARK  # how the comment of orderreport's own view starts
 
 
 @dataclass(frozen=True)

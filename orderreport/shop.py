@@ -27,6 +27,7 @@ from orderreport.sources import Source
 OUR_SCHEMA = "orderreport"
 VERSION_TABLE = "orderreport_version"
 VIEW = "order_reports"
+VIEW_MARK = "orderreport view:"  # how the comment of orderreport's own view starts
 # The revisions the first release kept in the shared `alembic_version` table: a database
 # that has one of them there was migrated by orderreport and is moved over to VERSION_TABLE.
 LEGACY_REVISIONS = frozenset({"0001", "0002", "0003", "0004"})
@@ -167,7 +168,7 @@ class Shop:
         """What the view was built for; stored as its comment and compared at every run."""
         zone = self.naive_tz if self.naive else "-"
         built = (
-            f"orderreport view: shop={self.schema}; money={self.money_type}; "
+            f"{VIEW_MARK} shop={self.schema}; money={self.money_type}; "
             f"created_at={self.created_at_type}; naive_tz={zone}; lines=count(*)"
         )
         # the first form's views carry no form= part: a database at 0005 keeps its comment

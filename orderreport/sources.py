@@ -15,6 +15,7 @@ that holds them is as trusted as code.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import tomllib
@@ -88,6 +89,7 @@ _INT_KEYS = frozenset({"minor_units"})
 _SQL_KEYS = frozenset({"amount", "where", "lines_where", "query"})
 
 
+@functools.cache  # the shipped files do not change under a running process
 def preset_names() -> tuple[str, ...]:
     """The presets shipped with orderreport, by name (aliases aside)."""
     return tuple(sorted(p.stem for p in PLATFORMS_DIR.glob("*.toml")))
@@ -112,9 +114,13 @@ def preset_text(name: str) -> str:
 
 
 def preset(name: str, source: str = "--platform") -> Source:
-    path = preset_path(name, source)
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    return parse(data["source"], f"platform {path.stem}", name=path.stem)
+    return _preset(preset_path(name, source).stem)
+
+
+@functools.cache  # read once a process: shop.py's default and the detection share it
+def _preset(key: str) -> Source:
+    data = tomllib.loads((PLATFORMS_DIR / f"{key}.toml").read_text(encoding="utf-8"))
+    return parse(data["source"], f"platform {key}", name=key)
 
 
 def presets() -> tuple[Source, ...]:

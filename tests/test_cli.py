@@ -6,6 +6,7 @@ import contextlib
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 from datetime import date, datetime, timedelta
@@ -237,9 +238,41 @@ def test_help_and_completion_load_none_of_the_core() -> None:
 
 
 def test_a_report_loads_only_what_it_uses(db_url: URL) -> None:
+    """`summary --json` is psycopg and Typer: no SQLAlchemy, Alembic or metrics, no Rich
+    (nothing is drawn), no schema.py (the DDL), no platformdirs (root's home is fixed)."""
     args = ["summary", "--date", "2025-12-16", "--json", "--database-url", url_text(db_url)]
-    used = _imported(args, ("sqlalchemy", "psycopg", *_CORE[2:], "sqlalchemy.orm"))
-    assert used == ["psycopg"]  # not SQLAlchemy, Alembic, the progress bar, metrics
+    watched = ("sqlalchemy", "psycopg", *_CORE[2:], "sqlalchemy.orm", "rich", "orderreport.schema")
+    assert _imported(args, watched) == ["psycopg"]
+    if os.geteuid() == 0:
+        assert _imported(args, ("platformdirs",)) == []
+    table = _imported([*args[:-3], "--database-url", url_text(db_url)], ("rich",))
+    assert table == ["rich"]  # the check can fail: a table does load it
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "orderreport: error: cannot connect to postgresql://u:***@h/db: refused",
+        "no orders on 2025-12-16 (Europe/Moscow)",
+        "a :thumbs_up: emoji code and :not_one: and ::",
+        "tab\there, bell\a, carriage\rreturn, escape \x1b[31m",
+        "two\nlines",
+        "wide 漢字 and accents é, trailing spaces   ",
+        "",
+    ],
+)
+def test_say_writes_what_rich_would(message: str) -> None:
+    """say() writes plain lines itself (Rich costs a tenth of a second to import); every
+    line is byte for byte what Rich's console printed before."""
+    from rich.console import Console
+
+    from orderreport import console
+
+    ours, rich = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(ours):
+        console.say(message)
+    Console(file=rich, highlight=False).print(message, markup=False, soft_wrap=True)
+    assert ours.getvalue() == rich.getvalue()
 
 
 def test_version_and_help() -> None:
