@@ -241,3 +241,15 @@ def spawn(url: URL, *args: str, **kw: object) -> subprocess.Popen[str]:
         text=True,
         **kw,  # type: ignore[call-overload]
     )
+
+
+def stored(url: URL) -> list[tuple[date, int, str]]:
+    """The UTC days stored in daily_reports: (date, orders, value as text), oldest first."""
+    with psycopg.connect(plain(url)) as conn:
+        return [
+            (d, n, str(v))
+            for d, n, v in conn.execute(
+                "SELECT report_date, total_orders, total_value FROM orderreport.daily_reports "
+                "WHERE time_zone = 'UTC' ORDER BY 1"
+            )
+        ]

@@ -23,7 +23,16 @@ from sqlalchemy.engine import URL
 
 from orderreport.dates import MAX_SPAN_DAYS
 from orderreport.db import DAILY_LOCK_KEY
-from tests.conftest import ORDERREPORT, fill_days, plain, run_cli, spawn, subprocess_env, url_text
+from tests.conftest import (
+    ORDERREPORT,
+    fill_days,
+    plain,
+    run_cli,
+    spawn,
+    stored,
+    subprocess_env,
+    url_text,
+)
 
 PASSWORD = "S3cr3t-Pw_xyz"
 FIRST = date(2025, 12, 1)
@@ -64,17 +73,6 @@ def one_line(err: str, starts: str = "orderreport: error: ") -> str:
     assert sum(line.startswith(starts) for line in lines) == 1, err
     assert all(line[:4].isdigit() for line in lines[:-1]), err
     return lines[-1]
-
-
-def stored(url: URL) -> list[tuple[date, int, str]]:
-    with psycopg.connect(plain(url)) as conn:
-        return [
-            (d, n, str(v))
-            for d, n, v in conn.execute(
-                "SELECT report_date, total_orders, total_value FROM orderreport.daily_reports "
-                "WHERE time_zone = 'UTC' ORDER BY 1"
-            )
-        ]
 
 
 def all_days() -> list[tuple[date, int, str]]:

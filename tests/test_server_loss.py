@@ -35,6 +35,7 @@ from tests.conftest import (
     make_home,
     plain,
     spawn,
+    stored,
 )
 from tests.test_adoption import Variant, build_old_shop
 
@@ -159,17 +160,6 @@ def the_line(err: str) -> str:
 def run_rows(url: URL) -> list[dict[str, Any]]:
     with psycopg.connect(plain(url), row_factory=dict_row) as conn:
         return conn.execute("SELECT * FROM orderreport.runs ORDER BY id").fetchall()
-
-
-def stored(url: URL) -> list[tuple[date, int, str]]:
-    with psycopg.connect(plain(url)) as conn:
-        return [
-            (d, n, str(v))
-            for d, n, v in conn.execute(
-                "SELECT report_date, total_orders, total_value FROM orderreport.daily_reports "
-                "WHERE time_zone = 'UTC' ORDER BY 1"
-            )
-        ]
 
 
 def all_days() -> list[tuple[date, int, str]]:
