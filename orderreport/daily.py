@@ -203,8 +203,9 @@ def store_days(
 Day = tuple[date, list[Summary]]  # a day's rows, one per currency
 
 
+# DISTINCT: a day is stored as one row per currency, and `restate` counts days, not rows.
 _RESTATE_DAYS = """
-    SELECT report_date FROM orderreport.daily_reports
+    SELECT DISTINCT report_date FROM orderreport.daily_reports
     WHERE time_zone = current_setting('TimeZone') AND report_date < %(today)s::date
       AND (%(start)s::date IS NULL
            OR report_date NOT BETWEEN %(start)s::date AND %(end)s::date)
@@ -217,7 +218,7 @@ def restate_days(
     conn: psycopg.Connection[Any], today: date, restate: int, plan: Plan
 ) -> tuple[date, ...]:
     """The `restate` newest stored days of the session's zone that `plan` does not store
-    anyway, oldest first."""
+    anyway, oldest first: days, each with every currency it has."""
     if restate <= 0:
         return ()
     rows = conn.execute(

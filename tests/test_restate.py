@@ -11,6 +11,7 @@ import io
 import json
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -18,6 +19,7 @@ from sqlalchemy.engine import URL
 
 from orderreport import daily
 from orderreport.dates import today_in
+from tests import sales
 from tests.conftest import add_order, plain, run_cli, url_text
 
 Conn = psycopg.Connection[tuple[object, ...]]
@@ -290,3 +292,79 @@ def test_verify_writes_nothing(db_url: URL, shop: Conn) -> None:
     assert code == 1 and len(json.loads(out)) == 3, err
     assert stored(db_url) == before
     assert shop.execute("SELECT count(*) FROM orderreport.runs").fetchone() == runs_before
+
+
+def last_run(url: URL) -> tuple[int, int, str]:
+    """days_restated, days_changed and status of the newest run in the run log."""
+    with psycopg.connect(plain(url)) as conn:
+        row = conn.execute(
+            "SELECT days_restated, days_changed, status FROM orderreport.runs "
+            "ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1]), str(row[2])
+
+
+def metric(path: Path, name: str) -> str:
+    """The value of the one sample of `name` in a Prometheus text file."""
+    (value,) = [
+        line.rsplit(" ", 1)[1]
+        for line in path.read_text("utf-8").splitlines()
+        if line.startswith(f"{name} ") or line.startswith(f"{name}{{")
+    ]
+    return value
+
+
+@pytest.mark.parametrize("currencies", [("EUR", "USD"), ("EUR", "GBP", "USD")])
+@pytest.mark.parametrize(("restate", "stale"), [(4, 0), (3, 1)])
+def test_restate_n_is_n_days_with_every_currency_of_each(
+    empty_url: URL, tmp_path: Path, currencies: tuple[str, ...], restate: int, stale: int
+) -> None:
+    """Four stored days in two or three currencies (one day without orders in the last
+    currency), every one changed afterwards in every currency: --restate 4 restates all four
+    days, --restate 3 the three newest whole and leaves the oldest — days, not rows."""
+    today = today_in("UTC")
+    days = [today - timedelta(days=i) for i in range(4, 0, -1)]
+    sales.build(empty_url)
+    config = str(sales.config(tmp_path))
+    with sales.connect(empty_url) as conn:
+        for day in days:
+            for currency in currencies:
+                if (day, currency) != (days[2], currencies[-1]):
+                    sales.sale(conn, sales.noon(day), "10.00", currency)
+    assert cli(empty_url, "migrate", "--config", config)[0] == 0
+    span = ("--from", days[0].isoformat(), "--to", days[-1].isoformat())
+    code, _, err = cli(empty_url, "daily", *span, "--restate", "0", "--config", config)
+    assert code == 0, err
+    with sales.connect(empty_url) as conn:  # late: one more order on every day, each currency
+        for day in days:
+            for currency in currencies:
+                sales.sale(conn, sales.noon(day, 1), "1.00", currency)
+
+    metrics = tmp_path / "daily.prom"
+    args = ("--restate", str(restate), "--metrics-file", str(metrics), "--config", config)
+    code, _, err = cli(empty_url, "daily", *args)
+    assert code == 0, err
+    restated = days[-restate:]
+    assert f"restating {restate} stored day(s) {restated[0]} to {restated[-1]}\n" in err, err
+    assert all(f"restated {day} (UTC): " in err for day in restated), err
+    assert last_run(empty_url) == (restate, restate, "succeeded")
+    assert float(metric(metrics, "orderreport_daily_last_run_days_restated")) == restate
+    assert float(metric(metrics, "orderreport_daily_last_run_days_changed")) == restate
+
+    code, out, _ = cli(empty_url, "verify", "--json", "--config", config)
+    assert code == (1 if stale else 0)
+    differing = {(d["date"], d["currency"]) for d in json.loads(out)}
+    assert differing == {(day.isoformat(), c) for day in days[:stale] for c in currencies}
+    with sales.connect(empty_url) as conn:
+        rows = conn.execute(
+            "SELECT report_date, currency, total_orders FROM orderreport.daily_reports "
+            "WHERE report_date = ANY(%s) ORDER BY 1, 2",
+            (restated,),
+        ).fetchall()
+    want = [
+        (day, c, 1 if (day, c) == (days[2], currencies[-1]) else 2)
+        for day in restated
+        for c in sorted(currencies)
+    ]
+    assert rows == want
