@@ -19,6 +19,7 @@ import traceback
 from types import FrameType
 from typing import Any, NoReturn, TextIO, cast
 
+from orderreport import outcome
 from orderreport.errors import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -64,6 +65,8 @@ _received: list[int] = []  # signals that arrived during this run, first first
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
     _received.append(signum)
+    if outcome.defer(signum):  # the run's outcome is (being) committed: it decides
+        return
     if len(_received) == 1:
         # the statement in flight is cancelled first: the server lets go of the run's locks
         # now, not when it notices the closed connection (limits.cancel_in_flight; loaded
@@ -88,6 +91,7 @@ def run(argv: list[str] | None = None) -> NoReturn:
         raise
 
     _received.clear()
+    outcome.reset()
     console.reset()
     previous = {sig: signal.signal(sig, _on_signal) for sig in SIGNAL_EXITS}
     real_stdout = sys.stdout
@@ -97,6 +101,7 @@ def run(argv: list[str] | None = None) -> NoReturn:
         sys.stdout = cast(TextIO, _GuardedOutput(real_stdout))
         code = cli.invoke(argv)
         sys.stdout.flush()
+        _too_late()
     except ReaderGone:
         _silence_stdout()  # a reader such as `head` went away: not an error of ours
         code = EXIT_OK
@@ -107,8 +112,10 @@ def run(argv: list[str] | None = None) -> NoReturn:
     except SystemExit:
         raise
     except BaseException as exc:
-        if _received:  # a signal surfaced as another error (e.g. mid-commit): it is the cause
+        if _received and outcome.settled() is None:
+            # a signal surfaced as another error (e.g. mid-commit): it is the cause
             _fail(*SIGNAL_EXITS[_received[0]][:2])
+        _too_late()
         if isinstance(exc, OrderReportError):
             _fail(str(exc), exc.exit_code)
         if not isinstance(exc, Exception):
@@ -126,6 +133,19 @@ def run(argv: list[str] | None = None) -> NoReturn:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     sys.exit(code)
+
+
+def _too_late() -> None:
+    """Say that a signal arrived after the run's outcome was committed, which stands."""
+    recorded = outcome.settled()
+    if _received and recorded is not None:
+        from orderreport import console
+
+        name = signal.Signals(_received[0]).name
+        console.say(
+            f"orderreport: {name} arrived after the run's outcome was recorded "
+            f"(exit {recorded}): the outcome stands"
+        )
 
 
 def _fail(message: str, code: int) -> NoReturn:

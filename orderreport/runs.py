@@ -23,6 +23,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from orderreport import db, limits
+from orderreport import outcome as settle
 from orderreport.columns import fields_of, header
 
 # the CLI's bounds, kept where the CLI reads them without importing this module
@@ -306,7 +307,8 @@ def finish(
                 with contextlib.suppress(psycopg.Error):
                     target.rollback()  # a failed run's half-done day goes; committed days stay
                 target.execute(_FINISH, values)
-                target.commit()
+                with settle.committing(code):  # from here on a signal changes nothing
+                    target.commit()
                 return
             except (psycopg.Error, DatabaseUnavailable):
                 if exc is None:
