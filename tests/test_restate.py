@@ -368,3 +368,47 @@ def test_restate_n_is_n_days_with_every_currency_of_each(
         for c in sorted(currencies)
     ]
     assert rows == want
+
+
+@pytest.mark.parametrize("change", ["a 0.00 order", "an order without amount", "an added line"])
+def test_a_late_change_that_leaves_the_total_value_alone_is_restated(
+    empty_url: URL, tmp_path: Path, change: str
+) -> None:
+    """Restatement compares every figure, not the value alone: an order worth nothing, an
+    order whose amount is unknown yet, or a line added to an order all change the day."""
+    today = today_in("UTC")
+    day = today - timedelta(days=2)
+    sales.build(empty_url)
+    config = str(sales.config(tmp_path))
+    with sales.connect(empty_url) as conn:
+        first = sales.sale(conn, sales.noon(day), "10.00", "EUR")
+        sales.sale(conn, sales.noon(day + timedelta(days=1)), "10.00", "EUR")
+    assert cli(empty_url, "migrate", "--config", config)[0] == 0
+    code, _, err = cli(
+        empty_url, "daily", "--from", day.isoformat(), "--to", "yesterday", "--config", config
+    )
+    assert code == 0, err
+    with sales.connect(empty_url) as conn:
+        if change == "a 0.00 order":
+            sales.sale(conn, sales.noon(day, 1), "0.00", "EUR")
+        elif change == "an order without amount":
+            sales.sale(conn, sales.noon(day, 1), None, "EUR")
+        else:
+            sales.add_line(conn, first)
+    assert cli(empty_url, "verify", "--config", config)[0] == 1
+
+    code, _, err = cli(empty_url, "daily", "--config", config)
+    assert code == 0, err
+    assert f"restated {day} (UTC): EUR total_" in err, err
+    assert "total_value" not in err.split(f"restated {day} (UTC): ")[1].splitlines()[0]
+    code, _, err = cli(empty_url, "verify", "--config", config)
+    assert code == 0, err
+    with sales.connect(empty_url) as conn:
+        row = conn.execute(
+            "SELECT total_orders, total_products, total_value FROM orderreport.daily_reports "
+            "WHERE report_date = %s",
+            (day,),
+        ).fetchone()
+    assert row == (
+        (1, 2, Decimal("10.00")) if change == "an added line" else (2, 2, Decimal("10.00"))
+    )
