@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -509,6 +510,115 @@ def test_first_release_database_moves_to_its_own_version_table(empty_url: URL) -
     assert code == 0 and json.loads(out, parse_float=Decimal)["total_value"] == Decimal("300.26")
     code, out, _ = cli(empty_url, "history", "--json")
     assert len(json.loads(out)) == 1
+    assert "nothing to do" in cli(empty_url, "migrate")[2]
+
+
+@pytest.fixture
+def stranger(empty_url: URL) -> Iterator[str]:
+    """A plain login role (not the database's owner, not the shop's) that may create in
+    `public`, as every role could before PostgreSQL 15; dropped with all it made afterwards."""
+    role = f"stranger_{uuid.uuid4().hex[:8]}"
+    with connect(empty_url) as su:
+        su.execute(f"CREATE ROLE {role} LOGIN")
+        su.execute(f"GRANT CREATE, USAGE ON SCHEMA public TO {role}")
+    try:
+        yield role
+    finally:
+        with connect(empty_url) as su:
+            su.execute(f"DROP OWNED BY {role} CASCADE")  # its objects and its grants here
+            su.execute(f"DROP ROLE {role}")
+
+
+def owners_of_daily_reports(url: URL) -> dict[str, str]:
+    """{schema: owner} of every relation named daily_reports."""
+    with connect(url) as conn:
+        rows = conn.execute(
+            "SELECT n.nspname, pg_get_userbyid(c.relowner) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = 'daily_reports'"
+        ).fetchall()
+    return {str(schema): str(owner) for schema, owner in rows}
+
+
+def test_a_first_release_daily_reports_made_by_another_role_stays_where_it_is(
+    empty_url: URL, stranger: str
+) -> None:
+    """A real first-release history whose `public.daily_reports` another role made (with a
+    trigger of its own on it) is migrated like any other, but that table is not adopted:
+    README's Security, "we adopt only objects their rightful owner made". Moved, it would
+    bring its author's trigger into orderreport's schema, where every `daily` run (often a
+    superuser's) fires it. test_trust fakes the history too, so the ownership check is
+    never reached there; here only the table's owner differs from the same-owner case."""
+    with connect(empty_url) as conn:
+        conn.execute((DATA / "first_release.sql").read_text())
+        conn.execute("DROP TABLE public.daily_reports")  # made again below, by the stranger
+        conn.execute("INSERT INTO users (name, email) VALUES ('a', 'a@x')")
+        conn.execute(
+            "INSERT INTO orders (user_id, total_amount, created_at) "
+            "VALUES (1, 299.96, '2025-12-16 10:00+00'), (1, 0.30, '2025-12-16 11:00+00')"
+        )
+        me = conn.execute("SELECT current_user").fetchone()
+    assert me is not None
+    runner = str(me[0])  # the role migrate runs as, owner of the rest of the first release
+    with connect(empty_url.set(username=stranger)) as bad:
+        bad.execute(
+            "CREATE TABLE public.daily_reports (report_date DATE NOT NULL, "
+            "time_zone TEXT NOT NULL, total_orders BIGINT NOT NULL, "
+            "total_products BIGINT NOT NULL, total_value NUMERIC NOT NULL, "
+            "average_products_per_order NUMERIC(14, 2) NOT NULL, "
+            "average_order_value NUMERIC(14, 2) NOT NULL, "
+            "generated_at TIMESTAMP WITH TIME ZONE DEFAULT now() NOT NULL, "
+            "CONSTRAINT daily_reports_pkey PRIMARY KEY (time_zone, report_date))"
+        )
+        bad.execute(f"CREATE TABLE public.{stranger}_fired (op text, who text)")
+        bad.execute(
+            f"CREATE FUNCTION public.{stranger}_fire() RETURNS trigger LANGUAGE plpgsql AS "
+            f"$f$BEGIN INSERT INTO public.{stranger}_fired VALUES (TG_OP, current_user); "
+            "RETURN COALESCE(NEW, OLD); END$f$"
+        )
+        bad.execute(
+            "CREATE TRIGGER fire BEFORE INSERT OR UPDATE OR DELETE ON public.daily_reports "
+            f"FOR EACH ROW EXECUTE FUNCTION public.{stranger}_fire()"
+        )
+        bad.execute(
+            "INSERT INTO public.daily_reports "
+            "VALUES ('2025-12-16', 'UTC', 9, 9, 999.99, 1, 111.11, now())"
+        )
+        bad.execute(f"TRUNCATE public.{stranger}_fired")  # its own insert is no sign
+        planted = bad.execute("SELECT * FROM public.daily_reports").fetchall()
+
+    code, _, err = cli(empty_url, "migrate")
+    assert code == 0, err
+    assert owners_of_daily_reports(empty_url) == {"public": stranger, "orderreport": runner}
+    assert "moved public.daily_reports" not in err
+    assert "created orderreport.daily_reports" in err
+    with connect(empty_url) as conn:
+        foreign = conn.execute(
+            "SELECT c.relname, t.tgname FROM pg_trigger t "
+            "JOIN pg_class c ON c.oid = t.tgrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "JOIN pg_proc p ON p.oid = t.tgfoid "
+            "WHERE n.nspname = 'orderreport' AND pg_get_userbyid(p.proowner) = %s",
+            (stranger,),
+        ).fetchall()
+        assert foreign == [], "a trigger of the other role's is on a table of orderreport's"
+        # the stranger's table is as it made it, its row and trigger with it
+        assert conn.execute("SELECT * FROM public.daily_reports").fetchall() == planted
+        assert conn.execute("SELECT * FROM orderreport.daily_reports").fetchall() == []
+        # the rest of the first release's history is taken as in the same-owner case
+        assert conn.execute("SELECT to_regclass('public.alembic_version')").fetchone() == (None,)
+        assert conn.execute("SELECT to_regclass('public.order_reports')").fetchone() == (None,)
+        assert conn.execute(
+            "SELECT version_num FROM orderreport.orderreport_version"
+        ).fetchall() == [(db.SCHEMA_HEAD,)]
+
+    code, _, err = cli(empty_url, "daily", "--date", "2025-12-16")
+    assert code == 0, err
+    code, out, _ = cli(empty_url, "history", "--json")
+    assert [(d["date"], d["total_value"]) for d in json.loads(out, parse_float=Decimal)] == [
+        ("2025-12-16", Decimal("300.26"))
+    ]
+    with connect(empty_url) as conn:
+        assert conn.execute(f"SELECT * FROM public.{stranger}_fired").fetchall() == []
     assert "nothing to do" in cli(empty_url, "migrate")[2]
 
 
