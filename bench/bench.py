@@ -312,7 +312,7 @@ def params(shop: Shop, start: date, end: date) -> dict[str, object]:
 
 
 def summaries_sql(shop: Shop) -> str:
-    return str(queries._SUMMARIES[shop.naive])
+    return str(queries._SUMMARIES[shop.placed_kind])
 
 
 def answer(sess: PgConn, sql: str, values: Mapping[str, object]) -> list[tuple[object, ...]]:
@@ -364,8 +364,8 @@ def scale_rows(
     rows = []
     smaller = SMALLER[b.size.name]
     for name, clause in (("summary", queries._SUMMARIES), ("report", queries._REPORT_RANGE)):
-        ours = (big[0], str(clause[big[1].naive]), params(big[1], big[2], big[2]))
-        ref = (small[0], str(clause[small[1].naive]), params(small[1], small[2], small[2]))
+        ours = (big[0], str(clause[big[1].placed_kind]), params(big[1], big[2], big[2]))
+        ref = (small[0], str(clause[small[1].placed_kind]), params(small[1], small[2], small[2]))
         pair = server_pair(b, ours, ref)
         rows.append(
             ratio_row(

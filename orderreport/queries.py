@@ -81,13 +81,28 @@ def _day_start(day: str) -> str:
 _START = _day_start("CAST(%(start)s AS date)")
 _END = _day_start("(CAST(%(end)s AS date) + 1)")
 
-# The range of days start..end on created_at, for each way the shop stores it: from the
-# start of `start` to the start of the day after `end` (psycopg's %(name)s placeholders).
+
+def _epoch(instant: str, per_second: int) -> str:
+    """`instant` as Unix time in the column's unit: a whole number (a day starts on a whole
+    second in every zone), cast to bigint so an integer column's index still serves it."""
+    scale = f" * {per_second}" if per_second != 1 else ""
+    return f"CAST(EXTRACT(EPOCH FROM {instant}){scale} AS bigint)"
+
+
+# The range of days start..end on created_at, for each kind of placed-at column (Shop.
+# placed_kind): from the start of `start` to the start of the day after `end`, as values of
+# the column's own kind (psycopg's %(name)s placeholders). A date column's day is its value.
 _BOUNDS = {
-    False: f"""created_at >= {_START}
+    shop_mod.INSTANT: f"""created_at >= {_START}
       AND created_at < {_END}""",
-    True: f"""created_at >= ({_START} AT TIME ZONE %(naive_tz)s)
+    shop_mod.NAIVE: f"""created_at >= ({_START} AT TIME ZONE %(naive_tz)s)
       AND created_at < ({_END} AT TIME ZONE %(naive_tz)s)""",
+    shop_mod.DAY: """created_at >= CAST(%(start)s AS date)
+      AND created_at < CAST(%(end)s AS date) + 1""",
+    "seconds": f"""created_at >= {_epoch(_START, 1)}
+      AND created_at < {_epoch(_END, 1)}""",
+    "milliseconds": f"""created_at >= {_epoch(_START, 1000)}
+      AND created_at < {_epoch(_END, 1000)}""",
 }
 
 
@@ -101,10 +116,10 @@ _FIGURES = """COUNT(*) AS total_orders,
                AVG(coalesce(total_amount, 0)) AS average_order_value"""
 
 
-def _ranged(sql: str) -> dict[bool, str]:
-    """`sql` with its {days} filled by each kind of bound (keyed by Shop.naive), and its
-    {figures} by _FIGURES."""
-    return {naive: sql.format(days=bounds, figures=_FIGURES) for naive, bounds in _BOUNDS.items()}
+def _ranged(sql: str) -> dict[str, str]:
+    """`sql` with its {days} filled by each kind of bound (keyed by Shop.placed_kind), and
+    its {figures} by _FIGURES."""
+    return {kind: sql.format(days=bounds, figures=_FIGURES) for kind, bounds in _BOUNDS.items()}
 
 
 def _params(shop: Shop, start: date, end: date) -> dict[str, object]:
@@ -216,7 +231,7 @@ def report_rows(
         if start is None or end is None:
             cursor.execute(_report_all(shop))
         else:
-            cursor.execute(_REPORT_RANGE[shop.naive], _bound(shop, start, end))
+            cursor.execute(_REPORT_RANGE[shop.placed_kind], _bound(shop, start, end))
         while batch := cursor.fetchmany(STREAM_BATCH):
             for report_at, order_id, currency, count_product, total_amount in batch:
                 yield ReportRow(report_at, order_id, currency, count_product, total_amount)
@@ -225,7 +240,7 @@ def report_rows(
 def summaries(conn: psycopg.Connection[Any], shop: Shop, start: date, end: date) -> list[Summary]:
     """One Summary per day and currency from start to end inclusive, by day then currency;
     a day without orders is one Summary of zeros."""
-    rows = conn.execute(_SUMMARIES[shop.naive], _params(shop, start, end)).fetchall()
+    rows = conn.execute(_SUMMARIES[shop.placed_kind], _params(shop, start, end)).fetchall()
     return [Summary(*row) for row in rows]
 
 
@@ -236,7 +251,7 @@ def summary(conn: psycopg.Connection[Any], shop: Shop, day: date) -> list[Summar
 
 def range_total(conn: psycopg.Connection[Any], shop: Shop, start: date, end: date) -> list[Summary]:
     """The range start..end as one Summary per currency (their `date` is `start`)."""
-    rows = conn.execute(_RANGE_TOTAL[shop.naive], _params(shop, start, end)).fetchall()
+    rows = conn.execute(_RANGE_TOTAL[shop.placed_kind], _params(shop, start, end)).fetchall()
     return [Summary(*row) for row in rows]
 
 
@@ -265,7 +280,7 @@ def copy_sql(fmt: str, shop: Shop, whole: bool) -> str:
     if whole:
         source, order = _whole_history(shop), "order_reports.report_at DESC, order_id"
     else:
-        where = f"WHERE {_BOUNDS[shop.naive]}"
+        where = f"WHERE {_BOUNDS[shop.placed_kind]}"
     return (
         f"COPY (SELECT {_COPY_COLUMNS[fmt]} FROM {source} {where} "
         f"ORDER BY {order}) TO STDOUT {_COPY_FORMAT[fmt]}"

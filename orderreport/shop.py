@@ -21,7 +21,7 @@ import psycopg
 from psycopg.rows import tuple_row
 
 from orderreport import limits, sources
-from orderreport.errors import ShopAmbiguous, ShopUnsupported
+from orderreport.errors import ShopAmbiguous, ShopUnsupported, UsageError
 from orderreport.sources import Source
 
 OUR_SCHEMA = "orderreport"
@@ -52,6 +52,22 @@ VIEW_FORM = PER_CURRENCY  # the head revision's
 TIMESTAMPTZ = "timestamp with time zone"
 TIMESTAMP = "timestamp without time zone"
 TIMESTAMPS = (TIMESTAMP, TIMESTAMPTZ)
+DATE = "date"
+INTEGERS = ("smallint", "integer", "bigint")  # an epoch, with placed_at_unit
+
+# How a placed-at column dates an order, by kind (Shop.placed_kind). queries.py computes a
+# range of days as bounds of the column's own kind, so the column is never wrapped in an
+# expression and its index serves a day: an instant (timestamptz), a naive timestamp
+# written in a known zone, a date (the order's day as stored: no zone applies), or Unix
+# time in seconds or milliseconds.
+INSTANT, NAIVE, DAY = "instant", "naive", "date"
+PLACED_KINDS = (INSTANT, NAIVE, DAY, *sources.EPOCH_UNITS)
+_PRECISION = re.compile(r"\(\d+\)")
+
+
+def base_type(type_name: str) -> str:
+    """A type without its precision: timestamp(3) without time zone -> timestamp without …"""
+    return _PRECISION.sub("", type_name)
 EXPRESSION = "expression"  # money_type of an amount given as SQL
 QUERY = "query"  # money_type and created_at_type of a query source
 
@@ -120,7 +136,22 @@ class Shop:
 
     @property
     def naive(self) -> bool:
-        return self.created_at_type == TIMESTAMP
+        return self.created_at_type is not None and base_type(self.created_at_type) == TIMESTAMP
+
+    @property
+    def placed_kind(self) -> str:
+        """How the placed-at column dates an order (PLACED_KINDS); a missing column (the
+        seed's, which migrate adds) is an instant."""
+        if self.created_at_type is None:
+            return INSTANT
+        base = base_type(self.created_at_type)
+        if base == TIMESTAMP:
+            return NAIVE
+        if base == DATE:
+            return DAY
+        if base in INTEGERS and self.source.placed_at_unit is not None:
+            return self.source.placed_at_unit
+        return INSTANT
 
     @property
     def per_currency(self) -> bool:
@@ -153,9 +184,26 @@ class Shop:
     def timestamp_reading(self) -> str:
         if self.created_at_type is None:
             return "missing: `orderreport migrate` adds it (orders before that have no date)"
-        if self.naive:
+        kind = self.placed_kind
+        if kind == NAIVE:
             return f"naive, written in {self.naive_tz} ({self.naive_tz_source})"
+        if kind == DAY:
+            return "a date: the order's day as stored (no zone applies)"
+        if kind in sources.EPOCH_UNITS:
+            return f"Unix time in {kind} (an instant)"
         return "an instant (timestamptz)"
+
+    def placed_sql(self, column: str) -> str:
+        """The placed-at `column` (SQL) as the instant or day it stands for: what its
+        report_at is the date of in the session's TimeZone."""
+        kind = self.placed_kind
+        if kind == NAIVE:
+            return f"({column} AT TIME ZONE {sql_string(self.naive_tz)})"
+        if kind in sources.EPOCH_UNITS:
+            unit = "1 second" if kind == "seconds" else "1 millisecond"
+            # exact integer arithmetic: to_timestamp() would take a float
+            return f"(TIMESTAMPTZ '1970-01-01 00:00:00+00' + {column} * INTERVAL '{unit}')"
+        return column
 
     def currency_reading(self) -> str:
         if self.source.is_query:
@@ -167,9 +215,12 @@ class Shop:
     def fingerprint(self, form: str = VIEW_FORM) -> str:
         """What the view was built for; stored as its comment and compared at every run."""
         zone = self.naive_tz if self.naive else "-"
+        created = self.created_at_type
+        if self.placed_kind in sources.EPOCH_UNITS:
+            created = f"{created} {self.placed_kind}"
         built = (
             f"{VIEW_MARK} shop={self.schema}; money={self.money_type}; "
-            f"created_at={self.created_at_type}; naive_tz={zone}; lines=count(*)"
+            f"created_at={created}; naive_tz={zone}; lines=count(*)"
         )
         # the first form's views carry no form= part: a database at 0005 keeps its comment
         if form == SUBQUERY:
@@ -177,6 +228,8 @@ class Shop:
         if form == LATERAL:
             return f"{built}; form={form}"
         currency = self.source.currency or self.currency_code or "-"
+        if not sources.is_column(currency) and currency != "-":
+            currency = EXPRESSION  # its text is in def=
         return (
             f"{built}; form={form}; source={self.platform}; currency={currency}; "
             f"def={self.source.digest()}"
@@ -281,9 +334,9 @@ def _problem(source: Source, schema: str, catalog: Catalog) -> str | None:
     # the seed's created_at may be missing: migrate adds it (orderreport's own lineage)
     if source.placed_at is not None and not source.is_seed:
         needed.append(source.placed_at)
-    if source.currency is not None:
+    if source.currency is not None and sources.is_column(source.currency):
         needed.append(source.currency)
-    if source.amount is not None and (source.is_seed or _plain_name(source.amount)):
+    if source.amount is not None and (source.is_seed or sources.is_column(source.amount)):
         needed.append(source.amount)
     for column in needed:
         if column not in orders.columns:
@@ -297,11 +350,6 @@ def _problem(source: Source, schema: str, catalog: Catalog) -> str | None:
         if (schema, other) not in catalog:
             return f"{schema} has no relation {other}"
     return None
-
-
-def _plain_name(value: str) -> bool:
-    """An amount that is a bare name is a column; anything else is an SQL expression."""
-    return bool(value) and value.replace("_", "a").isalnum() and not value[0].isdigit()
 
 
 def inspect(
@@ -360,7 +408,7 @@ def inspect(
     orders = catalog[(chosen_schema, chosen_source.orders)]
     lines = catalog[(chosen_schema, chosen_source.lines)]
     amount = chosen_source.amount or ""
-    money_type = orders.columns.get(amount) if _plain_name(amount) else EXPRESSION
+    money_type = orders.columns.get(amount) if sources.is_column(amount) else EXPRESSION
     placed = chosen_source.placed_at or ""
     shop = Shop(
         exists=True,
@@ -384,12 +432,39 @@ def inspect(
             f"{where}.{amount} is {shop.money_type}: orderreport reads numeric, "
             "double precision, real, money or integer amounts"
         )
-    if shop.created_at_type not in (None, *TIMESTAMPS):
-        raise ShopUnsupported(
-            f"{where}.{placed} is {shop.created_at_type}: orderreport needs a "
-            "timestamp (with or without time zone)"
-        )
+    _check_placed(shop, f"{where}.{placed}")
     return shop
+
+
+def _check_placed(shop: Shop, column: str) -> None:
+    """Refuse a placed-at column orderreport cannot date an order by, or could only by a
+    guess: a naive timestamp of a mapping or query without the zone it was written in
+    (UsageError: the config must say it), an integer without its unit, a unit on a
+    column that is no integer."""
+    found = shop.created_at_type
+    if found is None:
+        return
+    base, unit = base_type(found), shop.source.placed_at_unit
+    if base in INTEGERS:
+        if unit is None:
+            raise UsageError(
+                f"{column} is {found}: if it is Unix time, set placed_at_unit = "
+                '"seconds" or "milliseconds" in [source]'
+            )
+        return
+    if unit is not None:
+        raise UsageError(f"{column} is {found}: placed_at_unit is for integer columns only")
+    if base not in (*TIMESTAMPS, DATE):
+        raise ShopUnsupported(
+            f"{column} is {found}: orderreport needs a timestamp (with or without time "
+            "zone, any precision), a date or an integer epoch"
+        )
+    if base == TIMESTAMP and shop.naive_tz_source == SERVER_ZONE and not shop.source.is_seed:
+        # read in the server's zone, a day would silently hold other orders
+        raise UsageError(
+            f"{column} is {found} (no zone): set placed_at_zone in [source] to the zone it "
+            'was written in (e.g. placed_at_zone = "UTC"), or --naive-tz'
+        )
 
 
 def _choose(
@@ -449,12 +524,15 @@ def _named(matches: list[tuple[Source, str]]) -> str:
     return ", ".join(f"{src.name} in {sch}" for src, sch in matches)
 
 
+SERVER_ZONE = "server TimeZone"  # naive_tz_source when nothing said the zone
+
+
 def _zone(naive_tz: str | None, source: Source, server_tz: str) -> tuple[str, str]:
     if naive_tz:
         return naive_tz, "setting"
     if source.placed_at_zone:
         return source.placed_at_zone, f"{source.name}'s own"
-    return server_tz, "server TimeZone"
+    return server_tz, SERVER_ZONE
 
 
 _TYPE_NAME = "SELECT pg_catalog.format_type(%(oid)s::oid, NULL)"
@@ -490,12 +568,8 @@ def _query_shop(
             f"source query returns no column {missing[0]} (it must return "
             f"{', '.join(sources.QUERY_COLUMNS)})"
         )
-    if types["placed_at"] not in TIMESTAMPS:
-        raise ShopUnsupported(
-            f"source query's placed_at is {types['placed_at']}: it must be a timestamp"
-        )
     zone, zone_source = _zone(naive_tz, source, server_tz)
-    return Shop(
+    shop = Shop(
         exists=True,
         schema=where,
         found_by="the setting (a query)",
@@ -510,6 +584,8 @@ def _query_shop(
         orders_kind="q",
         lines_kind="q",
     )
+    _check_placed(shop, "source query's placed_at")
+    return shop
 
 
 def fill_schema(sql: str, schema: str | None) -> str:
@@ -575,7 +651,7 @@ def view_definition(shop: Shop, quote: Callable[[str], str], form: str = VIEW_FO
         return fill_schema(fragment, shop.schema)
 
     placed = f"o.{quote(src.placed_at)}"
-    instant = f"({placed} AT TIME ZONE {sql_string(shop.naive_tz)})" if shop.naive else placed
+    instant = shop.placed_sql(placed)
     amount = amount_sql(shop, quote)
     divisor = f" / {10**src.minor_units}" if src.minor_units else ""
     value = f"round(({amount})::numeric{divisor}, 2)"
@@ -598,7 +674,7 @@ def view_definition(shop: Shop, quote: Callable[[str], str], form: str = VIEW_FO
     counts = f" AND ({sql(src.where)})" if src.where else ""
     currency = ""
     if with_currency:
-        column = f"o.{quote(src.currency)}" if src.currency else ""
+        column = currency_sql(shop, quote)
         currency = f",\n               {_currency(shop, column)} AS currency"
     return f"""
         SELECT ({instant})::date AS report_at,
@@ -615,9 +691,20 @@ def amount_sql(shop: Shop, quote: Callable[[str], str]) -> str:
     """The source's amount over the order row `o`, as SQL: its column, or its expression
     (in its own units: the view divides minor units)."""
     amount = shop.source.amount or ""
-    if _plain_name(amount):
+    if sources.is_column(amount):
         return f"o.{quote(amount)}"
     return f"({fill_schema(amount, shop.schema)})"
+
+
+def currency_sql(shop: Shop, quote: Callable[[str], str]) -> str:
+    """The source's currency over the order row `o`, as SQL: its column, or its expression
+    ("" when it has none)."""
+    currency = shop.source.currency or ""
+    if not currency:
+        return ""
+    if sources.is_column(currency):
+        return f"o.{quote(currency)}"
+    return f"({fill_schema(currency, shop.schema)})"
 
 
 def _currency(shop: Shop, column: str) -> str:
@@ -631,9 +718,7 @@ def _currency(shop: Shop, column: str) -> str:
 def _query_view(shop: Shop, quote: Callable[[str], str], with_currency: bool) -> str:
     assert shop.source.query is not None
     sql = fill_schema(shop.source.query, shop.schema)
-    instant = "q.placed_at"
-    if shop.naive:
-        instant = f"(q.placed_at AT TIME ZONE {sql_string(shop.naive_tz)})"
+    instant = shop.placed_sql("q.placed_at")
     currency = f",\n               {_currency(shop, 'q.currency')} AS currency"
     if shop.currency_code is not None:
         currency = (

@@ -1,16 +1,18 @@
 """Where a shop's orders come from, declared once: a preset, a mapping or a query.
 
 A `Source` says, for any shop, which relation holds the orders and which their lines, which
-column dates an order as placed (and in what zone a naive one was written), what its amount
+column dates an order as placed (a timestamp of any precision, in what zone a naive one was
+written; a date; or an integer epoch in seconds or milliseconds), what its amount
 is (a column or an SQL expression over the order row `o`, in major or minor units), its
-currency (a column, or a fixed code) and which orders count (an SQL predicate over `o`).
+currency (a column or an SQL expression over `o`, or a fixed code) and which orders count
+(an SQL predicate over `o`).
 The presets for the common platforms are plain TOML files in orderreport/platforms/, in
 exactly the form a user writes a `[source]` table of the config file: `orderreport
 platforms NAME` prints one to copy. Nothing here reads a database: shop.py resolves a Source
 against the catalog.
 
-`where`, `amount`, `lines_where` and `query` are SQL that orderreport runs: the config file
-that holds them is as trusted as code.
+`where`, `amount`, `currency`, `lines_where` and `query` are SQL that orderreport runs: the
+config file that holds them is as trusted as code.
 """
 
 from __future__ import annotations
@@ -50,9 +52,10 @@ class Source:
     order_id: str = "id"
     placed_at: str | None = None
     placed_at_zone: str | None = None  # the zone a naive placed_at was written in
+    placed_at_unit: str | None = None  # an integer placed_at: "seconds" or "milliseconds"
     amount: str | None = None  # a column of `orders`, else an expression over `o`
     minor_units: int = 0  # 2: amounts are cents, divided by 100
-    currency: str | None = None  # a column of `orders`
+    currency: str | None = None  # a column of `orders`, else an expression over `o`
     currency_code: str | None = None  # a fixed code, for a shop without a currency column
     where: str | None = None  # which orders count (over `o`); none: every dated one
     uses: tuple[str, ...] = ()  # other columns of `orders` the SQL fragments read
@@ -87,6 +90,12 @@ class Source:
 KEYS = tuple(f.name for f in fields(Source) if f.name != "name")
 _INT_KEYS = frozenset({"minor_units"})
 _SQL_KEYS = frozenset({"amount", "where", "lines_where", "query"})
+# A column, or SQL over `o` (anything but a bare name): amount and currency.
+_COLUMN_OR_SQL_KEYS = frozenset({"amount", "currency"})
+# What an integer placed_at counts since 1970-01-01 00:00 UTC (Unix time).
+EPOCH_UNITS = ("seconds", "milliseconds")
+# What a query source may say besides its query: where it is, and how to read its columns.
+_QUERY_KEYS = ("query", "schema", "currency_code", "placed_at_zone", "placed_at_unit")
 
 
 @functools.cache  # the shipped files do not change under a running process
@@ -182,8 +191,12 @@ def parse(table: Mapping[str, object], where: str, *, name: str | None = None) -
             values[key] = tuple(_identifier(str(v), f"{where}: {key}") for v in value)
         elif not isinstance(value, str):
             raise UsageError(f"{where}: {key} must be a string")
-        elif key in _SQL_KEYS:
+        elif key in _SQL_KEYS or (key in _COLUMN_OR_SQL_KEYS and not is_column(value)):
             values[key] = _sql(value, f"{where}: {key}")
+        elif key == "placed_at_unit":
+            if value not in EPOCH_UNITS:
+                raise UsageError(f"{where}: {key} must be one of {', '.join(EPOCH_UNITS)}")
+            values[key] = value
         elif key == "currency_code":
             values[key] = currency_code(value, f"{where}: {key}")
         elif key == "placed_at_zone":
@@ -191,7 +204,7 @@ def parse(table: Mapping[str, object], where: str, *, name: str | None = None) -
         else:
             values[key] = _identifier(value, f"{where}: {key}")
     if "query" in values:
-        extra = sorted(k for k in values if k not in ("query", "schema", "currency_code"))
+        extra = sorted(k for k in values if k not in _QUERY_KEYS)
         if extra:
             raise UsageError(f"{where}: a query source takes no {extra[0]} (the query says it)")
         return Source(name=name or QUERY, **values)  # type: ignore[arg-type]
@@ -202,6 +215,11 @@ def parse(table: Mapping[str, object], where: str, *, name: str | None = None) -
     if "currency" in values and "currency_code" in values:
         raise UsageError(f"{where}: [source] takes currency (a column) or currency_code, not both")
     return Source(name=name or MAPPING, **values)  # type: ignore[arg-type]
+
+
+def is_column(value: str) -> bool:
+    """An amount or currency that is a bare name is a column; anything else is SQL."""
+    return bool(value) and value.replace("_", "a").isalnum() and not value[0].isdigit()
 
 
 def currency_code(value: str, where: str) -> str:

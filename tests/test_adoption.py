@@ -403,7 +403,7 @@ def test_naive_days_around_clock_changes_and_the_index(empty_url: URL) -> None:
         plan = "\n".join(
             str(r[0])
             for r in s.execute(
-                "EXPLAIN " + queries._SUMMARIES[True],
+                "EXPLAIN " + queries._SUMMARIES["naive"],
                 {
                     "start": date(2025, 3, 9),
                     "end": date(2025, 3, 9),

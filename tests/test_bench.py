@@ -93,7 +93,7 @@ def test_bench_runs_on_a_tiny_shop(siblings: URL, tmp_path: Path) -> None:
 def _plan(url: URL, tz: str, day: date, end: date) -> str:
     with db.shop_session(settings_for(url, tz)) as (s, _found):
         lines = s.execute(
-            "EXPLAIN (FORMAT TEXT) " + queries._SUMMARIES[False],
+            "EXPLAIN (FORMAT TEXT) " + queries._SUMMARIES["instant"],
             {"start": day, "end": end, "fallback": None},
         ).fetchall()
         return "\n".join(str(line[0]) for line in lines)

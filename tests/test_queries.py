@@ -233,9 +233,9 @@ def test_one_day_query_uses_the_created_at_index(
     shop.execute("ANALYZE orders")
     with db.shop_session(settings_for(db_url, tz)) as (s, _found):
         for clause in (
-            queries._SUMMARIES[False],
-            queries._REPORT_RANGE[False],
-            queries._RANGE_TOTAL[False],
+            queries._SUMMARIES["instant"],
+            queries._REPORT_RANGE["instant"],
+            queries._RANGE_TOTAL["instant"],
         ):
             plan = s.execute(
                 "EXPLAIN (FORMAT TEXT) " + clause, {"start": day, "end": day, "fallback": None}
