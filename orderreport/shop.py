@@ -68,6 +68,8 @@ _PRECISION = re.compile(r"\(\d+\)")
 def base_type(type_name: str) -> str:
     """A type without its precision: timestamp(3) without time zone -> timestamp without …"""
     return _PRECISION.sub("", type_name)
+
+
 EXPRESSION = "expression"  # money_type of an amount given as SQL
 QUERY = "query"  # money_type and created_at_type of a query source
 
