@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import psycopg
 
 from orderreport import db, limits, schema
+from orderreport import shop as shop_mod
 from orderreport.config import Settings
 from orderreport.errors import DatabaseFailed, DatabaseUnavailable, LockBusy
 
@@ -149,6 +150,7 @@ def migrate(
         # an unclear shop, or someone else's tables without one, stop here before any change
         found = db.find_shop(pg_conn, settings)
         schema.refuse_foreign(pg_conn, found)
+        shop_mod.prove(pg_conn, found)  # every fragment of the source plans: else no change
         conn.commit()
         cfg = alembic_config()
         cfg.attributes.update(
@@ -200,10 +202,13 @@ def migration_plan(
 
     with db.connect(settings) as pg:
         revision = db.schema_revision(pg)
+        found = db.find_shop(pg, settings)
+        schema.refuse_foreign(pg, found)
+        shop_mod.prove(pg, found)
         walk = schema.Walk(
             pg,
             applying=False,
-            shop=db.find_shop(pg, settings),
+            shop=found,
             legacy=schema.find_legacy(pg),
             adopt=adopt,
             build_asked=build_indexes,

@@ -738,6 +738,55 @@ def _query_view(shop: Shop, quote: Callable[[str], str], with_currency: bool) ->
     """
 
 
+def prove(conn: psycopg.Connection[Any], shop: Shop) -> None:
+    """Have the server plan every SQL fragment of the source, each alone and then the whole
+    view, without running any: raise ShopUnsupported naming the first key that does not
+    plan (a relation without `{schema}.`, a misspelt column, a type error) and the server's
+    message. Each in a savepoint of the caller's transaction, rolled back; under the
+    session's search path, the one the view is built with (pg_catalog alone).
+
+    `migrate` and `--plan` call it before anything changes, so a broken fragment is found
+    before the first revision rather than halfway through them.
+    """
+    src = shop.source
+    if not shop.exists or src.is_seed:
+        return
+    trials: list[tuple[str, str]] = []
+    if not src.is_query:
+        assert src.orders and src.lines and src.lines_order_key
+        schema = quote(shop.schema) if shop.schema else None
+
+        def rel(name: str) -> str:
+            return f"{schema}.{quote(name)}" if schema else quote(name)
+
+        orders = f"FROM {rel(src.orders)} o"
+        if src.amount and not sources.is_column(src.amount):
+            trials.append(("amount", f"SELECT {amount_sql(shop, quote)} {orders}"))
+        if src.currency and not sources.is_column(src.currency):
+            trials.append(("currency", f"SELECT {currency_sql(shop, quote)} {orders}"))
+        if src.where:
+            trials.append(
+                ("where", f"SELECT 1 {orders} WHERE ({fill_schema(src.where, shop.schema)})")
+            )
+        if src.lines_where:
+            key = f"l.{quote(src.lines_order_key)} = o.{quote(src.order_id)}"
+            lines_where = fill_schema(src.lines_where, shop.schema)
+            trials.append(
+                (
+                    "lines_where",
+                    f"SELECT 1 {orders} JOIN {rel(src.lines)} l ON {key} AND ({lines_where})",
+                )
+            )
+    trials.append(("query" if src.is_query else "", view_definition(shop, quote)))
+    for key, statement in trials:
+        try:
+            with conn.transaction():  # a savepoint: nothing of the trial is kept
+                conn.execute(f"EXPLAIN {statement}")
+        except psycopg.Error as exc:
+            what = f"{key} does not run" if key else "does not run"
+            raise ShopUnsupported(f"source {src.name}: {what}: {limits.first_line(exc)}") from None
+
+
 def sql_string(value: str) -> str:
     """A SQL string literal (standard_conforming_strings: only quotes need doubling)."""
     return "'" + value.replace("'", "''") + "'"
