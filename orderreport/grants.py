@@ -1,8 +1,9 @@
 """Least privilege that works as printed: the GRANT statements of a reports or a job role.
 
 `statements` resolves everything against the database it is connected to: the shop's
-schema, the source's relations (a preset's, a mapping's with what it `also_reads`, or what
-a query source reads), and orderreport's own objects. What each command reads and writes,
+schema, the relations the source reads (found by the server: what a view of the source's
+SQL depends on, whatever a preset, a mapping or a query reads), and orderreport's own
+objects. What each command reads and writes,
 and so what each role is granted (tests/test_grants.py takes every privilege away in turn
 and shows a command that then fails):
 
@@ -153,40 +154,65 @@ def _check_role(role: str) -> None:
 
 
 def _shop_reads(conn: psycopg.Connection[Any], shop: Shop, who: str) -> _Reads:
+    """What the source reads, found by the server, not declared: the dependencies of a
+    temporary view of what orderreport's view selects (a mapping's or preset's SQL, with
+    whatever its amount, currency and predicates read) or of a query source's query,
+    created and rolled back in a savepoint. A mapping's `also_reads` is not needed; what it
+    names and the source does not read is said in a comment. Where no temporary view can
+    be made (a read-only session, no TEMP privilege), the declared relations of a mapping
+    are granted, and a query source's are named by a comment."""
     src = shop.source
     if src.is_query:
-        return _query_reads(conn, shop, who)
-    assert shop.schema is not None and src.orders is not None and src.lines is not None
-    names = list(dict.fromkeys((src.orders, src.lines, *src.also_reads)))
-    return _Reads(tuple((shop.schema, n) for n in names), (shop.schema,))
+        assert src.query is not None
+        sql = shop_mod.fill_schema(src.query, shop.schema)
+    else:
+        sql = shop_mod.view_definition(shop, quote)
+    rows = _depends(conn, sql)
+    if rows is None:
+        if src.is_query:
+            known = (shop.schema,) if shop.schema else ()
+            note = (
+                "-- the source query's relations: GRANT USAGE on their schemas and SELECT on "
+                f"each TO {who};"
+            )
+            return _Reads((), known, (note,))
+        assert shop.schema is not None and src.orders is not None and src.lines is not None
+        names = list(dict.fromkeys((src.orders, src.lines, *src.also_reads)))
+        return _Reads(tuple((shop.schema, n) for n in names), (shop.schema,))
+    reads = _reads_of(rows, who, "source query" if src.is_query else "source")
+    if not src.is_query:  # the orders and lines relations first, as the source names them
+        first = {(shop.schema, src.orders): 0, (shop.schema, src.lines): 1}
+        ordered = sorted(reads.relations, key=lambda r: (first.get(r, 2), r))
+        reads = _Reads(tuple(ordered), reads.schemas, reads.notes)
+    unread = [n for n in src.also_reads if (shop.schema, n) not in reads.relations]
+    notes = tuple(
+        f"-- also_reads names {quote(n)}, which the source does not read: nothing granted on it"
+        for n in unread
+    )
+    return _Reads(reads.relations, reads.schemas, reads.notes + notes)
 
 
-def _query_reads(conn: psycopg.Connection[Any], shop: Shop, who: str) -> _Reads:
-    """What a query source reads, from the dependencies of a temporary view of its query
-    (created and rolled back in a savepoint). Where that cannot be done (a read-only
-    session, no TEMP privilege), a comment says what to grant."""
-    assert shop.source.query is not None
-    sql = shop_mod.fill_schema(shop.source.query, shop.schema)
+def _depends(conn: psycopg.Connection[Any], sql: str) -> list[Any] | None:
+    """The dependencies of a temporary view of `sql` (None: no temporary view can be made)."""
     probe = f"pg_temp.{quote(_PROBE)}"
     try:
         conn.execute(f"SAVEPOINT {_PROBE}")
         try:
             conn.execute(f"CREATE TEMPORARY VIEW {quote(_PROBE)} AS {sql}")
-            rows = conn.execute(_DEPENDS, {"view": probe}).fetchall()
+            return conn.execute(_DEPENDS, {"view": probe}).fetchall()
         finally:
             conn.execute(f"ROLLBACK TO SAVEPOINT {_PROBE}")
             conn.execute(f"RELEASE SAVEPOINT {_PROBE}")
     except psycopg.Error:
-        known = (shop.schema,) if shop.schema else ()
-        note = (
-            "-- the source query's relations: GRANT USAGE on their schemas and SELECT on "
-            f"each TO {who};"
-        )
-        return _Reads((), known, (note,))
+        return None
+
+
+def _reads_of(rows: list[Any], who: str, reader: str) -> _Reads:
+    """The relations and schemas among a view's dependencies, and comments for functions."""
     relations: list[tuple[str, str]] = []
     schemas: list[str] = []
     notes: list[str] = []
-    for what, schema, name, kind in rows:
+    for what, schema, name, kind in rows:  # what: r (a relation) or f (a function)
         schema, name = str(schema), str(name)
         if schema in _SYSTEM_SCHEMAS or schema.startswith("pg_"):
             continue  # the catalogs, and the probe itself: PUBLIC reads them
@@ -196,7 +222,7 @@ def _query_reads(conn: psycopg.Connection[Any], shop: Shop, who: str) -> _Reads:
             # its own reads are not in the view's dependencies (a SECURITY INVOKER
             # function reads with the caller's rights)
             notes.append(
-                f"-- the source query calls {quote(schema)}.{name}: GRANT SELECT on what it "
+                f"-- the {reader} calls {quote(schema)}.{name}: GRANT SELECT on what it "
                 f"reads TO {who} too (and EXECUTE, if PUBLIC may not)"
             )
         else:
