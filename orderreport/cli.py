@@ -68,7 +68,8 @@ app = typer.Typer(
 def invoke(argv: list[str] | None) -> int:
     """The app run on `argv`: its exit code; the framework's own errors (an unknown flag,
     a bad value) raised as orderreport's UsageError with their exit code (2)."""
-    command = typer.main.get_command(_app_for(sys.argv[1:] if argv is None else argv))
+    argv = params.arranged(sys.argv[1:] if argv is None else argv)
+    command = typer.main.get_command(_app_for(argv))
     try:
         code = command.main(args=argv, prog_name="orderreport", standalone_mode=False)
     except typer.TyperException as exc:
@@ -88,7 +89,7 @@ def _app_for(argv: list[str]) -> typer.Typer:
     parses only its own. What the run sees is the same: the root's flags, the command's
     flags, help and errors (the list of commands is shown only by the root's help, and a
     mistyped command name, or completion, gets the whole app)."""
-    root_flags = 1 if argv[:1] == ["--verbose"] else 0
+    root_flags = next((i for i, t in enumerate(argv) if t not in params.ROOT_FLAGS), len(argv))
     wanted = argv[root_flags] if len(argv) > root_flags else None
     if wanted is None or f"_{app.info.name}_COMPLETE".upper() in os.environ:
         return app
@@ -518,12 +519,18 @@ def grants(
 
 
 @app.command(short_help="The shop platforms orderreport reads out of the box.")
-@shared(settings=None)
-def platforms(*, fmt: Format, name: params.PlatformName = None) -> None:
+@shared(settings="lazy")
+def platforms(
+    *, load_settings: Callable[[], Settings], fmt: Format, name: params.PlatformName = None
+) -> None:
     """List the presets, or print one: a `[source]` table to copy into the config file and
-    adapt for a shop that differs (another status list, another schema).
+    adapt for a shop that differs (another status list, another schema). With a database
+    configured (--database-url, the environment or the config file), also say on stderr
+    which one it holds.
 
     Example: orderreport platforms
+
+    Example: orderreport platforms --database-url postgresql://report@db/shop
 
     Example: orderreport platforms saleor >> ~/.config/orderreport/config.toml
     """
@@ -531,8 +538,17 @@ def platforms(*, fmt: Format, name: params.PlatformName = None) -> None:
 
     if name is not None:
         sys.stdout.write(sources.preset_text(name))
-        return
-    output.render(sources.catalogue(), sources.CATALOGUE_FIELDS, fmt, sys.stdout, title="Platforms")
+    else:
+        catalogue = sources.catalogue()
+        output.render(catalogue, sources.CATALOGUE_FIELDS, fmt, sys.stdout, title="Platforms")
+    settings = load_settings()
+    if not settings.embedded:  # never starts the embedded server only to look
+        from orderreport import db
+
+        with db.connect(settings) as conn:
+            found = db.find_shop(conn, settings)
+        held = f"{found.source.describe()} ({found.found_by})" if found.exists else "no shop"
+        say(f"{settings.describe_database()} holds {held}")
 
 
 @app.command(short_help="Health probe: schema and stored-report lag.")

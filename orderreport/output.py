@@ -307,6 +307,7 @@ def write_record(record: Any, fields: Sequence[str], console: Console, title: st
     that table would not fit the console, `field: value` lines (folded_lines)."""
     from rich import box
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=title, show_header=False, box=box.SIMPLE, pad_edge=False)
     table.add_column("field", style="bold", overflow="fold")
@@ -314,7 +315,8 @@ def write_record(record: Any, fields: Sequence[str], console: Console, title: st
     headers = table_headers(fields)
     cells = [table_cell(f, v) for f, v in zip(fields, _values(record, fields), strict=True)]
     for header, cell in zip(headers, cells, strict=True):
-        table.add_row(header, cell)
+        # Text, not str: a value such as "a [source] table" is data, not Rich markup
+        table.add_row(Text(header), Text(cell))
     if _table_width(console, table) <= console.width:
         console.print(table)
     else:
@@ -339,6 +341,7 @@ def write_rich_table(
     """
     from rich import box
     from rich.table import Table
+    from rich.text import Text
 
     records = list(records)
     headers = table_headers(fields)
@@ -355,7 +358,7 @@ def write_rich_table(
             right = _is_number(sample[i])
             table.add_column(headers[i], justify="right" if right else "left", overflow="fold")
         for cells, style in zip(rows, styles, strict=True):
-            table.add_row(*(cells[i] for i in shown), style=style)
+            table.add_row(*(Text(cells[i]) for i in shown), style=style)  # never markup
         hidden = [headers[i] for i in range(len(fields)) if i not in shown]
         if hidden:
             table.caption = f"not shown at this width: {', '.join(hidden)} (--json has all)"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import functools
 import inspect
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -311,6 +312,48 @@ _SHARED = tuple(
         ("platform", PlatformOpt),
     )
 )
+
+
+# The flags orderreport takes before or after the command name, as gh and kubectl do
+# (`orderreport --config f.toml summary` is `orderreport summary --config f.toml`): the
+# shared flags that take a value, and --json; and the root's own, --verbose, after it too.
+def _decls(annotation: Any) -> tuple[str, ...]:
+    """The flag names of an Annotated[..., typer.Option(...)] (in Annotated, Typer takes the
+    first name as the option's `default`)."""
+    info = typing.get_args(annotation)[1]
+    first = (info.default,) if isinstance(info.default, str) else ()
+    return (*first, *info.param_decls)
+
+
+SHARED_VALUE_FLAGS = frozenset(decl for p in _SHARED for decl in _decls(p.annotation))
+ROOT_FLAGS = frozenset({"--verbose", "-v"})
+
+
+def arranged(argv: list[str]) -> list[str]:
+    """`argv` with the shared flags given before the command name moved after it, and the
+    root's flags given after it moved before it: what the parser takes. Nothing after `--`
+    moves; a value is never taken for a flag."""
+    root: list[str] = []
+    moved: list[str] = []
+    i = 0
+    while i < len(argv) and argv[i].startswith("-") and argv[i] != "--":
+        name = argv[i].split("=", 1)[0]
+        takes = name in SHARED_VALUE_FLAGS or name in ("--format", "-f")
+        width = 2 if takes and "=" not in argv[i] else 1
+        (root if argv[i] in ROOT_FLAGS else moved).extend(argv[i : i + width])
+        i += width
+    if i >= len(argv) or argv[i] == "--":
+        return argv  # no command: the root's help or its own error
+    rest: list[str] = []
+    tail = argv[i + 1 :]
+    for j, word in enumerate(tail):
+        if word == "--":
+            rest.extend(tail[j:])
+            break
+        (root if word in ROOT_FLAGS else rest).append(word)
+    return [*root, argv[i], *moved, *rest]
+
+
 _DATES = tuple(
     inspect.Parameter(name, _KW, default=None, annotation=flag)
     for name, flag in (("day", DateOpt), ("start", FromOpt), ("end", ToOpt))

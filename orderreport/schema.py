@@ -430,13 +430,20 @@ def view_grants(conn: Conn) -> list[str]:
 
 
 def undated_orders(conn: Conn, shop: Shop) -> int | None:
-    """Orders with no created_at (NULL): in no report. None if the column is missing."""
+    """Orders of the old service's schema with no created_at (NULL): migrate added the
+    column without inventing a date for the orders already there, so they are in no report.
+
+    None for every other source (and a missing column): there the placed-at column is what
+    makes an order placed, so a row without it (a Solidus or Spree cart, a draft) is no
+    order that counts, not an order without a date."""
     src = shop.source
-    if shop.created_at_type is None or src.is_query or src.orders is None:
+    if shop.created_at_type is None or not src.is_seed or src.orders is None:
         return None
     assert src.placed_at is not None
     orders = qualified(shop.schema, src.orders)
-    return int(scalar(conn, f"SELECT count(*) FROM {orders} WHERE {quote(src.placed_at)} IS NULL"))
+    counts = f" AND ({shop_mod.fill_schema(src.where, shop.schema)})" if src.where else ""
+    query = f"SELECT count(*) FROM {orders} o WHERE o.{quote(src.placed_at)} IS NULL{counts}"
+    return int(scalar(conn, query))
 
 
 def orders_without_amount(conn: Conn, shop: Shop) -> int | None:
@@ -535,6 +542,7 @@ class Walk:
     settled: set[str] = field(default_factory=set)  # indexes built or cleared ("schema.name")
     comment: str | None = None  # the view's comment as the last view step left it...
     commented: bool = False  # ...if a view step ran
+    opened: int | None = None  # the index of the pending revision's own step, while it runs
     # outside a transaction, for what must be (CREATE INDEX CONCURRENTLY): under Alembic
     # its autocommit_block; never entered when not applying
     autocommit: Apply = contextlib.nullcontext
@@ -575,8 +583,21 @@ class Walk:
 
     def revision(self, revision: str, doc: str | None) -> None:
         """A pending revision begins: it is a step (it moves the version) of its own."""
+        self.settle_revision()
         about = (doc or "").strip().splitlines()[0] if doc and doc.strip() else ""
+        self.opened = len(self.steps)
         self.take(Step("apply", f"revision {revision}", about))
+
+    def settle_revision(self) -> None:
+        """The revision before has ended: one that took no step here (the old service's
+        own schema is not this database's shop, or already had what it adds) says so, so
+        its line does not read as a change to the shop's tables."""
+        if self.opened is not None and len(self.steps) == self.opened + 1:
+            step = self.steps[self.opened]
+            self.steps[self.opened] = replace(
+                step, detail=f"orderreport's version only; nothing changes here ({step.detail})"
+            )
+        self.opened = None
 
 
 def begin(walk: Walk, revision: str | None) -> None:
@@ -623,6 +644,7 @@ def end(walk: Walk, head: str) -> None:
     """What migrate does once at head: the first release's history retired, the view
     rebuilt if the settings changed what it reads, the indexes advised on a platform's
     tables (built with --build-indexes); else nothing to do."""
+    walk.settle_revision()
     legacy = walk.legacy
     if legacy is not None and walk.take(
         Step(
@@ -923,7 +945,9 @@ def view(walk: Walk, form: str, why: str) -> None:
     if step.action != "conflict" and walk.take(step):
         build_view(walk.conn, walk.shop, form, comment is not None)
         verb = "created" if comment is None else "rebuilt"
-        walk.note(f"{verb} {obj} ({wanted.removeprefix(VIEW_MARK).strip()})")
+        # what it was built for, as people read it (a query source may name no schema)
+        built = wanted.removeprefix(VIEW_MARK).strip().replace("shop=None;", "shop=-;")
+        walk.note(f"{verb} {obj} ({built})")
     walk.comment, walk.commented = wanted, True
 
 
