@@ -36,6 +36,7 @@ class Status:
     currency: str | None = field(metadata=header("cur"))  # how the currency is read
     counts: str | None  # which orders count
     missing_indexes: str | None  # the CREATE INDEX statements a day's report lacks
+    whole_reads: str | None  # relations a day reads every row of, and what to do
     # schemas orderreport reads that roles other than their owner may create objects in
     writable_schemas: str | None
     money_type: str | None
@@ -97,6 +98,7 @@ def status(
         schema.orders_without_amount(conn, shop) if shop is not None and shop.exists else None
     )
     found = shop_mod.describe_source(shop) if shop is not None and shop.exists else {}
+    whole = schema.whole_reads(conn, shop) if shop is not None and shop.exists else []
     missing_indexes = (
         "; ".join(s.statement for s in schema.index_states(conn, shop) if s.usable is None)
         if shop is not None and shop.exists
@@ -141,6 +143,7 @@ def status(
         currency=found.get("currency"),
         counts=found.get("counts"),
         missing_indexes=missing_indexes or None,
+        whole_reads="; ".join(shop_mod.whole_read_fix(shop, r) for r in whole if shop) or None,
         writable_schemas=", ".join(writable) or None,
         money_type=shop.money_type if shop is not None else None,
         money_read_as=shop.money_reading() if shop is not None and shop.exists else None,

@@ -7,9 +7,10 @@ instant of the next day, so clock-change days have 23 or 25 hours and every orde
 the day of its report_at. Every query selects the days as a half-open range on the shop's
 own created_at column, which ix_orders_created_at serves; the orderreport.order_reports
 view pushes that range down to the orders scan. The bounds are computed in the column's
-own type: for timestamptz the instant itself (_day_start); for a naive timestamp written
-in zone W that instant as W's wall clock (`… AT TIME ZONE W`), so the column is never
-wrapped in an expression and the index still serves a day.
+own kind (shop.DAY_BOUNDS): for timestamptz the instant itself; for a naive timestamp
+written in zone W that instant as W's wall clock (`… AT TIME ZONE W`); for a date the
+date; for Unix time the instant's epoch; so the column is never wrapped in an expression
+and the index still serves a day.
 """
 
 from __future__ import annotations
@@ -64,46 +65,8 @@ REPORT_FIELDS = fields_of(ReportRow)
 SUMMARY_FIELDS = fields_of(Summary)
 
 
-def _day_start(day: str) -> str:
-    """The first instant whose local date (session TimeZone) is the date `day`, in SQL.
-
-    `day::timestamptz` is right where midnight happens once, and where it is missing (the
-    instant the clocks jump, if they jump at midnight), but where it happens twice
-    PostgreSQL takes the later one. The earlier one, if any, is the previous day's start
-    plus 24 hours: taken if its local date is `day` (on a day after a 25-hour day it is
-    still the day before, 23:00; after a 23-hour day it is 01:00, later than the other).
-    Parameters only, so the planner still gives created_at an index range.
-    """
-    earlier = f"(({day} - 1)::timestamptz + INTERVAL '24 hours')"
-    return f"LEAST({day}::timestamptz, CASE WHEN {earlier}::date = {day} THEN {earlier} END)"
-
-
-_START = _day_start("CAST(%(start)s AS date)")
-_END = _day_start("(CAST(%(end)s AS date) + 1)")
-
-
-def _epoch(instant: str, per_second: int) -> str:
-    """`instant` as Unix time in the column's unit: a whole number (a day starts on a whole
-    second in every zone), cast to bigint so an integer column's index still serves it."""
-    scale = f" * {per_second}" if per_second != 1 else ""
-    return f"CAST(EXTRACT(EPOCH FROM {instant}){scale} AS bigint)"
-
-
-# The range of days start..end on created_at, for each kind of placed-at column (Shop.
-# placed_kind): from the start of `start` to the start of the day after `end`, as values of
-# the column's own kind (psycopg's %(name)s placeholders). A date column's day is its value.
-_BOUNDS = {
-    shop_mod.INSTANT: f"""created_at >= {_START}
-      AND created_at < {_END}""",
-    shop_mod.NAIVE: f"""created_at >= ({_START} AT TIME ZONE %(naive_tz)s)
-      AND created_at < ({_END} AT TIME ZONE %(naive_tz)s)""",
-    shop_mod.DAY: """created_at >= CAST(%(start)s AS date)
-      AND created_at < CAST(%(end)s AS date) + 1""",
-    "seconds": f"""created_at >= {_epoch(_START, 1)}
-      AND created_at < {_epoch(_END, 1)}""",
-    "milliseconds": f"""created_at >= {_epoch(_START, 1000)}
-      AND created_at < {_epoch(_END, 1000)}""",
-}
+# The range of days start..end on the view's created_at, by the placed-at column's kind.
+_BOUNDS = shop_mod.DAY_BOUNDS
 
 
 # The figures of a group of view rows. An order without an amount (NULL) is an order worth

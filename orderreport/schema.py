@@ -658,6 +658,7 @@ def end(walk: Walk, head: str) -> None:
     view(walk, shop_mod.VIEW_FORM, "built for other settings: rebuilt")
     if walk.build_asked or not walk.shop.adds_to_shop:
         indexes(walk, "advised", INDEX_DDL, platform=True, asked=walk.build_asked)
+    day_plan(walk)
     if all(s.action in ("keep", "leave", "advise") for s in walk.steps):
         walk.take(Step("keep", OUR_SCHEMA, f"at {head} (head): nothing to do"))
 
@@ -818,6 +819,22 @@ def indexes(
 
 
 # 0004
+def day_plan(walk: Walk) -> None:
+    """A day's statement planned for every kind of source: a relation it reads whole is
+    advised with the fix (one already advised an index above is not said twice)."""
+    for relation in whole_reads(walk.conn, walk.shop):
+        walk.take(Step("advise", relation, shop_mod.whole_read_fix(walk.shop, relation)))
+
+
+def whole_reads(conn: Conn, shop: Shop) -> list[str]:
+    """The relations a day reads whole, but the seed's own (migrate indexes it) and a table
+    whose missing index is advised by name (index_states)."""
+    if not shop.exists or shop.adds_to_shop:
+        return []
+    unindexed = {f"{st.schema}.{st.table}" for st in index_states(conn, shop) if not st.usable}
+    return [r for r in shop_mod.whole_reads(conn, shop) if r not in unindexed]
+
+
 def _legacy_view(walk: Walk) -> bool:
     """Whether the first release's view is there, in its schema, and ours to drop."""
     legacy = walk.legacy

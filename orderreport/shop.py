@@ -738,6 +738,140 @@ def _query_view(shop: Shop, quote: Callable[[str], str], with_currency: bool) ->
     """
 
 
+# -- a day's bounds, and what a day reads ---------------------------------------------------
+# A report day is a calendar day in the session's TimeZone (db.py sets it to the shop's
+# zone): from the first instant whose local date is that day (where midnight happens twice,
+# the first of the two; where it is missing, the instant the clocks jump) to the first
+# instant of the next day. queries.py selects days as a half-open range on the view's
+# created_at, the placed-at column untouched, with bounds of the column's own kind, so the
+# column is never wrapped in an expression and its index serves a day.
+def _day_start(day: str) -> str:
+    """The first instant whose local date (session TimeZone) is the date `day`, in SQL.
+
+    `day::timestamptz` is right where midnight happens once, and where it is missing (the
+    instant the clocks jump, if they jump at midnight), but where it happens twice
+    PostgreSQL takes the later one. The earlier one, if any, is the previous day's start
+    plus 24 hours: taken if its local date is `day` (on a day after a 25-hour day it is
+    still the day before, 23:00; after a 23-hour day it is 01:00, later than the other).
+    Parameters only, so the planner still gives created_at an index range.
+    """
+    earlier = f"(({day} - 1)::timestamptz + INTERVAL '24 hours')"
+    return f"LEAST({day}::timestamptz, CASE WHEN {earlier}::date = {day} THEN {earlier} END)"
+
+
+_START = _day_start("CAST(%(start)s AS date)")
+_END = _day_start("(CAST(%(end)s AS date) + 1)")
+
+
+def _epoch(instant: str, per_second: int) -> str:
+    """`instant` as Unix time in the column's unit: a whole number (a day starts on a whole
+    second in every zone), cast to bigint so an integer column's index still serves it."""
+    scale = f" * {per_second}" if per_second != 1 else ""
+    return f"CAST(EXTRACT(EPOCH FROM {instant}){scale} AS bigint)"
+
+
+# The range of days start..end on the view's created_at (the raw placed-at column), for
+# each kind of placed-at column (Shop.placed_kind): from the start of `start` to the start
+# of the day after `end`, as values of the column's own kind (psycopg's %(name)s
+# placeholders). A date column's day is its value.
+DAY_BOUNDS = {
+    INSTANT: f"""created_at >= {_START}
+      AND created_at < {_END}""",
+    NAIVE: f"""created_at >= ({_START} AT TIME ZONE %(naive_tz)s)
+      AND created_at < ({_END} AT TIME ZONE %(naive_tz)s)""",
+    DAY: """created_at >= CAST(%(start)s AS date)
+      AND created_at < CAST(%(end)s AS date) + 1""",
+    "seconds": f"""created_at >= {_epoch(_START, 1)}
+      AND created_at < {_epoch(_END, 1)}""",
+    "milliseconds": f"""created_at >= {_epoch(_START, 1000)}
+      AND created_at < {_epoch(_END, 1000)}""",
+}
+
+
+_PLAN_DAY = "2000-01-03"  # any day: with sequential scans off, the plan's shape is the same
+
+
+def whole_reads(conn: psycopg.Connection[Any], shop: Shop) -> list[str]:
+    """The relations (schema.name) a day's statement reads every row of: planned over the
+    view's SQL with sequential scans off, the day's bounds reach no index (no scan has them
+    in its index condition), and the scan that filters by them reads its relation whole.
+    Planned only, in a savepoint rolled back: the session's settings stay as they were.
+    (Which index the planner prefers on a tiny table does not matter: only whether the
+    day's bounds are an index condition anywhere.)"""
+    if not shop.exists:
+        return []
+    statement = (
+        "EXPLAIN (FORMAT JSON, VERBOSE) SELECT count(*), sum(count_product), "
+        f"sum(total_amount) FROM ({view_definition(shop, quote)}) AS order_reports "
+        f"WHERE {DAY_BOUNDS[shop.placed_kind]}"
+    )
+    params = {"start": _PLAN_DAY, "end": _PLAN_DAY, "naive_tz": shop.naive_tz}
+    scans: list[tuple[str, str, str]] = []  # (relation, index condition, filter)
+    with conn.transaction():
+        conn.execute("SET LOCAL enable_seqscan = off")
+        row = conn.execute(statement, params).fetchone()
+        assert row is not None
+        _scans(row[0][0]["Plan"], scans)
+        raise psycopg.Rollback()  # the savepoint, and SET LOCAL with it
+    day = f"'{_PLAN_DAY}'"  # every kind of bound names the day: it survives in the plan
+    if any(day in cond for _rel, cond, _filter in scans):
+        return []
+    # The bounds are a filter: on a small table the planner may prefer another index even
+    # with one on the column. Only a column with no index of its own is read whole.
+    found = []
+    for relation, _cond, filtered in scans:
+        if day not in filtered:
+            continue
+        columns = {m.group(1) for m in _BOUNDED.finditer(filtered)}
+        if not any(_indexed(conn, relation, c.strip('"').replace('""', '"')) for c in columns):
+            found.append(relation)
+    return list(dict.fromkeys(found))
+
+
+# `o.created_at >= …` in a plan's filter: the column a bound compares (an expression such
+# as `timezone('UTC', o.completed_at) >= …` names none, and no plain index serves it).
+_BOUNDED = re.compile(r'(?<![\w."])(?:\w+\.)?("(?:[^"]|"")+"|[A-Za-z_][\w$]*) >= ')
+_INDEXED = """
+    SELECT EXISTS (
+        SELECT 1 FROM pg_catalog.pg_index i
+        JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+        WHERE i.indrelid = pg_catalog.to_regclass(%(rel)s) AND a.attname = %(col)s
+          AND i.indisvalid AND i.indpred IS NULL)
+    """
+
+
+def _indexed(conn: psycopg.Connection[Any], relation: str, column: str) -> bool:
+    schema, _, name = relation.partition(".")
+    row = conn.execute(_INDEXED, {"rel": f"{quote(schema)}.{quote(name)}", "col": column})
+    found = row.fetchone()
+    return bool(found and found[0])
+
+
+def _scans(node: dict[str, Any], found: list[tuple[str, str, str]]) -> None:
+    relation = node.get("Relation Name")
+    cond = f"{node.get('Index Cond', '')} {node.get('Recheck Cond', '')}"
+    if relation is not None:
+        found.append((f"{node.get('Schema')}.{relation}", cond, str(node.get("Filter", ""))))
+    elif cond.strip():  # a Bitmap Index Scan names its index, not its relation
+        found.append(("", cond, ""))
+    for child in node.get("Plans", []):
+        _scans(child, found)
+
+
+def whole_read_fix(shop: Shop, relation: str) -> str:
+    """What to do about a day that reads `relation` whole, for people."""
+    if shop.source.is_query:
+        return (
+            f"a day reads every row of {relation}: return its raw placed-at column as "
+            "placed_at (with placed_at_zone, or placed_at_unit for Unix time) and index it, "
+            "so an index serves a day (README: A query)"
+        )
+    return (
+        f"a day reads every row of {relation}: index the column the placed-at "
+        f"{shop.source.placed_at} comes from (CREATE INDEX CONCURRENTLY … ON {relation} (…))"
+    )
+
+
 def prove(conn: psycopg.Connection[Any], shop: Shop) -> None:
     """Have the server plan every SQL fragment of the source, each alone and then the whole
     view, without running any: raise ShopUnsupported naming the first key that does not

@@ -30,7 +30,9 @@ from orderreport.errors import UsageError
 
 PLATFORMS_DIR = Path(__file__).resolve().parent / "platforms"
 SEED = "seed"
-ALIASES = {"spree": "solidus"}
+# Other names of a preset. None now: `spree` was Solidus's until Spree got its own preset
+# (Spree 5.6 added spree_orders.status, 6.0 drops state).
+ALIASES: dict[str, str] = {}
 MAPPING = "mapping"  # a [source] table of the user's own
 QUERY = "query"  # a [source] table with a query
 # What a query source must return, and in what form (README "Your shop platform").

@@ -64,18 +64,30 @@ def summary(url: URL, config: Path, day: str) -> list[dict[str, Any]]:
     ]
 
 
+def plan(url: URL, config: Path) -> list[dict[str, str]]:
+    args = ("--database-url", url_text(url), "--config", str(config), "--json")
+    r = run_cli("migrate", "--plan", *args)
+    assert r.code == 0, r.err
+    steps: list[dict[str, str]] = json.loads(r.out)
+    return steps
+
+
+def status(url: URL, config: Path) -> dict[str, Any]:
+    args = ("--database-url", url_text(url), "--config", str(config), "--tz", ZONE)
+    r = run_cli("status", "--json", *args)
+    found: dict[str, Any] = json.loads(r.out)
+    return found
+
+
 def migrate(url: URL, config: Path) -> None:
     r = run_cli("migrate", "--database-url", url_text(url), "--config", str(config))
     assert r.code == 0, r.err
 
 
-def test_the_readme_query_source(empty_url: URL, tmp_path: Path) -> None:
-    text = readme_source("**A query**")
-    assert tomllib.loads(text)["source"]["placed_at_zone"] == "UTC"
-    config = tmp_path / "config.toml"
-    config.write_text(text, "utf-8")
-    moscow(empty_url)
-    with connect(empty_url) as conn:
+def shop_orders(url: URL) -> None:
+    """README's query shop: shop.orders (completed_at naive UTC, indexed) and shop.items."""
+    moscow(url)
+    with connect(url) as conn:
         conn.execute("CREATE SCHEMA shop")
         conn.execute(
             "CREATE TABLE shop.orders (id serial PRIMARY KEY, completed_at timestamp, "
@@ -99,7 +111,17 @@ def test_the_readme_query_source(empty_url: URL, tmp_path: Path) -> None:
             for _ in range(items):
                 conn.execute("INSERT INTO shop.items (order_id) VALUES (%s)", row)
         conn.execute("ANALYZE shop.orders")
+
+
+def test_the_readme_query_source(empty_url: URL, tmp_path: Path) -> None:
+    text = readme_source("**A query**")
+    assert tomllib.loads(text)["source"]["placed_at_zone"] == "UTC"
+    config = tmp_path / "config.toml"
+    config.write_text(text, "utf-8")
+    shop_orders(empty_url)
+    assert not [s for s in plan(empty_url, config) if s["action"] == "advise"]
     migrate(empty_url, config)
+    assert status(empty_url, config)["whole_reads"] is None
     assert summary(empty_url, config, "2025-12-16") == [
         {
             "currency": "EUR",
@@ -151,3 +173,24 @@ def test_the_readme_mapping(empty_url: URL, tmp_path: Path) -> None:
     assert summary(empty_url, config, "2025-12-16") == [
         {"currency": "EUR", "total_orders": 2, "total_products": 2, "total_value": Decimal("25.00")}
     ]
+
+
+def test_a_query_that_wraps_its_placed_at_is_told_a_day_reads_every_order(
+    empty_url: URL, tmp_path: Path
+) -> None:
+    """The form README used to show: the column inside AT TIME ZONE, which no index has.
+    --plan and status say so, with the fix; the figures are the same."""
+    shop_orders(empty_url)
+    text = readme_source("**A query**").replace(
+        "o.completed_at AS placed_at", "o.completed_at AT TIME ZONE 'UTC' AS placed_at"
+    )
+    text = "\n".join(line for line in text.splitlines() if "placed_at_zone" not in line)
+    config = tmp_path / "wrapped.toml"
+    config.write_text(text, "utf-8")
+    advised = [s for s in plan(empty_url, config) if s["action"] == "advise"]
+    assert [s["object"] for s in advised] == ["shop.orders"], advised
+    assert "return its raw placed-at column" in advised[0]["detail"]
+    migrate(empty_url, config)
+    found = status(empty_url, config)["whole_reads"]
+    assert found and found.startswith("a day reads every row of shop.orders"), found
+    assert summary(empty_url, config, "2025-12-16")[0]["total_value"] == Decimal("20.00")
