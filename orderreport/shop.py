@@ -387,9 +387,15 @@ def inspect(
                 matches.append((cand, sch))
             elif (sch, cand.orders) in catalog:
                 problems.append(found)
-    chosen_source, chosen_schema, found_by = _choose(
-        path or read_path(conn), matches, wanted, explicit, source, problems
-    )
+    try:
+        chosen_source, chosen_schema, found_by = _choose(
+            path or read_path(conn), matches, wanted, explicit, source, problems
+        )
+    except ShopUnsupported as exc:
+        near = _near_miss(conn, source, wanted) if source is not None else None
+        if near is None:
+            raise
+        raise ShopUnsupported(f"{exc}; {near}") from None
     zone, zone_source = _zone(naive_tz, chosen_source, server_tz)
     all_schemas = tuple(sorted({sch for _c, sch in matches}))
     if chosen_schema is None or (chosen_schema, chosen_source.orders) not in catalog:
@@ -512,6 +518,26 @@ def _choose(
         f"this database holds several shops ({_named(matches)}): say which with "
         "--platform and --shop-schema (or ORDERREPORT_PLATFORM, ORDERREPORT_SHOP_SCHEMA)"
     )
+
+
+def _near_miss(conn: psycopg.Connection[Any], source: Source, schema: str | None) -> str | None:
+    """For a preset that does not resolve: the other preset this database holds, said as
+    the setting to use (`--platform medusa` on a Medusa v1 database names medusa-v1)."""
+    if source.name in (sources.MAPPING, sources.QUERY):
+        return None
+    others = [p for p in sources.presets() if p.name != source.name and not p.is_seed]
+    catalog = _read_catalog(conn, others)
+    found = sorted(
+        {
+            p.name
+            for p in others
+            for sch in {s for (s, _r) in catalog}
+            if (schema is None or sch == schema) and _problem(p, sch, catalog) is None
+        }
+    )
+    if not found:
+        return None
+    return f"this database holds {' or '.join(found)}: use --platform {found[0]}"
 
 
 def _unresolved(source: Source, problems: list[str], schema: str | None) -> str:

@@ -102,3 +102,16 @@ def test_a_value_is_never_taken_for_a_flag(tmp_path: Path) -> None:
     """`--tz --verbose summary`: --verbose is the value of --tz (a zone it is not)."""
     r = run_cli("--tz", "--verbose", "summary")
     assert r.code == 2 and r.out == "" and "unknown time zone" in r.err, r
+
+
+@pytest.mark.parametrize(("built", "asked"), [("oscar", "saleor"), ("saleor", "oscar")])
+def test_a_preset_that_does_not_resolve_names_the_one_the_database_holds(
+    empty_url: URL, built: str, asked: str
+) -> None:
+    build(empty_url, (built, "public"))
+    for args in (("migrate", "--plan"), ("summary",)):
+        r = cli(empty_url, *args, platform=asked)
+        assert (r.code, r.out) == (1, ""), r
+        assert r.err.count("\n") == 1, r.err
+        assert r.err.startswith(f"orderreport: error: source {asked} does not resolve"), r.err
+        assert r.err.endswith(f"this database holds {built}: use --platform {built}\n"), r.err
