@@ -64,7 +64,7 @@ def test_the_installed_command_migrates_stores_and_verifies(
 
     migrated = orderreport("migrate")
     assert migrated.returncode == 0, migrated.stderr
-    assert "from empty to 0007" in migrated.stderr
+    assert "from empty to 0008" in migrated.stderr
     yesterday = today_in("UTC") - timedelta(days=1)
     with psycopg.connect(plain(empty_url), autocommit=True) as shop:
         add_order(shop, datetime.combine(yesterday, time(9), ZoneInfo("UTC")), "12.34", 2)

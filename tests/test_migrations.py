@@ -60,7 +60,7 @@ def columns(url: URL, table: str) -> dict[str, str]:
 def test_up_down_up(empty_url: URL) -> None:
     settings = settings_for(empty_url)
     result = migrate.migrate(settings)
-    assert result.applied == ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
+    assert result.applied == ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008")
     assert result.start is None
     assert TABLES | {
         "orderreport.order_reports",
@@ -79,7 +79,7 @@ def test_up_down_up(empty_url: URL) -> None:
         migrate.downgrade(settings, step)
     assert relations(empty_url) == {"orderreport.orderreport_version"}
     again = migrate.migrate(settings)
-    assert again.applied == ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
+    assert again.applied == ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008")
     assert migrate.migrate(settings).applied == ()
 
 
@@ -108,13 +108,13 @@ def test_five_migrate_processes_at_once(empty_url: URL) -> None:
     ]
     results = [(p.wait(timeout=120), *p.communicate()) for p in procs]
     assert [code for code, _, _ in results] == [0] * 5, results
-    applied = [err for _, _, err in results if "from empty to 0007" in err]
-    already = [err for _, _, err in results if "already at 0007" in err]
+    applied = [err for _, _, err in results if "from empty to 0008" in err]
+    already = [err for _, _, err in results if "already at 0008" in err]
     assert (len(applied), len(already)) == (1, 4), results
     with psycopg.connect(plain(empty_url)) as conn:
         assert conn.execute(
             "SELECT version_num FROM orderreport.orderreport_version"
-        ).fetchall() == [("0007",)]
+        ).fetchall() == [("0008",)]
 
 
 def test_migrate_sql_touches_no_database() -> None:
@@ -135,7 +135,7 @@ def test_alembic_cli_reads_orderreport_configuration(empty_url: URL) -> None:
     current = subprocess.run(
         [*alembic, "current"], cwd=REPO, env=env, capture_output=True, text=True
     )
-    assert "0007 (head)" in current.stdout
+    assert "0008 (head)" in current.stdout
     assert "sqlalchemy.url" not in (REPO / "alembic.ini").read_text().replace("# ", "")
 
 
@@ -181,7 +181,7 @@ def test_migrate_from_an_installed_wheel_anywhere(
         text=True,
     )
     assert result.returncode == 0, result.stderr
-    assert "from empty to 0007" in result.stderr
+    assert "from empty to 0008" in result.stderr
 
 
 def test_schema_head_constant_matches_the_scripts() -> None:
@@ -205,7 +205,7 @@ def test_the_run_log_revision_on_a_database_at_0004(db_url: URL) -> None:
     # daily stops on the schema, before it could log anything
     r = run_cli("daily", "--database-url", url_text(db_url))
     assert r.code == 1 and "run `orderreport migrate`" in r.err and r.err.count("\n") == 1
-    assert migrate.migrate(settings).applied == ("0005", "0006", "0007")
+    assert migrate.migrate(settings).applied == ("0005", "0006", "0007", "0008")
     assert "orderreport.runs" in relations(db_url)
 
 
@@ -243,14 +243,15 @@ def test_0006_rebuilds_the_view_to_count_lines_once_and_back(
     r = run_cli("migrate", "--plan", "--json", "--database-url", url_text(db_url))
     steps = [(s["action"], s["object"], s["detail"]) for s in json.loads(r.out)]
     view = "orderreport.order_reports"
-    assert [s for s in steps if s[1] == view] == [  # 0006, then 0007
+    assert [s for s in steps if s[1] == view] == [  # 0006, 0007, then 0008
         ("replace", view, "rebuilt to count each order's lines once"),
         ("replace", view, "rebuilt with each order's currency"),
+        ("replace", view, "rebuilt to compute each order's amount and currency once"),
     ], steps
     # a report at 0005 asks for the migration instead of reading the older view
     r = run_cli("summary", "--date", "2026-03-01", "--database-url", url_text(db_url))
     assert r.code == 1 and "run `orderreport migrate`" in r.err, r.err
-    assert migrate.migrate(settings).applied == ("0006", "0007")
+    assert migrate.migrate(settings).applied == ("0006", "0007", "0008")
     assert [row[:5] for row in shop.execute(_VIEW_ROWS).fetchall()] == at_head
     assert "LATERAL" in str(shop.execute(_VIEW_TEXT).fetchone())
 

@@ -404,6 +404,7 @@ EXPECTED = {
         " cur                                        orders.currency ",
         " counts                                                     ",
         " missing_indexes                                            ",
+        " whole_reads                                                ",
         " writable_schemas                                           ",
         " money_type                                                 ",
         " money_read_as                                              ",
@@ -428,7 +429,7 @@ EXPECTED = {
         "                                                            ",
     ),
     "status json": lines(
-        '{"database": "postgresql+psycopg://u:***@db/shop", "schema_revision": null, "head_revision": "0006", "shop_schema": null, "platform": null, "orders": null, "lines": null, "placed_at": null, "amount": null, "currency": "orders.currency", "counts": null, "missing_indexes": null, "writable_schemas": null, "money_type": null, "money_read_as": null, "created_at_type": null, "created_at_read_as": null, "undated_orders": null, "orders_without_amount": null, "time_zone": "Europe/Moscow", "oldest_report": null, "newest_report": null, "lag_days": 0, "missing_days": null, "max_lag": 1, "last_run_id": null, "last_run_status": null, "last_run_started": null, "last_run_finished": null, "last_run_exit_code": 0, "last_run_host": null, "healthy": true, "problem": null}',
+        '{"database": "postgresql+psycopg://u:***@db/shop", "schema_revision": null, "head_revision": "0006", "shop_schema": null, "platform": null, "orders": null, "lines": null, "placed_at": null, "amount": null, "currency": "orders.currency", "counts": null, "missing_indexes": null, "whole_reads": null, "writable_schemas": null, "money_type": null, "money_read_as": null, "created_at_type": null, "created_at_read_as": null, "undated_orders": null, "orders_without_amount": null, "time_zone": "Europe/Moscow", "oldest_report": null, "newest_report": null, "lag_days": 0, "missing_days": null, "max_lag": 1, "last_run_id": null, "last_run_status": null, "last_run_started": null, "last_run_finished": null, "last_run_exit_code": 0, "last_run_host": null, "healthy": true, "problem": null}',
     ),
     "summary folded": lines(
         "t",

@@ -75,8 +75,8 @@ def test_an_empty_database(empty_url: URL) -> None:
         ("create", "orderreport.runs"),
         ("add", "orderreport.daily_reports.currency"),
         ("create", "orderreport.order_reports"),
-        ("replace", "orderreport.order_reports"),  # 0006, 0007
-        *{("apply", f"revision 000{n}") for n in range(1, 8)},
+        ("replace", "orderreport.order_reports"),  # 0006, 0007, 0008
+        *{("apply", f"revision 000{n}") for n in range(1, 9)},
     } == acts(planned)
 
 
@@ -127,7 +127,9 @@ def test_a_platforms_indexes_built_when_asked(empty_url: URL) -> None:
     assert ("build", "public.orderreport_order_created_at_idx") in acts(planned)
 
 
-@pytest.mark.parametrize("revision", ["base", "0001", "0002", "0003", "0004", "0005", "0006"])
+@pytest.mark.parametrize(
+    "revision", ["base", "0001", "0002", "0003", "0004", "0005", "0006", "0007"]
+)
 def test_a_database_at_every_revision(db_url: URL, revision: str) -> None:
     settings = settings_of(db_url)
     migrate.downgrade(settings, revision)
