@@ -216,8 +216,10 @@ class Shop:
     def currency_reading(self) -> str:
         if self.source.is_query:
             return "the query's currency column"
-        if self.source.currency is not None:
+        if self.source.currency is not None and sources.is_column(self.source.currency):
             return f"column {self.source.currency}"
+        if self.source.currency is not None:
+            return f"expression {self.source.currency}"
         return self.currency_code or "none (set `currency` to name it)"
 
     def fingerprint(self, form: str = VIEW_FORM) -> str:
