@@ -294,6 +294,7 @@ def daily_cmd(
     metrics_file: params.MetricsFile = None,
     digest_format: params.DigestOpt = None,
     webhook: params.WebhookOpt = None,
+    notify: params.NotifyOpt = None,
     pushgateway: params.PushgatewayOpt = None,
 ) -> None:
     """Store daily summaries: every day since the newest stored one, up to yesterday.
@@ -307,6 +308,8 @@ def daily_cmd(
     Example: orderreport daily --metrics-file /var/lib/prometheus/node-exporter/orderreport.prom
 
     Example: orderreport daily --from 2025-12-01 --to 2025-12-31
+
+    Example: orderreport daily --notify 'mailtos://user:pass@smtp.example.com?to=owner@shop.example'
     """
     from orderreport import job, queries
 
@@ -331,6 +334,7 @@ def daily_cmd(
         restate=restate,
         wait=wait,
         webhook=webhook,
+        notify=tuple(notify) if notify else settings.notify,
         metrics_file=metrics_file,
         pushgateway=pushgateway,
         events=job.Events(
@@ -347,7 +351,11 @@ def daily_cmd(
 )
 @shared(formats=None)
 def digest_cmd(
-    *, settings: Settings, day: params.DateOpt = None, fmt: params.DigestFmt = DigestFormat.text
+    *,
+    settings: Settings,
+    day: params.DateOpt = None,
+    fmt: params.DigestFmt = DigestFormat.text,
+    notify: params.NotifyOpt = None,
 ) -> None:
     """The morning report: the day's orders, lines, value and averages per currency (default
     yesterday), each beside the day before, the same weekday a week before and that
@@ -357,6 +365,8 @@ def digest_cmd(
     Example: orderreport digest --format html > yesterday.html
 
     Example: orderreport digest --date 2025-12-16 --format markdown
+
+    Example: orderreport digest --notify 'mailto://127.0.0.1:2525?from=r@shop.example&to=o@shop.example'
     """
     from orderreport import db
     from orderreport import digest as digest_mod
@@ -369,6 +379,13 @@ def digest_cmd(
     with db.shop_session(settings, read_only=True) as (conn, shop):
         found = digest_mod.digest(conn, shop, span[0], tz=settings.tz)
     sys.stdout.write(views.digest_text(found, fmt))
+    urls = tuple(notify) if notify else settings.notify
+    if urls:  # sent now; stdout is as without it, a failed send a warning
+        from orderreport import job
+
+        sys.stdout.flush()
+        for warning in job.send_digest(found, urls):
+            say(warning)
 
 
 @app.command(name="verify", short_help="Compare stored reports with live data; writes nothing.")

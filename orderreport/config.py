@@ -40,6 +40,7 @@ CONFIG_KEYS = (
     "statement_timeout",
     "platform",
     "currency",
+    "notify",  # a list of Apprise URLs: where daily and digest send the morning report
     "source",  # a table: the shop's own source (sources.py)
 )
 NUMBER_KEYS = frozenset({"lock_timeout", "statement_timeout"})
@@ -71,6 +72,9 @@ class Settings:
     # where the orders come from: a preset, the config file's [source], else detected
     source: Source | None = None
     currency: str | None = None  # a fixed currency code for a source without a column
+    # Apprise URLs the morning report (and a failed run's notice) go to: secrets, like a
+    # password (notify.register masks them); ORDERREPORT_NOTIFY or config `notify`
+    notify: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()  # said on stderr, e.g. a readable config file's password
     notes: tuple[str, ...] = ()  # said under --verbose, e.g. why no default config file was read
 
@@ -167,6 +171,9 @@ def _read_config(path: Path, explicit: bool) -> tuple[dict[str, object], tuple[s
         elif key == "source":
             if not isinstance(data[key], dict):
                 raise UsageError(f"config file {path}: source must be a [source] table")
+        elif key == "notify":
+            if not isinstance(data[key], list) or not all(isinstance(u, str) for u in data[key]):
+                raise UsageError(f"config file {path}: notify must be a list of URLs")
         elif not isinstance(data[key], str):
             raise UsageError(f"config file {path}: {key} must be a string")
     return data, ()
@@ -316,6 +323,11 @@ def load_settings(
     found = pick(None, "currency")
     currency = sources.currency_code(str(found[0]), found[1]) if found else None
 
+    # the flag (--notify, daily and digest only) wins over both: the command says so
+    if env.get("ORDERREPORT_NOTIFY"):
+        notify = tuple(env["ORDERREPORT_NOTIFY"].split())
+    else:
+        notify = tuple(str(u) for u in file_values.get("notify", ()))  # type: ignore[attr-defined]
     home = Path(env["ORDERREPORT_HOME"]) if env.get("ORDERREPORT_HOME") else default_home()
     return Settings(
         database_url=url,
@@ -328,6 +340,7 @@ def load_settings(
         statement_timeout=statements,
         source=declared,
         currency=currency,
+        notify=notify,
         warnings=_config_warnings(config_path, file_values) if config_file else (),
         notes=notes,
     )

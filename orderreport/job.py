@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from orderreport import __version__, defaults
 from orderreport.clock import now_utc
-from orderreport.errors import EXIT_OK, Incomplete, exit_code_of
+from orderreport.errors import EXIT_FAILURE, EXIT_OK, Incomplete, exit_code_of
 
 if TYPE_CHECKING:
     from orderreport import daily as daily_mod
@@ -63,6 +63,7 @@ def daily(
     restate: int = defaults.DEFAULT_RESTATE,
     wait: float = 0,
     webhook: str | None = None,
+    notify: Sequence[str] = (),
     metrics_file: Path | None = None,
     pushgateway: str | None = None,
     events: Events = Events(),  # frozen: one shared default is safe
@@ -88,10 +89,12 @@ def daily(
     started, code = clock(), EXIT_OK
     try:
         return _logged(
-            settings, today, span, max_catch_up, restate, wait, webhook, progress, events
+            settings, today, span, max_catch_up, restate, wait, webhook, notify, progress, events
         )
     except BaseException as exc:
         code = exit_code_of(exc)
+        if code == EXIT_FAILURE and notify:  # not a busy run (75), nor a signal
+            _notice(exc, span, notify, events.warning)
         raise
     finally:
         figures = daily_mod.run_figures(
@@ -113,6 +116,7 @@ def _logged(
     restate: int,
     wait: float,
     webhook: str | None,
+    notify: Sequence[str],
     progress: Progress,
     events: Events,
 ) -> daily_mod.Run:
@@ -149,11 +153,14 @@ def _logged(
             on_stored=said.stored,
             on_changed=said.changed,
         )
-        if events.digest is not None or webhook is not None:
-            warning = _deliver(conn, shop, settings.tz, today, events.digest, webhook)
-            if warning is not None:
+        # a run that leaves a gap fails: its notify URLs get the notice instead (daily())
+        notify = () if result.plan.gap else notify
+        if events.digest is not None or webhook is not None or notify:
+            warnings = _deliver(conn, shop, settings.tz, today, events.digest, webhook, notify)
+            for warning in warnings:
                 events.warning(warning)
-                runs.warn(conn, run_id, warning)
+            if warnings:
+                runs.warn(conn, run_id, "; ".join(warnings))
         events.stored(result)
         restated_changes = {c[0].date for c in result.changes} & set(result.restated)
         if result.restated and not restated_changes:
@@ -174,8 +181,10 @@ def _deliver(
     today: date,
     show: Callable[[Digest], None] | None,
     webhook: str | None,
-) -> str | None:
-    """Yesterday's digest to `show` and/or posted to the webhook; the post's warning."""
+    notify: Sequence[str] = (),
+) -> list[str]:
+    """Yesterday's digest to `show`, posted to the webhook and sent to the notify URLs (once
+    a run, after its days are committed); the warnings of what could not be delivered."""
     from orderreport import digest, digest_render
     from orderreport import webhook as hook
 
@@ -183,9 +192,53 @@ def _deliver(
     conn.commit()
     if show is not None:
         show(found)
-    if webhook is None:
-        return None
-    return hook.post(webhook, digest_render.markdown(found))
+    warnings = []
+    if webhook is not None:
+        posted = hook.post(webhook, digest_render.markdown(found))
+        if posted is not None:
+            warnings.append(posted)
+    if notify:
+        warnings += send_digest(found, notify)
+    return warnings
+
+
+def send_digest(found: Digest, notify: Sequence[str]) -> list[str]:
+    """The digest to each notify URL (an email, or the chat's Markdown); the warnings."""
+    from orderreport import digest_render, email_render
+    from orderreport import notify as notify_mod
+
+    message = notify_mod.Message(
+        title=email_render.subject(found),
+        text=digest_render.text(found),
+        chat=lambda limit: email_render.chat(found, limit),
+        html=email_render.html(found),
+    )
+    return notify_mod.send(notify, message)
+
+
+def _notice(
+    exc: BaseException,
+    span: tuple[date, date] | None,
+    notify: Sequence[str],
+    warn: Callable[[str], None],
+) -> None:
+    """A failed run's notice to the notify URLs: what failed, its line, the fix, the host."""
+    from orderreport import email_render, redact
+    from orderreport import notify as notify_mod
+
+    for url in notify:  # masked in the error line too, before it is said anywhere
+        notify_mod.register(url)
+    error = redact.scrub(" ".join(str(exc).split()) or type(exc).__name__)
+    if isinstance(exc, Incomplete):
+        what, fix = "the daily run left days missing", error.rpartition("`orderreport")[2]
+        fix = f"orderreport{fix.rstrip('`')}" if fix else "orderreport daily"
+    else:
+        what = "the daily run failed"
+        fix = "orderreport daily" + (f" --from {span[0]} --to {span[1]}" if span else "")
+    title, body = email_render.failure(what=what, error=error, fix=fix, host=socket.gethostname())
+    message = notify_mod.Message(title=title, text=body, chat=lambda _limit: body)
+    for warning in notify_mod.send(notify, message):
+        warn(warning)
 
 
 def _export_metrics(

@@ -150,6 +150,19 @@ WebhookOpt = Annotated[
         show_default=False,
     ),
 ]
+NotifyOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--notify",
+        metavar="URL",
+        help="Send the morning report (daily: and a notice if the run fails) to this Apprise "
+        "URL: mailto://, mailtos://, slack://, discord://, tgram://, mattermost://, ntfy://, "
+        "json://, … Repeatable. 10 s per connect and read, one retry; a failure is a warning. "
+        "Default: $ORDERREPORT_NOTIFY (URLs apart by spaces), config `notify`. A secret: "
+        "prefer the environment or the config file to the flag.",
+        show_default=False,
+    ),
+]
 ToOpt = Annotated[
     str | None,
     typer.Option(

@@ -239,11 +239,12 @@ def test_help_and_completion_load_none_of_the_core() -> None:
 
 def test_a_report_loads_only_what_it_uses(db_url: URL) -> None:
     """`summary --json` is psycopg and Typer: no SQLAlchemy, Alembic or metrics, no Rich
-    (nothing is drawn), no pydantic (Typer 0.29 would load it to convert the options: half
+    (nothing is drawn), no delivery library (Apprise, requests, smtplib), no pydantic (Typer 0.29 would load it to convert the options: half
     the start-up budget), no schema.py (the DDL), no platformdirs (root's home is fixed)."""
     args = ["summary", "--date", "2025-12-16", "--json", "--database-url", url_text(db_url)]
     drawn = ("rich", "pydantic", "orderreport.schema")
-    watched = ("sqlalchemy", "psycopg", *_CORE[2:], "sqlalchemy.orm", *drawn)
+    delivery = ("apprise", "requests", "smtplib", "orderreport.notify")  # only to send
+    watched = ("sqlalchemy", "psycopg", *_CORE[2:], "sqlalchemy.orm", *drawn, *delivery)
     assert _imported(args, watched) == ["psycopg"]
     if os.geteuid() == 0:
         assert _imported(args, ("platformdirs",)) == []
