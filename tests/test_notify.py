@@ -15,6 +15,7 @@ import email
 import email.policy
 import json
 import re
+import shutil
 import socket
 import threading
 import time
@@ -24,6 +25,7 @@ from datetime import timedelta
 from decimal import Decimal
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -33,10 +35,14 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy.engine import URL
 
-from orderreport import digest_render, email_render, notify
+from orderreport import digest, digest_render, email_render, notify
 from orderreport.dates import today_in
-from tests.conftest import add_order, plain, run_cli, url_text
+from tests.conftest import REPO, add_order, plain, run_cli, url_text
 from tests.prom import free_port
+from tests.test_digest import BERLIN, DAY, the_digest
+from tests.test_digest import two_currencies as two_currencies  # the fixture
+from tests.test_digest_html import Browser, displayed
+from tests.test_digest_html import browser as browser  # the fixture
 
 PASSWORD = "Pw-s3cret-XYZ"
 TOKEN = "tok3n-ABCDEF123456"
@@ -452,7 +458,7 @@ def test_a_run_that_cannot_connect_sends_a_notice(smtp: Mailbox) -> None:
 
 # -- secrets and start-up ------------------------------------------------------------------
 def test_the_email_html_is_for_mail_clients(week: URL) -> None:
-    from orderreport import db, digest
+    from orderreport import db
     from tests.conftest import settings_for
 
     with db.shop_session(settings_for(week)) as (conn, shop):
@@ -464,3 +470,78 @@ def test_the_email_html_is_for_mail_clients(week: URL) -> None:
     assert email_render.subject(found).endswith(
         "vs " + digest_render.basis_label(found, "previous_day").split()[0]
     )
+
+
+EMAIL_SHOT = REPO / "docs" / "email-390.png"
+# what a reader of the email sees, measured in the browser
+EMAIL_MEASURE = """(() => {
+  const de = document.documentElement;
+  let right = 0;
+  for (const el of document.querySelectorAll('body *')) {
+    const box = el.getBoundingClientRect();
+    if (box.width > 0) right = Math.max(right, box.right);
+  }
+  return {scrollWidth: de.scrollWidth, clientWidth: de.clientWidth, right: right,
+          text: document.body.innerText, svgs: document.querySelectorAll('svg').length,
+          scripts: document.scripts.length, images: document.images.length};
+})()"""
+
+
+@pytest.mark.usefixtures("two_currencies")
+def test_the_email_in_a_real_browser_at_phone_and_desktop_width(
+    db_url: URL, tmp_path: Path, browser: Browser
+) -> None:
+    d = the_digest(db_url, DAY, BERLIN)
+    page = tmp_path / "email.html"
+    page.write_text(email_render.html(d), encoding="utf-8")
+    for width in (390, 1280):
+        browser.open(page, width)
+        found = browser.evaluate(EMAIL_MEASURE)
+        assert found["scrollWidth"] <= found["clientWidth"] == width, (width, found)
+        assert found["right"] <= width + 0.5, (width, found)
+        assert (found["svgs"], found["scripts"], found["images"]) == (0, 0, 0)
+        text = found["text"]
+        for c in d.currencies:
+            assert (c.currency or "All orders") in text
+            for name in digest_render.LABELS if c.orders else digest_render.QUIET_FIGURES:
+                figure = c.figure(name)
+                assert digest_render.amount(name, figure.value) in text, name
+                for basis in digest.BASES:
+                    comparison = figure.against(basis)
+                    assert digest_render.amount(name, comparison.base) in text
+                    assert displayed(digest_render.percent(comparison)) in text
+            for _day, value in c.history:  # the chart's every bar, with its value
+                assert digest_render.amount("total_value", value) in text
+        browser.screenshot(tmp_path / f"email-{width}.png", width)
+    # README's picture, taken once (delete it to take it again)
+    if not EMAIL_SHOT.exists():
+        EMAIL_SHOT.parent.mkdir(exist_ok=True)
+        shutil.copyfile(tmp_path / "email-390.png", EMAIL_SHOT)
+
+
+def test_secrets_in_notify_urls_never_show(week: URL, chat: Chat, ssl_smtp: Mailbox) -> None:
+    """A token in a chat URL that fails and a password in a mail URL that fails: neither on
+    stderr (with --verbose), nor in the run log, nor in `runs`."""
+    chat.statuses = [500]
+    urls = [
+        f"json://127.0.0.1:{chat.port}/hooks/{TOKEN}",
+        f"mailtos://alice:{PASSWORD}x@127.0.0.1:{ssl_smtp.port}?mode=ssl&verify=no"
+        "&from=reports@shop.example&to=owner@shop.example",
+    ]
+    r = run_cli(
+        "--verbose",
+        "daily",
+        "--database-url",
+        url_text(week),
+        "--notify",
+        urls[0],
+        "--notify",
+        urls[1],
+    )
+    assert r.code == 0, r.err
+    assert r.err.count("warning: not sent to ") == 2, r.err
+    runs = cli(week, "runs", "--json")[1]
+    message = last_run(week)[2]
+    assert message is not None and "json://…" in message and "mailtos://127.0.0.1/…" in message
+    for text in (r.err, r.out, runs, message):
+        assert TOKEN not in text and PASSWORD not in text
