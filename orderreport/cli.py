@@ -21,7 +21,6 @@ from orderreport.clock import now_utc
 from orderreport.config import Settings
 from orderreport.console import say
 from orderreport.dates import parse_bounds, resolve_range, today_in
-from orderreport.entry import run as main  # the tests and embedded_client run it in-process
 from orderreport.errors import EXIT_CODES, EXIT_OK, EXIT_USAGE, Differs, Terminated, UsageError
 from orderreport.output import DigestFormat, Format
 from orderreport.params import shared
@@ -30,7 +29,7 @@ if TYPE_CHECKING:
     from orderreport import daily
     from orderreport.digest import Digest
 
-__all__ = ["app", "invoke", "main"]
+__all__ = ["app", "invoke"]
 
 # The core (SQLAlchemy, psycopg, Alembic, Rich's progress bar) is imported by the commands
 # that use it, in the command: `--help`, `--version` and completion load none of it.

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orderreport import redact, sources, urls
-from orderreport.errors import UsageError
+from orderreport.errors import UsageError, excerpt
 from orderreport.sources import Source
 
 DEFAULT_TZ = "UTC"
@@ -106,7 +106,7 @@ def validate_tz(name: str, source: str) -> str:
             raise ValueError(name)
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
-        raise UsageError(f"{source}: unknown time zone {redact.excerpt(name)}") from None
+        raise UsageError(f"{source}: unknown time zone {excerpt(name)}") from None
     return name
 
 
@@ -161,7 +161,7 @@ def _read_config(path: Path, explicit: bool) -> tuple[dict[str, object], tuple[s
         raise UsageError(f"config file {path}: invalid TOML ({exc})") from None
     unknown = sorted(set(data) - set(CONFIG_KEYS))
     if unknown:
-        raise UsageError(f"config file {path}: unknown key {redact.excerpt(unknown[0])}")
+        raise UsageError(f"config file {path}: unknown key {excerpt(unknown[0])}")
     for key in CONFIG_KEYS:
         if key not in data:
             continue
@@ -200,7 +200,7 @@ def _config_warnings(path: Path, data: Mapping[str, object]) -> tuple[str, ...]:
 def validate_schema(name: str, source: str) -> str:
     """Return `name` if it can be a PostgreSQL schema name, else raise UsageError."""
     if not name or len(name.encode()) > 63 or "\x00" in name or name != name.strip():
-        raise UsageError(f"{source}: invalid schema name {redact.excerpt(name)}")
+        raise UsageError(f"{source}: invalid schema name {excerpt(name)}")
     return name
 
 
@@ -210,7 +210,7 @@ def validate_seconds(value: object, source: str) -> float:
         seconds = float(str(value))
     except ValueError:
         raise UsageError(
-            f"{source}: not a number of seconds: {redact.excerpt(str(value))}"
+            f"{source}: not a number of seconds: {excerpt(str(value))}"
         ) from None
     if not 0.001 <= seconds <= MAX_SECONDS:
         raise UsageError(f"{source}: {seconds:g} s is outside 0.001 to {MAX_SECONDS:g} s")

@@ -6,8 +6,7 @@ import re
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from orderreport.errors import UsageError
-from orderreport.redact import excerpt
+from orderreport.errors import UsageError, excerpt
 
 # The most days one command may cover: ten years and a leap day or two. A summary builds a
 # row per day and `daily` a transaction per day; 0001-01-01..9999-12-31 would be 3.6 M.

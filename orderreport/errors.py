@@ -138,3 +138,29 @@ def exit_code_of(exc: BaseException) -> int:
     if isinstance(exc, SystemExit) and isinstance(exc.code, int):
         return exc.code
     return EXIT_FAILURE
+
+
+EXCERPT_LIMIT = 40  # characters of a bad value an error message may quote
+
+
+def excerpt(value: str, limit: int = EXCERPT_LIMIT) -> str:
+    """A short printable quote of `value` for an error message: `'abc'`, or when longer than
+    `limit` characters (after escaping) `'abcd…' (100000 characters)`. Control and other
+    unprintable characters, quotes and backslashes are escaped as in a Python literal."""
+    body: list[str] = []
+    size = 0
+    for ch in value:
+        shown = _escape(ch)
+        if size + len(shown) > limit:
+            return f"'{''.join(body)}…' ({len(value)} characters)"
+        body.append(shown)
+        size += len(shown)
+    return f"'{''.join(body)}'"
+
+
+def _escape(ch: str) -> str:
+    if ch in "'\\":
+        return "\\" + ch
+    if ch.isprintable():
+        return ch
+    return repr(ch)[1:-1]  # \n, \t, \x00, \u202e, \udcff ...

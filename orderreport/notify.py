@@ -37,6 +37,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from orderreport import redact
+from orderreport.errors import EXCERPT_LIMIT
 
 DEFAULT_TIMEOUT = 10.0  # seconds for each connect and each read of one send
 DEFAULT_RETRIES = 1  # one more try after a failure
@@ -105,7 +106,7 @@ def send(
         shown = register(url)
         failure = _tries(url, message, timeout=timeout, retries=retries)
         if failure is not None:
-            reason = redact.scrub(" ".join(failure.split()))[: redact.EXCERPT_LIMIT * 4]
+            reason = redact.scrub(" ".join(failure.split()))[: EXCERPT_LIMIT * 4]
             warnings.append(f"warning: not sent to {shown}: {reason}")
     return warnings
 

@@ -11,9 +11,11 @@ import functools
 import re
 from urllib.parse import quote
 
+from orderreport import urls
+from orderreport.errors import UsageError
+
 MASK = "***"
 UNPARSEABLE = "<database URL>"  # what mask_url shows for text that is not a valid URL
-EXCERPT_LIMIT = 40  # characters of a bad value an error message may quote
 # scrub(): a password at least this long is removed wherever it appears in a message; a
 # shorter one only in credential positions, where it cannot be an ordinary word
 SCRUB_ANYWHERE_MIN = 8
@@ -46,8 +48,6 @@ def _params(conninfo: str | None) -> dict[str, str] | None:
     """The libpq keywords of `conninfo` as orderreport reads it, None if it reads as none."""
     if not conninfo:
         return None
-    from orderreport import urls  # urls uses excerpt from here
-    from orderreport.errors import UsageError
 
     try:
         return urls.parse(conninfo, "database URL")
@@ -59,7 +59,6 @@ def mask_url(conninfo: str) -> str:
     """The connection string for humans: password and secret parameters as ***, rebuilt from
     what it says (urls.render, scheme postgresql+psycopg as the README shows it). Text that is
     not a valid database URL gives UNPARSEABLE, since any part of it might be a password."""
-    from orderreport import urls
 
     params = _params(conninfo)
     if params is None:
@@ -149,24 +148,3 @@ def _mask_mapping(m: re.Match[str]) -> str:
     return f"{m.group(1)}{m.group(2)}{m.group(1)}{m.group(3)}{_masked_value(m.group(4))}"
 
 
-def excerpt(value: str, limit: int = EXCERPT_LIMIT) -> str:
-    """A short printable quote of `value` for an error message: `'abc'`, or when longer than
-    `limit` characters (after escaping) `'abcd…' (100000 characters)`. Control and other
-    unprintable characters, quotes and backslashes are escaped as in a Python literal."""
-    body: list[str] = []
-    size = 0
-    for ch in value:
-        shown = _escape(ch)
-        if size + len(shown) > limit:
-            return f"'{''.join(body)}…' ({len(value)} characters)"
-        body.append(shown)
-        size += len(shown)
-    return f"'{''.join(body)}'"
-
-
-def _escape(ch: str) -> str:
-    if ch in "'\\":
-        return "\\" + ch
-    if ch.isprintable():
-        return ch
-    return repr(ch)[1:-1]  # \n, \t, \x00, \u202e, \udcff ...

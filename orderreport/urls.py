@@ -23,8 +23,7 @@ import ipaddress
 import re
 from urllib.parse import quote, unquote
 
-from orderreport.errors import UsageError
-from orderreport.redact import excerpt
+from orderreport.errors import UsageError, excerpt
 
 SCHEME = "postgresql"  # what normalize() writes: libpq's own scheme
 DISPLAY_SCHEME = "postgresql+psycopg"  # what redact.mask_url shows (README)

@@ -26,9 +26,9 @@ import pytest
 from sqlalchemy.engine import URL, make_url
 
 from orderreport import migrate
-from orderreport.cli import main
 from orderreport.config import Settings, load_settings, normalize_url
 from orderreport.embedded import EmbeddedServer
+from orderreport.entry import run as main
 from tests import prom
 
 REPO = Path(__file__).resolve().parent.parent

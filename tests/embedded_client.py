@@ -50,7 +50,7 @@ def _child(args: list[str], notify: int, err: int) -> None:
     os._exit skips Python's own shutdown: what happens there (after main) is not
     EmbeddedServer's doing and is left out of these tests.
     """
-    from orderreport.cli import main
+    from orderreport.entry import run as main
 
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)

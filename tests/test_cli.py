@@ -214,9 +214,9 @@ def test_unmigrated_database_says_run_migrate(empty_url: URL) -> None:
 
 _IMPORTED = """
 import contextlib, io, json, sys
-from orderreport import cli
+from orderreport import entry
 with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
-    cli.main(json.loads(sys.argv[1]))
+    entry.run(json.loads(sys.argv[1]))
 print(json.dumps(sorted(m for m in json.loads(sys.argv[2]) if m in sys.modules)))
 """
 _CORE = ("sqlalchemy", "psycopg", "alembic", "rich.progress", "prometheus_client")
@@ -239,8 +239,9 @@ def test_help_and_completion_load_none_of_the_core() -> None:
 
 def test_a_report_loads_only_what_it_uses(db_url: URL) -> None:
     """`summary --json` is psycopg and Typer: no SQLAlchemy, Alembic or metrics, no Rich
-    (nothing is drawn), no delivery library (Apprise, requests, smtplib), no pydantic (Typer 0.29 would load it to convert the options: half
-    the start-up budget), no schema.py (the DDL), no platformdirs (root's home is fixed)."""
+    (nothing is drawn), no delivery library (Apprise, requests, smtplib), no pydantic
+    (Typer 0.29 would load it to convert the options: half the start-up budget), no
+    schema.py (the DDL), no platformdirs (root's home is fixed)."""
     args = ["summary", "--date", "2025-12-16", "--json", "--database-url", url_text(db_url)]
     drawn = ("rich", "pydantic", "orderreport.schema")
     delivery = ("apprise", "requests", "smtplib", "orderreport.notify")  # only to send
@@ -336,7 +337,7 @@ def test_report_memory_stays_flat(
     tracemalloc.start()
     try:
         with contextlib.redirect_stdout(_Sink()), contextlib.redirect_stderr(_Sink()):
-            from orderreport.cli import main
+            from orderreport.entry import run as main
 
             with contextlib.suppress(SystemExit):
                 main(args)

@@ -170,7 +170,7 @@ def test_migrate_from_an_installed_wheel_anywhere(
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]); "
         "import orderreport.db as d; assert d.__file__.startswith(sys.argv[1]), d.__file__; "
-        "from orderreport.cli import main; main(sys.argv[2:])"
+        "from orderreport.entry import run as main; main(sys.argv[2:])"
     )
     env = subprocess_env(ORDERREPORT_DATABASE_URL=url_text(empty_url))
     result = subprocess.run(

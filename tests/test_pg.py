@@ -145,9 +145,9 @@ def test_the_sql_log_is_silent_unless_asked(db_url: URL) -> None:
 
 _IMPORTS = """
 import contextlib, io, json, sys
-from orderreport import cli
+from orderreport import entry
 with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
-    cli.main(json.loads(sys.argv[1]))
+    entry.run(json.loads(sys.argv[1]))
 print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & {'sqlalchemy', 'alembic'})))
 """
 

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 import pytest
 
 from orderreport import redact
-from orderreport.redact import UNPARSEABLE, add_secret, excerpt, is_secret, mask_url, scrub
+from orderreport.errors import excerpt
+from orderreport.redact import UNPARSEABLE, add_secret, is_secret, mask_url, scrub
 from orderreport.urls import normalize
 
 
