@@ -209,9 +209,7 @@ def validate_seconds(value: object, source: str) -> float:
     try:
         seconds = float(str(value))
     except ValueError:
-        raise UsageError(
-            f"{source}: not a number of seconds: {excerpt(str(value))}"
-        ) from None
+        raise UsageError(f"{source}: not a number of seconds: {excerpt(str(value))}") from None
     if not 0.001 <= seconds <= MAX_SECONDS:
         raise UsageError(f"{source}: {seconds:g} s is outside 0.001 to {MAX_SECONDS:g} s")
     return seconds

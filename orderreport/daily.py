@@ -28,8 +28,8 @@ from orderreport.columns import fields_of, header
 from orderreport.defaults import DEFAULT_MAX_CATCH_UP as DEFAULT_MAX_CATCH_UP
 from orderreport.defaults import DEFAULT_RESTATE as DEFAULT_RESTATE
 from orderreport.defaults import MAX_RESTATE as MAX_RESTATE
+from orderreport.deliver.metrics import RunFigures
 from orderreport.errors import UsageError
-from orderreport.metrics import RunFigures
 from orderreport.queries import Summary
 from orderreport.runs import Progress
 from orderreport.shop import Shop

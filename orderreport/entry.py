@@ -81,7 +81,9 @@ def run(argv: list[str] | None = None) -> NoReturn:
     """Run the command line on `argv` (default sys.argv[1:]) and exit with its code:
     one line on stderr and a documented exit code for every failure."""
     try:
-        from orderreport import cli, console  # Typer and Rich: the early handlers hold till here
+        # Typer and Rich: the early handlers hold till here
+        from orderreport.cli import app as cli
+        from orderreport.cli import console
     except RuntimeError as exc:
         # Python 3.11 wraps what a class's __set_name__ raised in a RuntimeError: the early
         # handler's exit, when the signal lands while Rich makes a dataclass (seen in the
@@ -139,7 +141,7 @@ def _too_late() -> None:
     """Say that a signal arrived after the run's outcome was committed, which stands."""
     recorded = outcome.settled()
     if _received and recorded is not None:
-        from orderreport import console
+        from orderreport.cli import console
 
         name = signal.Signals(_received[0]).name
         console.say(
@@ -149,7 +151,7 @@ def _too_late() -> None:
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    from orderreport import console
+    from orderreport.cli import console
 
     line = " ".join(console.scrub(message).split())
     if len(line) > MESSAGE_LIMIT:  # a huge bad value echoed by the CLI framework

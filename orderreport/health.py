@@ -15,7 +15,7 @@ from orderreport import db, runs, schema
 from orderreport import shop as shop_mod
 from orderreport.columns import fields_of, header
 from orderreport.daily import StoredSpan, stored_span
-from orderreport.metrics import HealthFigures
+from orderreport.deliver.metrics import HealthFigures
 from orderreport.runs import RunRecord
 from orderreport.shop import Shop
 

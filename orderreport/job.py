@@ -25,8 +25,9 @@ from orderreport.errors import EXIT_FAILURE, EXIT_OK, Incomplete, exit_code_of
 
 if TYPE_CHECKING:
     from orderreport import daily as daily_mod
-    from orderreport import metrics, queries, verify
+    from orderreport import queries, verify
     from orderreport.config import Settings
+    from orderreport.deliver import metrics
     from orderreport.demo import DemoResult
     from orderreport.digest import Digest
     from orderreport.pg import Connection
@@ -82,7 +83,7 @@ def daily(
         daily_mod.require_complete(span[1], today, settings.tz)  # bad input is not a run
     if webhook is not None:  # a secret, like a password: never shown whole, nor logged
         from orderreport import redact
-        from orderreport import webhook as hook
+        from orderreport.deliver import webhook as hook
 
         redact.add_secret(webhook, hook.mask(webhook))
     progress = runs.Progress()
@@ -185,8 +186,9 @@ def _deliver(
 ) -> list[str]:
     """Yesterday's digest to `show`, posted to the webhook and sent to the notify URLs (once
     a run, after its days are committed); the warnings of what could not be delivered."""
-    from orderreport import digest, digest_render
-    from orderreport import webhook as hook
+    from orderreport import digest
+    from orderreport.deliver import webhook as hook
+    from orderreport.render import digest as digest_render
 
     found = digest.digest(conn, shop, today - timedelta(days=1), tz=tz)
     conn.commit()
@@ -204,8 +206,9 @@ def _deliver(
 
 def send_digest(found: Digest, notify: Sequence[str]) -> list[str]:
     """The digest to each notify URL (an email, or the chat's Markdown); the warnings."""
-    from orderreport import digest_render, email_render
-    from orderreport import notify as notify_mod
+    from orderreport.deliver import notify as notify_mod
+    from orderreport.render import digest as digest_render
+    from orderreport.render import mail as email_render
 
     message = notify_mod.Message(
         title=email_render.subject(found),
@@ -223,8 +226,9 @@ def _notice(
     warn: Callable[[str], None],
 ) -> None:
     """A failed run's notice to the notify URLs: what failed, its line, the fix, the host."""
-    from orderreport import email_render, redact
-    from orderreport import notify as notify_mod
+    from orderreport import redact
+    from orderreport.deliver import notify as notify_mod
+    from orderreport.render import mail as email_render
 
     for url in notify:  # masked in the error line too, before it is said anywhere
         notify_mod.register(url)
@@ -248,7 +252,7 @@ def _export_metrics(
     warn: Callable[[str], None],
 ) -> None:
     """Write and push the run's metrics; a failure is a warning: the run's outcome stands."""
-    from orderreport import metrics
+    from orderreport.deliver import metrics
 
     if metrics_file is not None:
         try:

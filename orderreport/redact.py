@@ -146,5 +146,3 @@ def _mask_mapping(m: re.Match[str]) -> str:
     if not is_secret(m.group(2)):
         return m.group(0)
     return f"{m.group(1)}{m.group(2)}{m.group(1)}{m.group(3)}{_masked_value(m.group(4))}"
-
-

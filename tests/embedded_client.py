@@ -136,7 +136,7 @@ def _one_run(args: list[str], at: str | None, delay: float) -> dict[str, object]
 
 
 def cli_runs() -> None:
-    import orderreport.cli  # noqa: F401  # imported once, before any fork
+    import orderreport.cli.app  # noqa: F401  # imported once, before any fork
 
     for line in sys.stdin:
         request = json.loads(line)

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from orderreport import metrics
+from orderreport.deliver import metrics
 
 
 def values(text: str, **labels: str) -> dict[str, float]:

@@ -659,7 +659,7 @@ def test_copy_exports_are_byte_identical_to_the_row_writer(empty_url: URL, fmt: 
     """report's COPY path writes exactly what output.py writes for the same rows."""
     import io
 
-    from orderreport import output
+    from orderreport.render import records as output
 
     build_old_shop(empty_url, Variant("float-naive-moscow", server_tz="Europe/Moscow"))
     with connect(empty_url) as conn:  # more rows, amounts of every size, no-line orders

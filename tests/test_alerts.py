@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from orderreport import metrics
+from orderreport.deliver import metrics
 from tests.conftest import REPO
 
 RULES = REPO / "deploy" / "prometheus" / "alerts.yaml"
@@ -80,7 +80,7 @@ def cli_commands() -> dict[str, set[str]]:
     import typer.main
     from typer.core import TyperGroup
 
-    from orderreport import cli
+    from orderreport.cli import app as cli
 
     group = typer.main.get_command(cli.app)
     assert isinstance(group, TyperGroup)

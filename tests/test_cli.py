@@ -244,7 +244,7 @@ def test_a_report_loads_only_what_it_uses(db_url: URL) -> None:
     schema.py (the DDL), no platformdirs (root's home is fixed)."""
     args = ["summary", "--date", "2025-12-16", "--json", "--database-url", url_text(db_url)]
     drawn = ("rich", "pydantic", "orderreport.schema")
-    delivery = ("apprise", "requests", "smtplib", "orderreport.notify")  # only to send
+    delivery = ("apprise", "requests", "smtplib", "orderreport.deliver.notify")  # only to send
     watched = ("sqlalchemy", "psycopg", *_CORE[2:], "sqlalchemy.orm", *drawn, *delivery)
     assert _imported(args, watched) == ["psycopg"]
     if os.geteuid() == 0:
@@ -270,7 +270,7 @@ def test_say_writes_what_rich_would(message: str) -> None:
     line is byte for byte what Rich's console printed before."""
     from rich.console import Console
 
-    from orderreport import console
+    from orderreport.cli import console
 
     ours, rich = io.StringIO(), io.StringIO()
     with contextlib.redirect_stderr(ours):
@@ -301,7 +301,7 @@ def test_summary_range_table_includes_dates(db_url: URL, example: list[int]) -> 
 
 
 def test_today_is_computed_in_zone_not_server() -> None:
-    from orderreport.dates import today_in
+    from orderreport.cli.dates import today_in
 
     instant = datetime(2025, 12, 15, 21, 30, tzinfo=ZoneInfo("UTC"))  # 00:30 in Moscow
     assert today_in("Europe/Moscow", instant) == date(2025, 12, 16)
@@ -375,7 +375,7 @@ def test_verbose_shows_the_sql_logger_scrubbed(db_url: URL) -> None:
     stderr, through redact.scrub); without it nothing of it shows."""
     import logging
 
-    from orderreport import console
+    from orderreport.cli import console
 
     secret = "postgresql://u:Very-Secret-Pw@h/db"
     try:

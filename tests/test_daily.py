@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy.engine import URL
 
 from orderreport import daily, db, queries
-from orderreport.dates import today_in
+from orderreport.cli.dates import today_in
 from tests.conftest import (
     ORDERREPORT,
     add_order,

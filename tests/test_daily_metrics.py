@@ -15,8 +15,9 @@ import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
-from orderreport import db, metrics
-from orderreport.dates import today_in
+from orderreport import db
+from orderreport.cli.dates import today_in
+from orderreport.deliver import metrics
 from tests.conftest import add_order, plain, run_cli, url_text
 from tests.prom import free_port, pushed, reader_script, values
 

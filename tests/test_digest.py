@@ -22,9 +22,11 @@ import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
-from orderreport import db, digest, digest_render
+from orderreport import db, digest
 from orderreport.digest import BASES, FIGURES, Digest
 from orderreport.queries import Summary
+from orderreport.render import digest as digest_render
+from orderreport.render import html as html_render
 from tests.conftest import add_order, settings_for
 
 Conn = psycopg.Connection[tuple[object, ...]]
@@ -198,7 +200,7 @@ def test_two_currencies_in_every_format(db_url: URL, two_currencies: object) -> 
     d = the_digest(db_url, DAY, BERLIN)
     golden("two_currencies.txt", digest_render.text(d))
     golden("two_currencies.md", digest_render.markdown(d))
-    golden("two_currencies.html", digest_render.html(d))
+    golden("two_currencies.html", html_render.html(d))
     golden("two_currencies.json", digest_render.json(d))
 
 
@@ -221,7 +223,7 @@ def test_a_shop_without_history(db_url: URL) -> None:
     assert "No orders on Sunday 30 March 2025, nor on the days it is compared with" in text
     golden("no_history.txt", text)
     golden("no_history.md", digest_render.markdown(d))
-    golden("no_history.html", digest_render.html(d))
+    golden("no_history.html", html_render.html(d))
     golden("no_history.json", digest_render.json(d))
 
 

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
-from orderreport.dates import today_in
+from orderreport.cli.dates import today_in
 from tests.conftest import add_order, run_cli, url_text
 from tests.test_webhook import Hook, assert_masked
 from tests.test_webhook import hook as hook  # the loopback endpoint fixture

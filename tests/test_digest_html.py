@@ -29,8 +29,9 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import URL
 
-from orderreport import digest_render
 from orderreport.digest import BASES, Digest
+from orderreport.render import digest as digest_render
+from orderreport.render import html as html_render
 from tests import test_digest
 from tests.conftest import REPO
 from tests.test_digest import BERLIN, DAY, the_digest
@@ -257,7 +258,7 @@ def test_the_page_at_phone_and_desktop_width_and_in_print(
 ) -> None:
     d = the_digest(db_url, DAY, BERLIN)
     page = tmp_path / "digest.html"
-    page.write_text(digest_render.html(d), encoding="utf-8")
+    page.write_text(html_render.html(d), encoding="utf-8")
     for width in (390, 1280):
         found = browser.open(page, width)
         check_page(found, width, d)
@@ -278,7 +279,7 @@ def test_the_page_at_phone_and_desktop_width_and_in_print(
 
 @pytest.mark.usefixtures("two_currencies")
 def test_the_page_is_self_contained(db_url: URL) -> None:
-    page = digest_render.html(the_digest(db_url, DAY, BERLIN))
+    page = html_render.html(the_digest(db_url, DAY, BERLIN))
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
     assert "<script" not in page.lower() and "javascript:" not in page.lower()
     assert not re.search(r"""\b(src|href)\s*=|@import|url\(|<link|<img|<iframe""", page, re.I)
@@ -294,7 +295,7 @@ def test_the_history_page(tmp_path: Path, browser: Browser) -> None:
     rows += [Row(date(2025, 1, 1 + i), "EUR", f"{90 + i}.00") for i in range(0, 31, 2)]
     rows += [Row(date(2024, 12, 24), "USD", "12.00"), Row(date(2025, 1, 3), "USD", "30.00")]
     page = tmp_path / "history.html"
-    page.write_text(digest_render.history_html(rows, "Stored reports (UTC)"), encoding="utf-8")
+    page.write_text(html_render.history_html(rows, "Stored reports (UTC)"), encoding="utf-8")
     for width in (390, 1280):
         found = browser.open(page, width)
         assert found["scrollWidth"] <= found["clientWidth"] == width
@@ -311,5 +312,5 @@ def test_the_history_page(tmp_path: Path, browser: Browser) -> None:
         for bar in eur["bars"]:
             assert abs(bar["height"] - float(bar["value"]) * scale) < 0.02
     empty = tmp_path / "empty.html"
-    empty.write_text(digest_render.history_html([], "Stored reports (UTC)"), encoding="utf-8")
+    empty.write_text(html_render.history_html([], "Stored reports (UTC)"), encoding="utf-8")
     assert "No stored reports" in browser.open(empty, 390)["text"]

@@ -21,7 +21,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
-from orderreport.dates import MAX_SPAN_DAYS
+from orderreport.cli.dates import MAX_SPAN_DAYS
 from orderreport.db import DAILY_LOCK_KEY
 from tests.conftest import (
     ORDERREPORT,
@@ -326,7 +326,6 @@ def test_ctrl_c_is_130_with_a_line(secret_url: URL) -> None:
 _DURING_SET_NAME = """
 import importlib.abc, os, signal, sys
 from orderreport import entry
-
 class Kill:
     def __set_name__(self, owner, name):
         os.kill(os.getpid(), signal.SIGTERM)  # handled before __set_name__ returns
@@ -335,7 +334,7 @@ class Kill:
 
 class Finder(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path, target=None):
-        if name == "orderreport.cli":
+        if name == "orderreport.cli.app":
             type("Made", (), {"k": Kill()})
         return None
 

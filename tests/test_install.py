@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
-from orderreport.dates import today_in
+from orderreport.cli.dates import today_in
 from tests.conftest import add_order, plain, subprocess_env, url_text
 
 UV = os.environ.get("UV", "uv")

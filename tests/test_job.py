@@ -13,8 +13,9 @@ import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
-from orderreport import daily, db, job, metrics
-from orderreport.dates import today_in
+from orderreport import daily, db, job
+from orderreport.cli.dates import today_in
+from orderreport.deliver import metrics
 from orderreport.digest import Digest
 from orderreport.errors import Incomplete, LockBusy, Refused, UsageError
 from tests.conftest import add_order, fill_days, plain, settings_for

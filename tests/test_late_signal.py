@@ -27,7 +27,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
-from orderreport.dates import today_in
+from orderreport.cli.dates import today_in
 from tests.conftest import fill_days, plain, spawn
 from tests.test_faults import backends, catches, wait_for
 

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from orderreport import metrics
-from orderreport.metrics import HealthFigures, RunFigures
+from orderreport.deliver import metrics
+from orderreport.deliver.metrics import HealthFigures, RunFigures
 from tests.prom import free_port, reader_script, values
 from tests.prom import pushed as pushed_in
 

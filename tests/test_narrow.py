@@ -20,7 +20,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
-from orderreport.dates import today_in
+from orderreport.cli.dates import today_in
 from tests.conftest import ORDERREPORT, add_order, run_cli, subprocess_env, url_text
 
 ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # colours and bold: not text

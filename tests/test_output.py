@@ -15,8 +15,9 @@ import pytest
 from rich.cells import cell_len
 from rich.console import Console
 
-from orderreport import columns, daily, health, output, queries, runs, schema, sources, verify
-from orderreport.output import Format
+from orderreport import columns, daily, health, queries, runs, schema, sources, verify
+from orderreport.render import records as output
+from orderreport.render.records import Format
 
 WIDTHS = [20, 40, 80, 200]
 DAY = date(2025, 12, 16)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import URL
 
-from orderreport.dates import today_in
+from orderreport.cli.dates import today_in
 from tests import sales
 from tests.conftest import Result, run_cli, url_text
 

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy.engine import URL
 
 from orderreport import daily
-from orderreport.dates import today_in
+from orderreport.cli.dates import today_in
 from tests import sales
 from tests.conftest import add_order, plain, run_cli, url_text
 

@@ -19,7 +19,7 @@ from psycopg.rows import dict_row
 from sqlalchemy.engine import URL
 
 from orderreport import db, runs
-from orderreport.dates import today_in
+from orderreport.cli.dates import today_in
 from tests.conftest import ORDERREPORT, fill_days, plain, run_cli, subprocess_env, url_text
 
 Conn = psycopg.Connection[tuple[object, ...]]

@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from orderreport import webhook
+from orderreport.deliver import webhook
 from tests.prom import free_port
 
 SECRET_PATH = "/hooks/T0000/B1111/s3cr3tT0ken"

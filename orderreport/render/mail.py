@@ -13,13 +13,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 from orderreport.digest import BASES, CurrencyDigest, Digest
-from orderreport.digest_render import (
+from orderreport.render.digest import (
     DAY_LIVE,
     LABELS,
     LIVE_MARK,
     MINUS,
     _currency_title,
-    _h,
     _shown,
     amount,
     basis_label,
@@ -32,6 +31,7 @@ from orderreport.digest_render import (
     short_day,
     signed,
 )
+from orderreport.render.html import escape as _h
 
 # Colours: a dark ink on white, one accent; the trends in words too (never colour alone).
 _INK, _MUTED, _ACCENT, _DAY, _RULE = "#1a202c", "#4a5568", "#90cdf4", "#2b6cb0", "#e2e8f0"

@@ -19,11 +19,12 @@ from typing import Annotated, Any, Literal, cast
 
 import typer
 
-from orderreport import __version__, console, defaults
+from orderreport import __version__, defaults
+from orderreport.cli import console
+from orderreport.cli.dates import resolve_range
 from orderreport.config import Settings, load_settings
-from orderreport.dates import resolve_range
 from orderreport.errors import UsageError
-from orderreport.output import DigestFormat, Format
+from orderreport.render.records import DigestFormat, Format
 
 # -- flags of several commands --------------------------------------------------------------
 DatabaseUrl = Annotated[

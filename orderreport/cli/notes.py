@@ -3,11 +3,11 @@ the digest in its chosen format. No database, no Typer."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date
 from typing import TYPE_CHECKING
 
-from orderreport.output import DigestFormat
+from orderreport.render.records import DigestFormat
 
 if TYPE_CHECKING:
     from orderreport import queries, runs
@@ -54,10 +54,9 @@ def total_rows(totals: list[queries.Summary] | None) -> list[dict[str, object]] 
 
 
 def digest_text(found: Digest, fmt: DigestFormat) -> str:
-    from orderreport import digest_render
+    from orderreport.render import forms
 
-    render: Callable[[Digest], str] = getattr(digest_render, fmt.value)  # text, markdown, …
-    return render(found)
+    return forms.DIGEST[fmt.value](found)
 
 
 def run_style(run: runs.RunRecord) -> str | None:

@@ -16,14 +16,16 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from orderreport import console, defaults, output, params, views
+from orderreport import defaults
+from orderreport.cli import console, notes, params
+from orderreport.cli.console import say
+from orderreport.cli.dates import parse_bounds, resolve_range, today_in
+from orderreport.cli.params import shared
 from orderreport.clock import now_utc
 from orderreport.config import Settings
-from orderreport.console import say
-from orderreport.dates import parse_bounds, resolve_range, today_in
 from orderreport.errors import EXIT_CODES, EXIT_OK, EXIT_USAGE, Differs, Terminated, UsageError
-from orderreport.output import DigestFormat, Format
-from orderreport.params import shared
+from orderreport.render import records
+from orderreport.render.records import DigestFormat, Format
 
 if TYPE_CHECKING:
     from orderreport import daily
@@ -159,7 +161,7 @@ def migrate(
     settings = load_settings()
     if plan:
         steps = migration.migration_plan(settings, build_indexes=build_indexes)
-        output.render(steps, schema.PLAN_FIELDS, fmt, sys.stdout, title="migrate --plan")
+        records.render(steps, schema.PLAN_FIELDS, fmt, sys.stdout, title="migrate --plan")
         return
     result = migration.migrate(settings, adopt=adopt, build_indexes=build_indexes)
     if result.shop is not None:
@@ -203,7 +205,7 @@ def demo_cmd(
         say=say,
     )
     last = [s for s in stored if s.date == stored[-1].date]
-    output.render(
+    records.render(
         last,
         queries.SUMMARY_FIELDS,
         fmt,
@@ -233,20 +235,20 @@ def report(
             with contextlib.closing(
                 queries.copy_report(conn, shop, first, last, fmt.value)
             ) as blocks:
-                lines = output.write_blocks(blocks, sys.stdout, crlf=fmt is Format.csv)
+                lines = records.write_blocks(blocks, sys.stdout, crlf=fmt is Format.csv)
             count = lines - (1 if fmt is Format.csv else 0)
         else:
-            counted = views.Counting(queries.report_rows(conn, shop, first, last))
-            output.render(
+            counted = notes.Counting(queries.report_rows(conn, shop, first, last))
+            records.render(
                 counted,
                 queries.REPORT_FIELDS,
                 fmt,
                 sys.stdout,
-                title=views.title("Orders", span, settings.tz),
+                title=notes.title("Orders", span, settings.tz),
             )
             count = counted.count
     if count == 0:
-        say(f"no orders {views.span_text(span)} ({settings.tz})")
+        say(f"no orders {notes.span_text(span)} ({settings.tz})")
 
 
 @app.command(short_help="A day's totals and averages, or one per day of a range.")
@@ -268,15 +270,15 @@ def summary(*, settings: Settings, fmt: Format, dates: params.Dates) -> None:
         )
     if one_day and all(d.total_orders == 0 for d in days):
         say(f"no orders on {days[0].date} ({settings.tz})")
-    output.render(
+    records.render(
         days,
         queries.SUMMARY_FIELDS,
         fmt,
         sys.stdout,
         # a shop with a currency column gets an array even for one day (see Shop.per_currency)
         single=one_day and not shop.per_currency,
-        title=views.title("Summary", span, settings.tz),
-        footer=views.total_rows(total),
+        title=notes.title("Summary", span, settings.tz),
+        footer=notes.total_rows(total),
     )
 
 
@@ -317,11 +319,11 @@ def daily_cmd(
 
     def digest(found: "Digest") -> None:
         assert digest_format is not None
-        sys.stdout.write(views.digest_text(found, digest_format))
+        sys.stdout.write(notes.digest_text(found, digest_format))
 
     def stored(run: "daily.Run") -> None:
         if run.stored and digest_format is None:  # else the digest went instead
-            output.render(
+            records.render(
                 run.stored, queries.SUMMARY_FIELDS, fmt, sys.stdout, title="Stored reports"
             )
 
@@ -377,7 +379,7 @@ def digest_cmd(
         say(f"{span[0]} is not over yet in {settings.tz}: its figures will still change")
     with db.shop_session(settings, read_only=True) as (conn, shop):
         found = digest_mod.digest(conn, shop, span[0], tz=settings.tz)
-    sys.stdout.write(views.digest_text(found, fmt))
+    sys.stdout.write(notes.digest_text(found, fmt))
     urls = tuple(notify) if notify else settings.notify
     if urls:  # sent now; stdout is as without it, a failed send a warning
         from orderreport import job
@@ -411,7 +413,7 @@ def verify_cmd(*, settings: Settings, fmt: Format, dates: params.Dates) -> None:
         bounds = parse_bounds(dates.start, dates.end, today)
     with db.shop_session(settings, read_only=True) as (conn, shop):
         found = verify.verify(conn, shop, *bounds, today)
-    output.render(
+    records.render(
         found.differences,
         verify.DIFFERENCE_FIELDS,
         fmt,
@@ -451,17 +453,17 @@ def runs_cmd(
     if not found:
         say("no daily runs recorded yet: run `orderreport daily`")
     if fmt is Format.table:
-        output.write_rich_table(
+        records.write_rich_table(
             found,
             runs.RUN_TABLE_FIELDS,
-            output.make_console(sys.stdout),
+            records.make_console(sys.stdout),
             title=f"orderreport daily runs ({settings.tz})",
-            row_style=views.run_style,
+            row_style=notes.run_style,
             # what a person needs whole at 80 columns; --json has every field
             essential=("id", "started_at", "status", "exit_code", "days_stored"),
         )
         return
-    output.render(found, runs.RUN_FIELDS, fmt, sys.stdout)
+    records.render(found, runs.RUN_FIELDS, fmt, sys.stdout)
 
 
 @app.command(short_help="The stored daily reports, with a chart.")
@@ -482,11 +484,11 @@ def history(
     if not rows:
         say(f"no stored reports ({settings.tz}): run `orderreport daily`")
     if fmt is Format.html:
-        from orderreport import digest_render
+        from orderreport.render import html as html_render
 
-        sys.stdout.write(digest_render.history_html(rows, f"Stored reports ({settings.tz})"))
+        sys.stdout.write(html_render.history_html(rows, f"Stored reports ({settings.tz})"))
         return
-    output.render(
+    records.render(
         rows,
         daily.HISTORY_FIELDS,
         fmt,
@@ -494,9 +496,9 @@ def history(
         title=f"Stored reports ({settings.tz})",
     )
     if fmt is Format.table and rows:
-        table = output.make_console(sys.stdout)
+        table = records.make_console(sys.stdout)
         for currency in sorted({r.currency or "" for r in rows}):  # never one chart across
-            output.bar_chart(
+            records.bar_chart(
                 [(r.date, r.total_value) for r in rows if (r.currency or "") == currency],
                 table,
                 title=f"Total value per day{' (' + currency + ')' if currency else ''}",
@@ -556,7 +558,7 @@ def platforms(
         sys.stdout.write(sources.preset_text(name))
     else:
         catalogue = sources.catalogue()
-        output.render(catalogue, sources.CATALOGUE_FIELDS, fmt, sys.stdout, title="Platforms")
+        records.render(catalogue, sources.CATALOGUE_FIELDS, fmt, sys.stdout, title="Platforms")
     settings = load_settings()
     if not settings.embedded:  # never starts the embedded server only to look
         from orderreport import db
@@ -581,7 +583,8 @@ def status(*, settings: Settings, fmt: Format, max_lag: params.MaxLag = 1) -> No
 
     Example: orderreport status --format prometheus
     """
-    from orderreport import db, health, metrics
+    from orderreport import db, health
+    from orderreport.deliver import metrics
 
     with db.session(settings) as conn:
         shop, shop_problem = db.try_find_shop(conn, settings)
@@ -597,7 +600,7 @@ def status(*, settings: Settings, fmt: Format, max_lag: params.MaxLag = 1) -> No
     if fmt is Format.prometheus:
         sys.stdout.write(metrics.health_exposition(health.health_figures(result)))
     else:
-        output.render(
+        records.render(
             [result], health.STATUS_FIELDS, fmt, sys.stdout, single=True, title="orderreport status"
         )
     if result.writable_schemas:

@@ -1,0 +1,15 @@
+"""Which function renders the digest in which format: the one table of them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from orderreport.digest import Digest
+from orderreport.render import digest, html
+
+DIGEST: dict[str, Callable[[Digest], str]] = {
+    "text": digest.text,
+    "markdown": digest.markdown,
+    "html": html.html,
+    "json": digest.json,
+}
