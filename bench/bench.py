@@ -43,7 +43,7 @@ from bench.measure import CommandFailed, Pair, in_turns, server_ms, spawn
 from bench.report import NONE, TIMES, Row, millis, seconds
 from bench.shops import ORDERREPORT, SIZES, SMALLER, TZ, Size, libpq
 from orderreport import db, queries
-from orderreport.config import normalize_url
+from orderreport.config.settings import normalize_url
 from orderreport.embedded import EmbeddedServer
 from orderreport.shop import Shop
 

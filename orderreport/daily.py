@@ -25,9 +25,9 @@ from orderreport import db, queries, runs, verify
 from orderreport.columns import fields_of, header
 
 # the CLI's bounds, kept where the CLI reads them without importing this module
-from orderreport.defaults import DEFAULT_MAX_CATCH_UP as DEFAULT_MAX_CATCH_UP
-from orderreport.defaults import DEFAULT_RESTATE as DEFAULT_RESTATE
-from orderreport.defaults import MAX_RESTATE as MAX_RESTATE
+from orderreport.config.settings import DEFAULT_MAX_CATCH_UP as DEFAULT_MAX_CATCH_UP
+from orderreport.config.settings import DEFAULT_RESTATE as DEFAULT_RESTATE
+from orderreport.config.settings import MAX_RESTATE as MAX_RESTATE
 from orderreport.deliver.metrics import RunFigures
 from orderreport.errors import UsageError
 from orderreport.queries import Summary

@@ -15,9 +15,10 @@ from typing import Any
 import psycopg
 from psycopg.rows import namedtuple_row
 
-from orderreport import limits, pg, redact
+from orderreport import limits, pg
 from orderreport import shop as shop_mod
-from orderreport.config import Settings
+from orderreport.config import redact
+from orderreport.config.settings import Settings
 from orderreport.errors import (
     DatabaseUnavailable,
     LockBusy,

@@ -19,14 +19,15 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from orderreport import __version__, defaults
+from orderreport import __version__
 from orderreport.clock import now_utc
+from orderreport.config import settings as defaults
 from orderreport.errors import EXIT_FAILURE, EXIT_OK, Incomplete, exit_code_of
 
 if TYPE_CHECKING:
     from orderreport import daily as daily_mod
     from orderreport import queries, verify
-    from orderreport.config import Settings
+    from orderreport.config.settings import Settings
     from orderreport.deliver import metrics
     from orderreport.demo import DemoResult
     from orderreport.digest import Digest
@@ -82,7 +83,7 @@ def daily(
     if span is not None:
         daily_mod.require_complete(span[1], today, settings.tz)  # bad input is not a run
     if webhook is not None:  # a secret, like a password: never shown whole, nor logged
-        from orderreport import redact
+        from orderreport.config import redact
         from orderreport.deliver import webhook as hook
 
         redact.add_secret(webhook, hook.mask(webhook))
@@ -226,7 +227,7 @@ def _notice(
     warn: Callable[[str], None],
 ) -> None:
     """A failed run's notice to the notify URLs: what failed, its line, the fix, the host."""
-    from orderreport import redact
+    from orderreport.config import redact
     from orderreport.deliver import notify as notify_mod
     from orderreport.render import mail as email_render
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import psycopg
 
-from orderreport.config import (
+from orderreport.config.settings import (
     CONNECT_TIMEOUT,
     DEFAULT_LOCK_TIMEOUT,
     DEFAULT_STATEMENT_TIMEOUT,

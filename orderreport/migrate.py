@@ -20,7 +20,7 @@ import psycopg
 
 from orderreport import db, limits, schema
 from orderreport import shop as shop_mod
-from orderreport.config import Settings
+from orderreport.config.settings import Settings
 from orderreport.errors import DatabaseFailed, DatabaseUnavailable, LockBusy
 
 if TYPE_CHECKING:

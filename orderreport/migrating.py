@@ -18,7 +18,7 @@ from sqlalchemy import Connection, text
 
 from orderreport import db
 from orderreport import shop as shop_mod
-from orderreport.config import Settings, load_settings
+from orderreport.config.settings import Settings, load_settings
 from orderreport.migrate import driver
 from orderreport.pg import Connection as PgConnection
 from orderreport.schema import Legacy, Walk

@@ -25,10 +25,11 @@ from psycopg.rows import dict_row
 from orderreport import db, limits
 from orderreport import outcome as settle
 from orderreport.columns import fields_of, header
+from orderreport.config.redact import scrub
 
 # the CLI's bounds, kept where the CLI reads them without importing this module
-from orderreport.defaults import DEFAULT_LIST as DEFAULT_LIST
-from orderreport.defaults import MAX_LIST as MAX_LIST
+from orderreport.config.settings import DEFAULT_LIST as DEFAULT_LIST
+from orderreport.config.settings import MAX_LIST as MAX_LIST
 from orderreport.errors import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -42,7 +43,6 @@ from orderreport.errors import (
     exit_code_of,
 )
 from orderreport.queries import Summary
-from orderreport.redact import scrub
 from orderreport.shop import OUR_SCHEMA
 
 MESSAGE_LIMIT = 500  # characters of an error message kept in the log

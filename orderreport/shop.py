@@ -20,9 +20,10 @@ from typing import Any
 import psycopg
 from psycopg.rows import tuple_row
 
-from orderreport import limits, sources
+from orderreport import limits
+from orderreport.config import sources
+from orderreport.config.sources import Source
 from orderreport.errors import ShopAmbiguous, ShopUnsupported, UsageError
-from orderreport.sources import Source
 
 OUR_SCHEMA = "orderreport"
 VERSION_TABLE = "orderreport_version"

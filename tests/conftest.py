@@ -26,7 +26,7 @@ import pytest
 from sqlalchemy.engine import URL, make_url
 
 from orderreport import migrate
-from orderreport.config import Settings, load_settings, normalize_url
+from orderreport.config.settings import Settings, load_settings, normalize_url
 from orderreport.embedded import EmbeddedServer
 from orderreport.entry import run as main
 from tests import prom

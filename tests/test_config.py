@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
-from orderreport.config import load_settings, normalize_url
+from orderreport.config.settings import load_settings, normalize_url
 from orderreport.errors import UsageError
 from tests.conftest import ORDERREPORT, make_home, run_cli, subprocess_env
 

@@ -25,7 +25,7 @@ import pytest
 from sqlalchemy.engine import URL
 
 from orderreport import db, grants, migrate
-from orderreport.config import load_settings
+from orderreport.config.settings import load_settings
 from orderreport.errors import UsageError
 from orderreport.schema import quote
 from tests.conftest import Result, add_order, fill_days, plain, run_cli, url_text

@@ -15,7 +15,8 @@ import pytest
 from rich.cells import cell_len
 from rich.console import Console
 
-from orderreport import columns, daily, health, queries, runs, schema, sources, verify
+from orderreport import columns, daily, health, queries, runs, schema, verify
+from orderreport.config import sources
 from orderreport.render import records as output
 from orderreport.render.records import Format
 

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy.engine import URL
 
 from orderreport import db, limits, pg
-from orderreport.config import Settings
+from orderreport.config.settings import Settings
 from tests.conftest import (
     plain,
     run_cli,

@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy.engine import URL
 
 from orderreport import db, migrate, schema
-from orderreport.config import Settings, load_settings
+from orderreport.config.settings import Settings, load_settings
 from orderreport.errors import ObjectExists
 from orderreport.schema import Step
 from tests.conftest import REPO, plain, run_cli, url_text

@@ -24,7 +24,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
-from orderreport.sources import PLATFORMS_DIR
+from orderreport.config.sources import PLATFORMS_DIR
 from tests.conftest import Result, plain, run_cli, url_text
 from tests.platforms import shops
 from tests.platforms.shops import DAYS, PLATFORMS, SOLIDUS_QUERY, Order, expected, expected_report

@@ -11,10 +11,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from orderreport import redact
+from orderreport.config import redact
+from orderreport.config.redact import UNPARSEABLE, add_secret, is_secret, mask_url, scrub
+from orderreport.config.urls import normalize
 from orderreport.errors import excerpt
-from orderreport.redact import UNPARSEABLE, add_secret, is_secret, mask_url, scrub
-from orderreport.urls import normalize
 
 
 @pytest.fixture(autouse=True)

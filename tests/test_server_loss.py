@@ -27,7 +27,7 @@ from psycopg.rows import dict_row
 from sqlalchemy.engine import URL, make_url
 
 from orderreport import db, migrate
-from orderreport.config import Settings
+from orderreport.config.settings import Settings
 from orderreport.embedded import EmbeddedServer
 from orderreport.runs import RECORD_WAIT, RESTARTED
 from tests.conftest import (

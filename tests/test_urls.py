@@ -13,9 +13,9 @@ import pytest
 from psycopg import pq
 from psycopg.conninfo import conninfo_to_dict
 
+from orderreport.config.redact import mask_url, scrub
+from orderreport.config.urls import DISPLAY_SCHEME, normalize, parse, render
 from orderreport.errors import UsageError
-from orderreport.redact import mask_url, scrub
-from orderreport.urls import DISPLAY_SCHEME, normalize, parse, render
 
 SOURCE = "--database-url"
 Params = dict[str, str]

@@ -16,7 +16,7 @@ import psycopg
 from sqlalchemy.engine import URL
 
 from orderreport import migrate, queries
-from orderreport.config import load_settings
+from orderreport.config.settings import load_settings
 from orderreport.db import SCHEMA_HEAD
 from tests import sales
 from tests.conftest import plain, run_cli, url_text

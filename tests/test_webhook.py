@@ -191,7 +191,7 @@ def test_mask_shows_scheme_and_host_only(url: str, shown: str) -> None:
 def test_a_posted_url_is_a_secret_every_later_message_masks(hook: Hook) -> None:
     """post() registers the URL and its path with redact: one redaction for stderr, the run
     log and the post's own warning."""
-    from orderreport import redact
+    from orderreport.config import redact
 
     redact.reset()
     try:

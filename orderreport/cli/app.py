@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from orderreport import defaults
 from orderreport.cli import console, notes, params
 from orderreport.cli.console import say
 from orderreport.cli.dates import parse_bounds, resolve_range, today_in
 from orderreport.cli.params import shared
 from orderreport.clock import now_utc
-from orderreport.config import Settings
+from orderreport.config import settings as defaults
+from orderreport.config.settings import Settings
 from orderreport.errors import EXIT_CODES, EXIT_OK, EXIT_USAGE, Differs, Terminated, UsageError
 from orderreport.render import records
 from orderreport.render.records import DigestFormat, Format
@@ -552,7 +552,7 @@ def platforms(
 
     Example: orderreport platforms saleor >> ~/.config/orderreport/config.toml
     """
-    from orderreport import sources
+    from orderreport.config import sources
 
     if name is not None:
         sys.stdout.write(sources.preset_text(name))

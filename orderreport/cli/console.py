@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterator
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from orderreport import redact
 from orderreport.clock import now_utc
-from orderreport.config import Settings
+from orderreport.config import redact
+from orderreport.config.settings import Settings
 
 if TYPE_CHECKING:
     from rich.console import Console

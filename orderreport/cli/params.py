@@ -19,10 +19,11 @@ from typing import Annotated, Any, Literal, cast
 
 import typer
 
-from orderreport import __version__, defaults
+from orderreport import __version__
 from orderreport.cli import console
 from orderreport.cli.dates import resolve_range
-from orderreport.config import Settings, load_settings
+from orderreport.config import settings as defaults
+from orderreport.config.settings import Settings, load_settings
 from orderreport.errors import UsageError
 from orderreport.render.records import DigestFormat, Format
 

@@ -36,7 +36,7 @@ from email.utils import formataddr, formatdate, make_msgid
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from orderreport import redact
+from orderreport.config import redact
 from orderreport.errors import EXCERPT_LIMIT
 
 DEFAULT_TIMEOUT = 10.0  # seconds for each connect and each read of one send

@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 from urllib.parse import urlsplit
 
-from orderreport import redact
+from orderreport.config import redact
 
 DEFAULT_TIMEOUT = 10.0  # seconds for the connection and for each read of the answer
 DEFAULT_RETRIES = 1  # posts again after a 5xx answer, a timeout or a failed connection

@@ -6,7 +6,7 @@ written; a date; or an integer epoch in seconds or milliseconds), what its amoun
 is (a column or an SQL expression over the order row `o`, in major or minor units), its
 currency (a column or an SQL expression over `o`, or a fixed code) and which orders count
 (an SQL predicate over `o`).
-The presets for the common platforms are plain TOML files in orderreport/platforms/, in
+The presets for the common platforms are plain TOML files in orderreport/config/platforms/, in
 exactly the form a user writes a `[source]` table of the config file: `orderreport
 platforms NAME` prints one to copy. Nothing here reads a database: shop.py resolves a Source
 against the catalog.

@@ -11,7 +11,7 @@ import functools
 import re
 from urllib.parse import quote
 
-from orderreport import urls
+from orderreport.config import urls
 from orderreport.errors import UsageError
 
 MASK = "***"
@@ -112,7 +112,7 @@ def scrub(message: str, conninfo: str | None = None) -> str:
     params = _params(conninfo)
     secrets = [v for k, v in (params or {}).items() if v and is_secret(k)]
     if conninfo and params and secrets:
-        from orderreport import urls
+        from orderreport.config import urls
 
         masked = mask_url(conninfo)
         forms = {conninfo} | {

@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from orderreport import redact, sources, urls
+from orderreport.config import redact, sources, urls
+from orderreport.config.sources import Source
 from orderreport.errors import UsageError, excerpt
-from orderreport.sources import Source
 
 DEFAULT_TZ = "UTC"
 # Seconds. A lock a statement waits for longer than this gives up (lock_timeout); `migrate`
@@ -342,3 +342,12 @@ def load_settings(
         warnings=_config_warnings(config_path, file_values) if config_file else (),
         notes=notes,
     )
+
+
+# -- the commands' own bounds (were defaults.py): read by the CLI to build its options --
+DEFAULT_MAX_CATCH_UP = 31  # days one `daily` run catches up
+# Already-stored days every run recomputes; README ("Late orders") says why 7. 0: none.
+DEFAULT_RESTATE = 7
+MAX_RESTATE = 366
+DEFAULT_LIST = 20  # runs `orderreport runs` lists
+MAX_LIST = 1000
