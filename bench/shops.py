@@ -25,10 +25,10 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import URL
 
-from orderreport import db, schema
+from orderreport import db, objects, schema
 from orderreport import demo as demo_mod
 from orderreport import shop as shop_mod
-from orderreport.config import Settings, load_settings
+from orderreport.config.settings import Settings, load_settings
 
 TZ = "Europe/Moscow"  # the shop's zone: whole-hour offset, no clock changes since 2014
 ORDERREPORT = [sys.executable, "-m", "orderreport"]
@@ -282,7 +282,7 @@ def refresh_view(url: URL) -> str | None:
     with db.connect(settings_for(url)) as conn:
         found = db.find_shop(conn, settings_for(url))
         body = shop_mod.view_definition(found, schema.quote)
-        view = f"{shop_mod.OUR_SCHEMA}.{shop_mod.VIEW}"
+        view = f"{objects.OUR_SCHEMA}.{objects.VIEW}"
         conn.execute(f"CREATE TEMP VIEW bench_view_now AS {body}")
         row = conn.execute(
             f"SELECT pg_get_viewdef('{view}'::regclass) = pg_get_viewdef('bench_view_now')"

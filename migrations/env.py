@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine, text
 
 from orderreport import db, limits, migrate, migrating, schema
 from orderreport.models import metadata
-from orderreport.shop import OUR_SCHEMA, VERSION_TABLE, VIEW
+from orderreport.objects import OUR_SCHEMA, VERSION_TABLE, VIEW
 
 config = context.config
 

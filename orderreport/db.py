@@ -26,14 +26,14 @@ from orderreport.errors import (
     ShopAmbiguous,
     ShopUnsupported,
 )
-from orderreport.shop import OUR_SCHEMA, VERSION_TABLE, VIEW, VIEW_MARK, Shop
+from orderreport.objects import OUR_SCHEMA, SCHEMA_HEAD, VERSION_TABLE, VIEW, VIEW_MARK
+from orderreport.shop import Shop
 
 # schema.py (the DDL, the plan walk: milliseconds of start-up) is imported where a rare
 # path needs it: an earlier release's history, a database with no shop
 
 # The newest revision in migrations/versions. Kept here so that reports can check the schema
 # without importing Alembic (a quarter of a second at every start); a test keeps it honest.
-SCHEMA_HEAD = "0008"
 
 # Advisory lock key (pg_advisory_lock takes a bigint): "ORDAILY_" in ASCII (migrate.py has
 # the migration's).

@@ -14,8 +14,9 @@ from typing import Any
 import psycopg
 
 from orderreport.errors import Refused
-from orderreport.schema import REGISTRY, exists, qualified, quote
-from orderreport.shop import OUR_SCHEMA, Shop
+from orderreport.objects import OUR_SCHEMA, REGISTRY
+from orderreport.schema import exists, qualified, quote
+from orderreport.shop import Shop
 
 USERS = 1000
 PRODUCTS = 200

@@ -34,8 +34,9 @@ import psycopg
 
 from orderreport import shop as shop_mod
 from orderreport.errors import NotMigrated, ShopUnsupported, UsageError
-from orderreport.schema import DAILY_REPORTS, RUNS, qualified, quote
-from orderreport.shop import OUR_SCHEMA, VERSION_TABLE, VIEW, Shop
+from orderreport.objects import DAILY_REPORTS, OUR_SCHEMA, RUNS, VERSION_TABLE, VIEW
+from orderreport.schema import qualified, quote
+from orderreport.shop import Shop
 
 REPORTS = "reports"
 JOB = "job"

@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg
 
-from orderreport import db, runs, schema
+from orderreport import db, objects, runs, schema
 from orderreport import shop as shop_mod
 from orderreport.columns import fields_of, header
 from orderreport.daily import StoredSpan, stored_span
@@ -84,7 +84,7 @@ def status(
     bounded catch-up left behind).
     """
     revision = db.schema_revision(conn)
-    head = db.SCHEMA_HEAD
+    head = objects.SCHEMA_HEAD
     view_ok = shop is not None and schema.view_comment(conn) == shop.fingerprint()
     # behind head, daily_reports may not exist yet: there is nothing to count
     span = stored_span(conn, today) if revision == head else StoredSpan(None, None, 0)
@@ -105,7 +105,7 @@ def status(
         else None
     )
     foreign = shop_mod.foreign_relations(conn) if shop is not None and not shop.exists else []
-    read = [shop_mod.OUR_SCHEMA, *([shop.schema] if shop is not None and shop.schema else [])]
+    read = [objects.OUR_SCHEMA, *([shop.schema] if shop is not None and shop.schema else [])]
     writable = writable_schemas(conn, read)
     problem: str | None = None
     if shop is None:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import psycopg
 
-from orderreport import db, limits, schema
+from orderreport import db, limits, objects, schema
 from orderreport import shop as shop_mod
 from orderreport.config.settings import Settings
 from orderreport.errors import DatabaseFailed, DatabaseUnavailable, LockBusy
@@ -51,7 +51,7 @@ def alembic_config(stdout: TextIO | None = None) -> Config:
 
 
 def head_revision() -> str:
-    """The head revision of the migration scripts (reads them: slower than db.SCHEMA_HEAD)."""
+    """The head revision of the migration scripts (reads them: slower than objects.SCHEMA_HEAD)."""
     from alembic.script import ScriptDirectory
 
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
@@ -221,7 +221,7 @@ def migration_plan(
             raise DatabaseFailed(f"migration failed: {exc}") from None
         for script in reversed(pending):  # oldest first, as Alembic applies them
             script.module.steps(walk)
-        schema.end(walk, db.SCHEMA_HEAD)
+        schema.end(walk, objects.SCHEMA_HEAD)
         pg.rollback()
     return walk.steps
 

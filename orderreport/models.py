@@ -27,7 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from orderreport.shop import OUR_SCHEMA, VIEW
+from orderreport.objects import OUR_SCHEMA, VIEW
 
 MONEY = Numeric(12, 2)
 

@@ -42,8 +42,8 @@ from orderreport.errors import (
     Terminated,
     exit_code_of,
 )
+from orderreport.objects import OUR_SCHEMA
 from orderreport.queries import Summary
-from orderreport.shop import OUR_SCHEMA
 
 MESSAGE_LIMIT = 500  # characters of an error message kept in the log
 # A run whose connection was lost (a server restart, a crash) tries this long to record its

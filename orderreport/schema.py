@@ -20,21 +20,19 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from orderreport import objects
 from orderreport import shop as shop_mod
 from orderreport.columns import fields_of
 from orderreport.errors import ObjectExists, Refused
-from orderreport.shop import OUR_SCHEMA, VIEW, Shop
+from orderreport.objects import DAILY_REPORTS, OUR_SCHEMA, REGISTRY, RUNS, VIEW, VIEW_MARK
+from orderreport.shop import Shop
 
-DAILY_REPORTS = "daily_reports"
-RUNS = "runs"
-REGISTRY = "created_objects"
 # (table, column): the indexes the reports need on the shop's tables, by their name.
 NEEDED_INDEXES = {
     "ix_orders_created_at": ("orders", "created_at"),
     "ix_order_items_order_id": ("order_items", "order_id"),
 }
 LEGACY_MARK = "products_price_nonnegative"  # a constraint only orderreport's 0001 created
-VIEW_MARK = shop_mod.VIEW_MARK  # how the comment of orderreport's own view starts
 
 
 @dataclass(frozen=True)
@@ -133,7 +131,7 @@ def find_legacy(conn: Conn) -> Legacy | None:
     Only a revision of ours there is not enough (an application may number its revisions
     0001 too): the shop must also carry a constraint that only our first revision made.
     """
-    if exists(conn, OUR_SCHEMA, shop_mod.VERSION_TABLE):
+    if exists(conn, OUR_SCHEMA, objects.VERSION_TABLE):
         return None
     path = user_path(conn)
     # the first alembic_version on the user's path, as an unqualified name would resolve
@@ -144,7 +142,7 @@ def find_legacy(conn: Conn) -> Legacy | None:
     versions = [
         str(v) for (v,) in conn.execute(sql.SQL("SELECT version_num FROM {}").format(table))
     ]
-    if len(versions) != 1 or versions[0] not in shop_mod.LEGACY_REVISIONS:
+    if len(versions) != 1 or versions[0] not in objects.LEGACY_REVISIONS:
         return None
     marked = scalar(
         conn,
@@ -613,7 +611,7 @@ def begin(walk: Walk, revision: str | None) -> None:
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(OUR_SCHEMA)))
     if legacy is None and revision is None:  # Alembic creates it with the first revision
         walk.take(
-            Step("create", f"{OUR_SCHEMA}.{shop_mod.VERSION_TABLE}", "orderreport's own history")
+            Step("create", f"{OUR_SCHEMA}.{objects.VERSION_TABLE}", "orderreport's own history")
         )
     where = shop.schema or creation_schema(conn)
     if legacy is None and exists(conn, where, "alembic_version"):
@@ -650,7 +648,7 @@ def end(walk: Walk, head: str) -> None:
         Step(
             "move",
             f"{legacy.schema}.alembic_version ({legacy.revision})",
-            f"the first release's history: moves to {OUR_SCHEMA}.{shop_mod.VERSION_TABLE}",
+            f"the first release's history: moves to {OUR_SCHEMA}.{objects.VERSION_TABLE}",
         )
     ):
         retire_legacy(walk.conn, legacy)

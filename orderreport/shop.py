@@ -24,14 +24,7 @@ from orderreport import limits
 from orderreport.config import sources
 from orderreport.config.sources import Source
 from orderreport.errors import ShopAmbiguous, ShopUnsupported, UsageError
-
-OUR_SCHEMA = "orderreport"
-VERSION_TABLE = "orderreport_version"
-VIEW = "order_reports"
-VIEW_MARK = "orderreport view:"  # how the comment of orderreport's own view starts
-# The revisions the first release kept in the shared `alembic_version` table: a database
-# that has one of them there was migrated by orderreport and is moved over to VERSION_TABLE.
-LEGACY_REVISIONS = frozenset({"0001", "0002", "0003", "0004"})
+from orderreport.objects import OUR_SCHEMA, VIEW_MARK
 
 # How order_reports counts an order's lines. SUBQUERY (revisions 0004-0005) puts a
 # correlated subquery in the select list: the planner pulls the view up and copies it into

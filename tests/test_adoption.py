@@ -24,7 +24,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
-from orderreport import db, queries
+from orderreport import db, objects, queries
 from tests.conftest import ORDERREPORT, plain, run_cli, settings_for, subprocess_env, url_text
 
 DATA = Path(__file__).parent / "data"
@@ -444,7 +444,7 @@ def test_a_locked_shop_stops_migrate_within_the_lock_timeout(empty_url: URL) -> 
     code, _, err = cli(empty_url, "migrate")
     assert code == 0, err
     code, out, _ = cli(empty_url, "status", "--json")
-    assert json.loads(out)["schema_revision"] == db.SCHEMA_HEAD
+    assert json.loads(out)["schema_revision"] == objects.SCHEMA_HEAD
 
 
 def test_a_failed_concurrent_index_is_rebuilt(empty_url: URL) -> None:
@@ -505,7 +505,7 @@ def test_first_release_database_moves_to_its_own_version_table(empty_url: URL) -
         assert conn.execute("SELECT to_regclass('public.order_reports')").fetchone() == (None,)
         assert conn.execute(
             "SELECT version_num FROM orderreport.orderreport_version"
-        ).fetchall() == [(db.SCHEMA_HEAD,)]
+        ).fetchall() == [(objects.SCHEMA_HEAD,)]
     code, out, err = cli(empty_url, "summary", "--date", "2025-12-16", "--json")
     assert code == 0 and json.loads(out, parse_float=Decimal)["total_value"] == Decimal("300.26")
     code, out, _ = cli(empty_url, "history", "--json")
@@ -609,7 +609,7 @@ def test_a_first_release_daily_reports_made_by_another_role_stays_where_it_is(
         assert conn.execute("SELECT to_regclass('public.order_reports')").fetchone() == (None,)
         assert conn.execute(
             "SELECT version_num FROM orderreport.orderreport_version"
-        ).fetchall() == [(db.SCHEMA_HEAD,)]
+        ).fetchall() == [(objects.SCHEMA_HEAD,)]
 
     code, _, err = cli(empty_url, "daily", "--date", "2025-12-16")
     assert code == 0, err

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
-from orderreport import daily, db, queries
+from orderreport import daily, db, objects, queries
 from orderreport.cli.dates import today_in
 from tests.conftest import (
     ORDERREPORT,
@@ -283,7 +283,7 @@ def test_status_is_a_probe(db_url: URL, shop: psycopg.Connection[tuple[object, .
     code, out, _ = cli(db_url, "status", "--json")
     status = json.loads(out)
     assert code == 0 and status["healthy"] is True and status["missing_days"] == 0
-    assert status["schema_revision"] == status["head_revision"] == db.SCHEMA_HEAD
+    assert status["schema_revision"] == status["head_revision"] == objects.SCHEMA_HEAD
     assert status["lag_days"] == 0
     r = run_cli("status", "--database-url", url_text(db_url.set(password="sekret")), "-f", "csv")
     assert "sekret" not in r.out + r.err

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
-from orderreport import db, migrate
+from orderreport import migrate, objects
 from tests.conftest import (
     ORDERREPORT,
     REPO,
@@ -185,7 +185,7 @@ def test_migrate_from_an_installed_wheel_anywhere(
 
 
 def test_schema_head_constant_matches_the_scripts() -> None:
-    assert migrate.head_revision() == db.SCHEMA_HEAD
+    assert migrate.head_revision() == objects.SCHEMA_HEAD
 
 
 def test_unknown_revision_in_the_database_is_one_line(db_url: URL) -> None:

@@ -22,7 +22,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
-from orderreport import db, migrate, schema
+from orderreport import migrate, objects, schema
 from orderreport.config.settings import Settings, load_settings
 from orderreport.errors import ObjectExists
 from orderreport.schema import Step
@@ -30,7 +30,7 @@ from tests.conftest import REPO, plain, run_cli, url_text
 from tests.platforms.shops import PLATFORMS
 from tests.test_adoption import DATA, VARIANTS, Variant, build_old_shop
 
-NOTHING_TO_DO = Step("keep", "orderreport", f"at {db.SCHEMA_HEAD} (head): nothing to do")
+NOTHING_TO_DO = Step("keep", "orderreport", f"at {objects.SCHEMA_HEAD} (head): nothing to do")
 IDLE = ("keep", "leave", "advise")  # what a step says when it changes nothing
 
 
@@ -136,7 +136,7 @@ def test_a_database_at_every_revision(db_url: URL, revision: str) -> None:
     planned = plan_equals_migrate(settings)
     pending = [s.object for s in planned if s.action == "apply"]
     first = 1 if revision == "base" else int(revision) + 1
-    assert pending == [f"revision {n:04d}" for n in range(first, int(db.SCHEMA_HEAD) + 1)]
+    assert pending == [f"revision {n:04d}" for n in range(first, int(objects.SCHEMA_HEAD) + 1)]
     # the run log came with 0005: a database at 0005 or later has it as its own
     assert not any(s.action == "conflict" for s in planned), planned
 

@@ -17,7 +17,7 @@ from sqlalchemy.engine import URL
 
 from orderreport import migrate, queries
 from orderreport.config.settings import load_settings
-from orderreport.db import SCHEMA_HEAD
+from orderreport.objects import SCHEMA_HEAD
 from tests import sales
 from tests.conftest import plain, run_cli, url_text
 from tests.platforms.shops import DAYS

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import context, op
 
-from orderreport import migrating, schema
-from orderreport.shop import OUR_SCHEMA
+from orderreport import migrating, objects, schema
+from orderreport.objects import OUR_SCHEMA
 
 revision: str = "0001"
 down_revision: str | Sequence[str] | None = None
@@ -104,4 +104,4 @@ def steps(walk: schema.Walk) -> None:
 def downgrade() -> None:
     conn = migrating.connection()
     schema.drop_registered(conn, revision)
-    op.execute(f"DROP TABLE IF EXISTS {OUR_SCHEMA}.{schema.REGISTRY}")
+    op.execute(f"DROP TABLE IF EXISTS {OUR_SCHEMA}.{objects.REGISTRY}")

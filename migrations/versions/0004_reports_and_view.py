@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from alembic import context, op
 
 from orderreport import migrating, schema
-from orderreport.shop import OUR_SCHEMA, SUBQUERY, VIEW
+from orderreport.objects import OUR_SCHEMA, VIEW
+from orderreport.shop import SUBQUERY
 
 revision: str = "0004"
 down_revision: str | Sequence[str] | None = "0003"

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from alembic import context, op
 
 from orderreport import migrating, schema
-from orderreport.shop import OUR_SCHEMA
+from orderreport.objects import OUR_SCHEMA
 
 revision: str = "0005"
 down_revision: str | Sequence[str] | None = "0004"
