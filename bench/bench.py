@@ -42,9 +42,10 @@ from bench import measure, reference, report, shops
 from bench.measure import CommandFailed, Pair, in_turns, server_ms, spawn
 from bench.report import NONE, TIMES, Row, millis, seconds
 from bench.shops import ORDERREPORT, SIZES, SMALLER, TZ, Size, libpq
-from orderreport import db, queries
+from orderreport import queries
 from orderreport.config.settings import normalize_url
-from orderreport.embedded import EmbeddedServer
+from orderreport.db.embedded import EmbeddedServer
+from orderreport.reports import session
 from orderreport.shop import Shop
 
 PgConn = psycopg.Connection[Any]
@@ -187,7 +188,7 @@ def export_query_row(b: Bench) -> Row:
     the server's share of the export row from the client's (no target)."""
     from orderreport import queries
 
-    with db.shop_session(shops.settings_for(b.dbs.main)) as (_sess, shop):
+    with session.shop_session(shops.settings_for(b.dbs.main)) as (_sess, shop):
         ours_sql = queries.copy_sql("csv", shop, whole=True)
     ours = psql_argv(b.dbs.main, "-c", "\\copy " + " ".join(ours_sql.split()).removeprefix("COPY "))
     ref = psql_argv(b.dbs.main, "-c", reference.EXPORT_ALL)
@@ -449,7 +450,7 @@ def partitioned_rows(
     b: Bench, plain: tuple[PgConn, Shop], migrated: str, spans: dict[str, tuple[date, date]]
 ) -> list[Row]:
     settings = shops.settings_for(b.dbs.part)
-    with db.shop_session(settings) as (sess, shop):
+    with session.shop_session(settings) as (sess, shop):
         counts = sess.execute(_PARTITION_INDEXES).fetchone()
         assert counts is not None
         rows = [
@@ -551,8 +552,8 @@ def measure_all(b: Bench, partitioned: bool) -> list[Row]:
     demo = demo_row(b, loaded)
     two_spans = {"one-day": spans["one-day"], "31-day": spans["31-day"]}
     with (
-        db.shop_session(shops.settings_for(b.dbs.main)) as (sess, shop),
-        db.shop_session(shops.settings_for(b.dbs.small)) as (small_sess, small_shop),
+        session.shop_session(shops.settings_for(b.dbs.main)) as (sess, shop),
+        session.shop_session(shops.settings_for(b.dbs.small)) as (small_sess, small_shop),
     ):
         view = view_rows(b, sess, shop, spans)
         scale = scale_rows(b, (sess, shop, day), (small_sess, small_shop, small_day))

@@ -280,7 +280,7 @@ def refresh_view(url: URL) -> str | None:
     be measured with the older view. Returns a note when it rebuilt it.
     """
     with db.connect(settings_for(url)) as conn:
-        found = db.find_shop(conn, settings_for(url))
+        found = shop_mod.find(conn, settings_for(url))
         body = shop_mod.view_definition(found, schema.quote)
         view = f"{objects.OUR_SCHEMA}.{objects.VIEW}"
         conn.execute(f"CREATE TEMP VIEW bench_view_now AS {body}")

@@ -23,7 +23,8 @@ import psycopg
 from alembic import context
 from sqlalchemy import Connection, Engine, text
 
-from orderreport import db, limits, migrate, migrating, schema
+from orderreport import db, migrate, migrating, schema
+from orderreport.db import limits
 from orderreport.models import metadata
 from orderreport.objects import OUR_SCHEMA, VERSION_TABLE, VIEW
 

@@ -71,7 +71,7 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
         # the statement in flight is cancelled first: the server lets go of the run's locks
         # now, not when it notices the closed connection (limits.cancel_in_flight; loaded
         # with the database code: before that there is no connection to cancel)
-        limits = sys.modules.get("orderreport.limits")
+        limits = sys.modules.get("orderreport.db.limits")
         if limits is not None:
             limits.cancel_in_flight()
         raise Terminated(signum)
@@ -122,7 +122,7 @@ def run(argv: list[str] | None = None) -> NoReturn:
             _fail(str(exc), exc.exit_code)
         if not isinstance(exc, Exception):
             raise
-        limits = sys.modules.get("orderreport.limits")  # loaded if the database was used
+        limits = sys.modules.get("orderreport.db.limits")  # loaded if the database was used
         if limits is not None and limits.is_database_error(exc):  # outside any session
             why = limits.lost(exc)
             said = f"{why}; {limits.LOST_RERUN}" if why else limits.first_line(exc)

@@ -8,7 +8,7 @@ and so what each role is granted (tests/test_grants.py takes every privilege awa
 and shows a command that then fails):
 
 - every command connects (CONNECT on the database: PUBLIC's by default, often revoked),
-  reads `orderreport.orderreport_version` at start (db.require_schema) and otherwise only
+  reads `orderreport.orderreport_version` at start (session.require_schema) and otherwise only
   the catalogs (the shop is found from pg_class; the view's comment, the indexes);
 - report, summary, verify and daily read `orderreport.order_reports`: a view, so the
   shop's tables under it are read with its owner's rights, not the role's;

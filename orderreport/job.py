@@ -23,15 +23,16 @@ from orderreport import __version__
 from orderreport.clock import now_utc
 from orderreport.config import settings as defaults
 from orderreport.errors import EXIT_FAILURE, EXIT_OK, Incomplete, exit_code_of
+from orderreport.reports import session
 
 if TYPE_CHECKING:
     from orderreport import daily as daily_mod
     from orderreport import queries, verify
     from orderreport.config.settings import Settings
+    from orderreport.db.connection import Connection
     from orderreport.deliver import metrics
     from orderreport.demo import DemoResult
     from orderreport.digest import Digest
-    from orderreport.pg import Connection
     from orderreport.runs import Progress
     from orderreport.shop import Shop
 
@@ -138,7 +139,7 @@ def _logged(
             version=__version__,
         ) as run_id,
     ):
-        shop = db.checked_shop(conn, settings)
+        shop = session.checked_shop(conn, settings)
         said = _Said(events.progress)
         result = daily_mod.run(
             conn,
@@ -318,7 +319,7 @@ def demo(
     with db.connect(settings) as conn:
         demo_mod.refuse_unless_empty(conn)
     migration.migrate(settings)
-    with db.shop_session(settings) as (conn, shop):
+    with session.shop_session(settings) as (conn, shop):
         with loading() as loaded_day:
             loaded = demo_mod.load_demo(
                 conn,

@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import psycopg
 
-from orderreport import db, limits, objects, schema
+from orderreport import db, objects, schema
 from orderreport import shop as shop_mod
 from orderreport.config.settings import Settings
+from orderreport.db import limits
 from orderreport.errors import DatabaseFailed, DatabaseUnavailable, LockBusy
 
 if TYPE_CHECKING:
@@ -148,7 +149,7 @@ def migrate(
         pg_conn = driver(conn)
         bounds = db.bounds_of(pg_conn)
         # an unclear shop, or someone else's tables without one, stop here before any change
-        found = db.find_shop(pg_conn, settings)
+        found = shop_mod.find(pg_conn, settings)
         schema.refuse_foreign(pg_conn, found)
         shop_mod.prove(pg_conn, found)  # every fragment of the source plans: else no change
         conn.commit()
@@ -202,7 +203,7 @@ def migration_plan(
 
     with db.connect(settings) as pg:
         revision = db.schema_revision(pg)
-        found = db.find_shop(pg, settings)
+        found = shop_mod.find(pg, settings)
         schema.refuse_foreign(pg, found)
         shop_mod.prove(pg, found)
         walk = schema.Walk(

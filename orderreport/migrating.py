@@ -19,8 +19,8 @@ from sqlalchemy import Connection, text
 from orderreport import db
 from orderreport import shop as shop_mod
 from orderreport.config.settings import Settings, load_settings
+from orderreport.db.connection import Connection as PgConnection
 from orderreport.migrate import driver
-from orderreport.pg import Connection as PgConnection
 from orderreport.schema import Legacy, Walk
 from orderreport.shop import Shop
 

@@ -22,7 +22,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from orderreport import db, limits
+from orderreport import db
 from orderreport import outcome as settle
 from orderreport.columns import fields_of, header
 from orderreport.config.redact import scrub
@@ -30,6 +30,7 @@ from orderreport.config.redact import scrub
 # the CLI's bounds, kept where the CLI reads them without importing this module
 from orderreport.config.settings import DEFAULT_LIST as DEFAULT_LIST
 from orderreport.config.settings import MAX_LIST as MAX_LIST
+from orderreport.db import limits
 from orderreport.errors import (
     EXIT_FAILURE,
     EXIT_OK,

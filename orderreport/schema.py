@@ -20,7 +20,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from orderreport import objects
+from orderreport import db, objects
 from orderreport import shop as shop_mod
 from orderreport.columns import fields_of
 from orderreport.errors import ObjectExists, Refused
@@ -92,17 +92,10 @@ def exists(conn: Conn, schema: str | None, name: str) -> bool:
     )
 
 
-def user_path(conn: Conn) -> shop_mod.UserPath:
-    """The user's search path as the session had it before orderreport replaced it (the
-    connection carries it: pg.Connection.user_path), else as it is now."""
-    known = getattr(conn, "user_path", None)
-    return known if isinstance(known, shop_mod.UserPath) else shop_mod.read_path(conn)
-
-
 def creation_schema(conn: Conn) -> str:
     """The schema the user's own search path creates objects in (their current schema):
     where an empty database gets its shop. The session's own path holds none."""
-    return user_path(conn).current or "public"
+    return db.user_path(conn).current or "public"
 
 
 # Whether a relation is owned by a role orderreport may take it from: the role running
@@ -133,7 +126,7 @@ def find_legacy(conn: Conn) -> Legacy | None:
     """
     if exists(conn, OUR_SCHEMA, objects.VERSION_TABLE):
         return None
-    path = user_path(conn)
+    path = db.user_path(conn)
     # the first alembic_version on the user's path, as an unqualified name would resolve
     schema = next((s for s in path.schemas if exists(conn, s, "alembic_version")), None)
     if schema is None or not rightfully_owned(conn, schema, "alembic_version"):

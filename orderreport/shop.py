@@ -20,9 +20,12 @@ from typing import Any
 import psycopg
 from psycopg.rows import tuple_row
 
-from orderreport import limits
 from orderreport.config import sources
+from orderreport.config.settings import Settings
 from orderreport.config.sources import Source
+from orderreport.db import limits
+from orderreport.db.connect import server_tz, user_path
+from orderreport.db.connection import UserPath, read_path
 from orderreport.errors import ShopAmbiguous, ShopUnsupported, UsageError
 from orderreport.objects import OUR_SCHEMA, VIEW_MARK
 
@@ -89,20 +92,6 @@ MONEY_READINGS = {
 }
 
 SEED_SOURCE = sources.preset(sources.SEED)
-# Every session's search path once the shop is found: the system's schemas alone, pg_temp
-# last (PostgreSQL's own advice for code that must not run other roles' functions).
-SAFE_SEARCH_PATH = "pg_catalog, pg_temp"
-
-
-@dataclass(frozen=True)
-class UserPath:
-    """The search path the user's session had (URL options, PGOPTIONS, the role's or the
-    database's setting): its existing schemas in order, its first one (where objects are
-    created), and whether it was set rather than the server's default."""
-
-    schemas: tuple[str, ...]
-    current: str | None
-    set: bool
 
 
 RELATION_KINDS = {"r": "table", "p": "partitioned table", "v": "view", "m": "view", "f": "table"}
@@ -266,21 +255,6 @@ _RELATIONS = r"""
       AND n.nspname NOT IN ('pg_catalog', 'information_schema', %(ours)s)
       AND n.nspname NOT LIKE 'pg\_%%'
     """
-
-# The user's search path, for a connection orderreport did not open itself.
-_SEARCH_PATH = (
-    "SELECT pg_catalog.current_schemas(false) AS path, pg_catalog.current_schema() AS current, "
-    "(SELECT s.source <> 'default' FROM pg_catalog.pg_settings s "
-    " WHERE s.name = 'search_path') AS set"
-)
-
-
-def read_path(conn: psycopg.Connection[Any]) -> UserPath:
-    row = conn.execute(_SEARCH_PATH).fetchone()
-    assert row is not None
-    path, current, is_set = row
-    return UserPath(tuple(str(s) for s in path or ()), current, bool(is_set))
-
 
 # Tables and views of anyone but the system and orderreport: a database that has some holds
 # someone's data, and gets no sample shop next to it.
@@ -475,6 +449,27 @@ def _check_placed(shop: Shop, column: str) -> None:
             f"{column} is {found} (no zone): set placed_at_zone in [source] to the zone it "
             'was written in (e.g. placed_at_zone = "UTC"), or --naive-tz'
         )
+
+
+def find(conn: psycopg.Connection[Any], settings: Settings) -> Shop:
+    """The shop as found in this database with these settings (see shop.inspect)."""
+    return inspect(
+        conn,
+        path=user_path(conn),
+        schema=settings.shop_schema,
+        naive_tz=settings.naive_tz,
+        server_tz=server_tz(conn),
+        source=settings.source,
+        currency=settings.currency,
+    )
+
+
+def try_find(conn: psycopg.Connection[Any], settings: Settings) -> tuple[Shop | None, str | None]:
+    """find for `status`: (None, why) instead of an error when the shop is unclear."""
+    try:
+        return find(conn, settings), None
+    except (ShopAmbiguous, ShopUnsupported) as exc:  # found out by reading, nothing to undo
+        return None, str(exc)
 
 
 def _choose(

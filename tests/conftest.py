@@ -27,7 +27,7 @@ from sqlalchemy.engine import URL, make_url
 
 from orderreport import migrate
 from orderreport.config.settings import Settings, load_settings, normalize_url
-from orderreport.embedded import EmbeddedServer
+from orderreport.db.embedded import EmbeddedServer
 from orderreport.entry import run as main
 from tests import prom
 

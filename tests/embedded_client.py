@@ -28,7 +28,7 @@ from types import FrameType
 
 import psycopg
 
-from orderreport.embedded import EmbeddedServer
+from orderreport.db.embedded import EmbeddedServer
 
 # what a child writes to the pipe as EmbeddedServer.start and .stop begin and end
 MARKS = {"start": (b"s", b"S"), "stop": (b"t", b"T")}

@@ -24,7 +24,8 @@ import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
-from orderreport import db, objects, queries
+from orderreport import objects, queries
+from orderreport.reports import session
 from tests.conftest import ORDERREPORT, plain, run_cli, settings_for, subprocess_env, url_text
 
 DATA = Path(__file__).parent / "data"
@@ -398,7 +399,7 @@ def test_naive_days_around_clock_changes_and_the_index(empty_url: URL) -> None:
             empty_url, "summary", "--date", day.isoformat(), "--json", tz="America/New_York"
         )
         assert code == 0 and json.loads(out)["total_orders"] == n, (day, out, err)
-    with db.shop_session(settings_for(empty_url, "America/New_York")) as (s, found):
+    with session.shop_session(settings_for(empty_url, "America/New_York")) as (s, found):
         assert found.naive
         plan = "\n".join(
             str(r[0])
@@ -677,7 +678,7 @@ def test_copy_exports_are_byte_identical_to_the_row_writer(empty_url: URL, fmt: 
         (None, None),
     ]
     for tz in ("Europe/Moscow", "America/New_York"):
-        with db.shop_session(settings_for(empty_url, tz)) as (s, found):
+        with session.shop_session(settings_for(empty_url, tz)) as (s, found):
             for first, last in spans:
                 by_rows = io.StringIO(newline="")
                 writer(queries.report_rows(s, found, first, last), queries.REPORT_FIELDS, by_rows)

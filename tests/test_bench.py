@@ -17,7 +17,8 @@ import pytest
 from sqlalchemy.engine import URL
 
 from bench.shops import month_starts, partition_name, partitioned_ddl
-from orderreport import db, queries
+from orderreport import queries
+from orderreport.reports import session
 from tests.conftest import REPO, plain, run_cli, settings_for, subprocess_env, url_text
 
 # Every figure of the bench's table, as its first column starts.
@@ -91,7 +92,7 @@ def test_bench_runs_on_a_tiny_shop(siblings: URL, tmp_path: Path) -> None:
 
 
 def _plan(url: URL, tz: str, day: date, end: date) -> str:
-    with db.shop_session(settings_for(url, tz)) as (s, _found):
+    with session.shop_session(settings_for(url, tz)) as (s, _found):
         lines = s.execute(
             "EXPLAIN (FORMAT TEXT) " + queries._SUMMARIES["instant"],
             {"start": day, "end": end, "fallback": None},

@@ -16,6 +16,7 @@ from sqlalchemy.engine import URL
 
 from orderreport import daily, db, objects, queries
 from orderreport.cli.dates import today_in
+from orderreport.reports import session
 from tests.conftest import (
     ORDERREPORT,
     add_order,
@@ -118,7 +119,7 @@ def test_catch_up_is_one_grouped_query(
     first = date(2025, 1, 1)
     fill_days(shop, first, 30)
     shop.execute("SELECT pg_stat_reset()")
-    with db.shop_session(settings_for(db_url)) as (s, found):
+    with session.shop_session(settings_for(db_url)) as (s, found):
         stored_days = list(daily.store_days(s, found, first, first + timedelta(days=29)))
     assert len(stored_days) == 30
     # the session's backend has exited, which flushes its statistics
@@ -241,7 +242,7 @@ def test_sigkill_mid_run_leaves_only_complete_days(
     partial = stored(db_url)
     assert 5 <= len(partial) < days
     # every stored day is whole: it equals the day computed afresh
-    with db.shop_session(settings_for(db_url)) as (s, found):
+    with session.shop_session(settings_for(db_url)) as (s, found):
         fresh = {x.date: x for x in queries.summaries(s, found, first, last)}
     assert all((r[2], r[3]) == (fresh[r[0]].total_orders, fresh[r[0]].total_value) for r in partial)
     # the killed run's lock died with its connection: the next run completes

@@ -22,11 +22,12 @@ import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
-from orderreport import db, digest
+from orderreport import digest
 from orderreport.digest import BASES, FIGURES, Digest
 from orderreport.queries import Summary
 from orderreport.render import digest as digest_render
 from orderreport.render import html as html_render
+from orderreport.reports import session
 from tests.conftest import add_order, settings_for
 
 Conn = psycopg.Connection[tuple[object, ...]]
@@ -67,7 +68,7 @@ def store(conn: Conn, day: date, tz: str, currency: str | None, figures: Figures
 
 
 def the_digest(url: URL, day: date, tz: str) -> Digest:
-    with db.shop_session(settings_for(url, tz)) as (conn, shop):
+    with session.shop_session(settings_for(url, tz)) as (conn, shop):
         return digest.digest(conn, shop, day, tz=tz)
 
 

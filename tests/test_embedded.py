@@ -22,7 +22,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from orderreport.embedded import DATABASE, PG_MAJOR, SERVER_USER, EmbeddedServer
+from orderreport.db.embedded import DATABASE, PG_MAJOR, SERVER_USER, EmbeddedServer
 from orderreport.errors import DatabaseUnavailable
 from tests.conftest import ORDERREPORT, REPO, make_home, subprocess_env
 
@@ -223,7 +223,7 @@ def test_server_keeps_its_signals(home: Path) -> None:
 def test_pixeltable_server_manager_is_never_imported(home: Path) -> None:
     """Only its binaries are used: its manager would lock in /tmp and loosen folders."""
     code = (
-        "import sys; from pathlib import Path; from orderreport.embedded import EmbeddedServer\n"
+        "import sys; from pathlib import Path; from orderreport.db.embedded import EmbeddedServer\n"
         "with EmbeddedServer(Path(sys.argv[1])): pass\n"
         "print(sorted(m for m in sys.modules if m.startswith('pixeltable')))"
     )

@@ -25,6 +25,7 @@ import pytest
 from sqlalchemy.engine import URL
 
 from orderreport import db, grants, migrate
+from orderreport import shop as shop_mod
 from orderreport.config.settings import load_settings
 from orderreport.errors import UsageError
 from orderreport.schema import quote
@@ -77,7 +78,7 @@ def printed(url: URL, role: str, kind: str, **options: Any) -> list[str]:
     """What `orderreport grants --KIND ROLE` prints, connected as the superuser."""
     found = settings(url, **options)
     with db.session(found) as conn:
-        return grants.statements(conn, db.find_shop(conn, found), role, kind)
+        return grants.statements(conn, shop_mod.find(conn, found), role, kind)
 
 
 def grant(url: URL, lines: list[str]) -> None:
@@ -396,7 +397,7 @@ def test_a_query_source_unresolved_says_what_to_grant(empty_url: URL, tmp_path: 
     ok(run_cli("migrate", "--database-url", url_text(empty_url), "--config", str(config)))
     found = settings(empty_url, config=config)
     with db.session(found, read_only=True) as conn:
-        lines = grants.statements(conn, db.find_shop(conn, found), "r", "reports")
+        lines = grants.statements(conn, shop_mod.find(conn, found), "r", "reports")
     assert lines[-1] == (
         "-- the source query's relations: GRANT USAGE on their schemas and SELECT on each TO r;"
     )

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from orderreport import embedded
-from orderreport.embedded import PG_MAJOR, EmbeddedServer
+from orderreport.db import embedded
+from orderreport.db.embedded import PG_MAJOR, EmbeddedServer
 
 
 def _wheel_root() -> Path:

@@ -40,6 +40,7 @@ from orderreport.cli.dates import today_in
 from orderreport.deliver import notify
 from orderreport.render import digest as digest_render
 from orderreport.render import mail as email_render
+from orderreport.reports import session
 from tests.conftest import REPO, add_order, plain, run_cli, url_text
 from tests.prom import free_port
 from tests.test_digest import BERLIN, DAY, the_digest
@@ -461,10 +462,9 @@ def test_a_run_that_cannot_connect_sends_a_notice(smtp: Mailbox) -> None:
 
 # -- secrets and start-up ------------------------------------------------------------------
 def test_the_email_html_is_for_mail_clients(week: URL) -> None:
-    from orderreport import db
     from tests.conftest import settings_for
 
-    with db.shop_session(settings_for(week)) as (conn, shop):
+    with session.shop_session(settings_for(week)) as (conn, shop):
         found = digest.digest(conn, shop, today_in("UTC") - timedelta(days=1), tz="UTC")
     page = email_render.html(found)
     assert "<svg" not in page and "<script" not in page and "<style" not in page

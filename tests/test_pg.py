@@ -18,8 +18,10 @@ import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
-from orderreport import db, limits, pg
+from orderreport import db
 from orderreport.config.settings import Settings
+from orderreport.db import connection as pg
+from orderreport.db import limits
 from tests.conftest import (
     plain,
     run_cli,

@@ -12,7 +12,8 @@ import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
-from orderreport import db, queries
+from orderreport import queries
+from orderreport.reports import session
 from tests.conftest import add_order, plain, settings_for
 
 UTC = ZoneInfo("UTC")
@@ -102,7 +103,7 @@ def test_every_day_matches_independent_computation(
     db_url: URL, loaded: dict[int, tuple[datetime, Decimal, int]], tz: str
 ) -> None:
     expected = expected_days(loaded, tz)
-    with db.shop_session(settings_for(db_url, tz)) as (s, found):
+    with session.shop_session(settings_for(db_url, tz)) as (s, found):
         for day in [*sorted(expected), date(2025, 7, 4)]:  # plus a day with no orders
             got = queries.summary(s, found, day)[0]
             assert (
@@ -121,7 +122,7 @@ def test_every_day_matches_independent_computation(
 
 
 def test_old_system_example_is_exact(db_url: URL, loaded: object) -> None:
-    with db.shop_session(settings_for(db_url, "Europe/Moscow")) as (s, found):
+    with session.shop_session(settings_for(db_url, "Europe/Moscow")) as (s, found):
         got = queries.summary(s, found, date(2025, 12, 16))[0]
     # 1359.97 + 299.96 + 259.97 and the order at 00:00:00 Moscow time (20.00)
     assert got.total_orders == 4
@@ -133,7 +134,7 @@ def test_old_system_example_is_exact(db_url: URL, loaded: object) -> None:
 def test_old_example_alone(shop: psycopg.Connection[tuple[object, ...]], db_url: URL) -> None:
     for total in ("1359.97", "299.96", "259.97"):
         add_order(shop, at(MSK, 2025, 12, 16, 12, 0, 0), total, 2)
-    with db.shop_session(settings_for(db_url, "Europe/Moscow")) as (s, found):
+    with session.shop_session(settings_for(db_url, "Europe/Moscow")) as (s, found):
         got = queries.summary(s, found, date(2025, 12, 16))[0]
     assert (got.total_orders, got.total_products, str(got.total_value)) == (3, 6, "1919.90")
     assert str(got.average_order_value) == "639.97"  # 1919.90 / 3 = 639.9666… → 639.97
@@ -141,21 +142,21 @@ def test_old_example_alone(shop: psycopg.Connection[tuple[object, ...]], db_url:
 
 def test_inexact_float_sum_is_exact(db_url: URL, loaded: object) -> None:
     assert 0.10 + 0.20 + 0.30 != 0.60  # the float defect we must not have
-    with db.shop_session(settings_for(db_url, "UTC")) as (s, found):
+    with session.shop_session(settings_for(db_url, "UTC")) as (s, found):
         got = queries.summary(s, found, date(2025, 12, 18))[0]
     assert str(got.total_value) == "0.60"
     assert got.total_products == 2  # the order without lines counts 0
 
 
 def test_average_rounds_half_up(db_url: URL, loaded: object) -> None:
-    with db.shop_session(settings_for(db_url, "UTC")) as (s, found):
+    with session.shop_session(settings_for(db_url, "UTC")) as (s, found):
         got = queries.summary(s, found, date(2025, 6, 1))[0]
     assert str(got.average_order_value) == "0.01"  # 0.005 rounds up, not to even
     assert str(got.average_products_per_order) == "0.50"
 
 
 def test_clock_change_days_have_23_and_25_hours(db_url: URL, loaded: object) -> None:
-    with db.shop_session(settings_for(db_url, "America/New_York")) as (s, found):
+    with session.shop_session(settings_for(db_url, "America/New_York")) as (s, found):
         spring = queries.summary(s, found, date(2025, 3, 9))[0]
         fall = queries.summary(s, found, date(2025, 11, 2))[0]
         hours = s.execute(
@@ -171,7 +172,7 @@ def test_clock_change_days_have_23_and_25_hours(db_url: URL, loaded: object) -> 
 
 
 def test_every_order_falls_in_exactly_one_day(db_url: URL, loaded: dict[int, object]) -> None:
-    with db.shop_session(settings_for(db_url, "America/New_York")) as (s, found):
+    with session.shop_session(settings_for(db_url, "America/New_York")) as (s, found):
         days = queries.summaries(s, found, date(2025, 1, 1), date(2025, 12, 31))
     assert len(days) == 365
     assert sum(d.total_orders for d in days) == len(ORDERS)
@@ -188,7 +189,7 @@ def test_same_rows_as_the_view_in_psql(
             "SELECT report_at, order_id, count_product, total_amount "
             "FROM orderreport.order_reports ORDER BY report_at DESC, order_id"
         ).fetchall()
-    with db.shop_session(settings_for(db_url, tz)) as (s, found):
+    with session.shop_session(settings_for(db_url, tz)) as (s, found):
         ours = [
             (r.report_at, r.order_id, r.count_product, r.total_amount)
             for r in queries.report_rows(s, found, None, None)
@@ -198,7 +199,7 @@ def test_same_rows_as_the_view_in_psql(
 
 
 def test_range_has_every_day_and_total(db_url: URL, loaded: object) -> None:
-    with db.shop_session(settings_for(db_url, "Europe/Moscow")) as (s, found):
+    with session.shop_session(settings_for(db_url, "Europe/Moscow")) as (s, found):
         days = queries.summaries(s, found, date(2025, 12, 14), date(2025, 12, 19))
         total = queries.range_total(s, found, date(2025, 12, 14), date(2025, 12, 19))[0]
         rows = list(queries.report_rows(s, found, date(2025, 12, 14), date(2025, 12, 19)))
@@ -231,7 +232,7 @@ def test_one_day_query_uses_the_created_at_index(
         (first,),
     )
     shop.execute("ANALYZE orders")
-    with db.shop_session(settings_for(db_url, tz)) as (s, _found):
+    with session.shop_session(settings_for(db_url, tz)) as (s, _found):
         for clause in (
             queries._SUMMARIES["instant"],
             queries._REPORT_RANGE["instant"],
@@ -246,7 +247,7 @@ def test_one_day_query_uses_the_created_at_index(
 
 
 def test_report_streams_with_a_server_side_cursor(db_url: URL, loaded: object) -> None:
-    with db.shop_session(settings_for(db_url, "UTC")) as (s, found):
+    with session.shop_session(settings_for(db_url, "UTC")) as (s, found):
         rows = queries.report_rows(s, found, None, None)
         next(rows)
         cursors = s.execute("SELECT count(*) FROM pg_cursors").fetchone()

@@ -28,7 +28,7 @@ from sqlalchemy.engine import URL, make_url
 
 from orderreport import migrate, objects
 from orderreport.config.settings import Settings
-from orderreport.embedded import EmbeddedServer
+from orderreport.db.embedded import EmbeddedServer
 from orderreport.runs import RECORD_WAIT, RESTARTED
 from tests.conftest import (
     fill_days,

@@ -224,11 +224,12 @@ def report(
 
     Example: orderreport report --date 2025-12-16 --tz Europe/Moscow --format csv > day.csv
     """
-    from orderreport import db, queries
+    from orderreport import queries
+    from orderreport.reports import session
 
     span = dates.span(today_in(settings.tz, now_utc()), all_days=all_days)
     first, last = span or (None, None)
-    with db.shop_session(settings) as (conn, shop):
+    with session.shop_session(settings) as (conn, shop):
         if fmt.value in queries.COPY_FORMATS:  # PostgreSQL writes them itself: COPY
             # closed before the session ends: a COPY cut short (a reader gone) must be
             # finished before the connection can roll back
@@ -258,12 +259,13 @@ def summary(*, settings: Settings, fmt: Format, dates: params.Dates) -> None:
 
     Example: orderreport summary --from 2025-12-01 --to 2025-12-31 --json
     """
-    from orderreport import db, queries
+    from orderreport import queries
+    from orderreport.reports import session
 
     span = dates.span(today_in(settings.tz, now_utc()))
     assert span is not None
     one_day = dates.day is not None or dates.start is None
-    with db.shop_session(settings) as (conn, shop):
+    with session.shop_session(settings) as (conn, shop):
         days = queries.summaries(conn, shop, *span)
         total = (
             None if one_day or fmt is not Format.table else queries.range_total(conn, shop, *span)
@@ -369,15 +371,15 @@ def digest_cmd(
 
     Example: orderreport digest --notify 'mailto://127.0.0.1:2525?from=r@shop.example&to=o@shop.example'
     """
-    from orderreport import db
     from orderreport import digest as digest_mod
+    from orderreport.reports import session
 
     today = today_in(settings.tz, now_utc())
     span = resolve_range(day=day, start=None, end=None, today=today)
     assert span is not None
     if span[0] >= today:
         say(f"{span[0]} is not over yet in {settings.tz}: its figures will still change")
-    with db.shop_session(settings, read_only=True) as (conn, shop):
+    with session.shop_session(settings, read_only=True) as (conn, shop):
         found = digest_mod.digest(conn, shop, span[0], tz=settings.tz)
     sys.stdout.write(notes.digest_text(found, fmt))
     urls = tuple(notify) if notify else settings.notify
@@ -401,7 +403,8 @@ def verify_cmd(*, settings: Settings, fmt: Format, dates: params.Dates) -> None:
 
     Example: orderreport verify --from 2025-12-01 --to 2025-12-31 --format csv
     """
-    from orderreport import db, verify
+    from orderreport import verify
+    from orderreport.reports import session
 
     today = today_in(settings.tz, now_utc())
     bounds: tuple[date | None, date | None]
@@ -411,7 +414,7 @@ def verify_cmd(*, settings: Settings, fmt: Format, dates: params.Dates) -> None:
         bounds = one
     else:
         bounds = parse_bounds(dates.start, dates.end, today)
-    with db.shop_session(settings, read_only=True) as (conn, shop):
+    with session.shop_session(settings, read_only=True) as (conn, shop):
         found = verify.verify(conn, shop, *bounds, today)
     records.render(
         found.differences,
@@ -476,10 +479,11 @@ def history(
 
     Example: orderreport history --from 2025-12-01 --format csv
     """
-    from orderreport import daily, db
+    from orderreport import daily
+    from orderreport.reports import session
 
     bounds = parse_bounds(start, end, today_in(settings.tz, now_utc()))
-    with db.shop_session(settings) as (conn, _shop):
+    with session.shop_session(settings) as (conn, _shop):
         rows = daily.history(conn, *bounds)
     if not rows:
         say(f"no stored reports ({settings.tz}): run `orderreport daily`")
@@ -521,8 +525,8 @@ def grants(
 
     Example: orderreport grants --job orderreport_job --platform saleor
     """
-    from orderreport import db
     from orderreport import grants as grants_mod
+    from orderreport.reports import session
 
     if (reports is None) == (job is None):
         raise UsageError("say whose grants to print: --reports ROLE or --job ROLE (one of them)")
@@ -531,7 +535,7 @@ def grants(
     settings = load_settings()
     # not read-only: a query source's relations are found through a temporary view
     # (grants.statements rolls it back)
-    with db.shop_session(settings) as (conn, shop):
+    with session.shop_session(settings) as (conn, shop):
         lines = grants_mod.statements(conn, shop, role, kind)
     sys.stdout.write("".join(line + "\n" for line in lines))
 
@@ -552,6 +556,7 @@ def platforms(
 
     Example: orderreport platforms saleor >> ~/.config/orderreport/config.toml
     """
+    from orderreport import shop as shop_mod
     from orderreport.config import sources
 
     if name is not None:
@@ -564,7 +569,7 @@ def platforms(
         from orderreport import db
 
         with db.connect(settings) as conn:
-            found = db.find_shop(conn, settings)
+            found = shop_mod.find(conn, settings)
         held = f"{found.source.describe()} ({found.found_by})" if found.exists else "no shop"
         say(f"{settings.describe_database()} holds {held}")
 
@@ -584,10 +589,11 @@ def status(*, settings: Settings, fmt: Format, max_lag: params.MaxLag = 1) -> No
     Example: orderreport status --format prometheus
     """
     from orderreport import db, health
+    from orderreport import shop as shop_mod
     from orderreport.deliver import metrics
 
     with db.session(settings) as conn:
-        shop, shop_problem = db.try_find_shop(conn, settings)
+        shop, shop_problem = shop_mod.try_find(conn, settings)
         result = health.status(
             conn,
             shop,

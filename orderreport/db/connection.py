@@ -18,19 +18,50 @@ import contextlib
 import logging
 import sys
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 import psycopg
 from psycopg import sql
 
-from orderreport import limits
-from orderreport.shop import UserPath
+from orderreport.db import limits
 
 # A row: psycopg's namedtuple_row makes one named tuple class per query, whose fields are
 # known only at run time (row.name and row[0] both work), so to the type checker it is Any.
 Row: TypeAlias = Any
 SQL_LOG = logging.getLogger("orderreport.sql")
 _IDLE = limits.Watchdog(0)  # never installed: arming it does nothing
+
+
+# Every session's search path once the shop is found: the system's schemas alone, pg_temp
+# last (PostgreSQL's own advice for code that must not run other roles' functions).
+SAFE_SEARCH_PATH = "pg_catalog, pg_temp"
+
+
+@dataclass(frozen=True)
+class UserPath:
+    """The search path the user's session had (URL options, PGOPTIONS, the role's or the
+    database's setting): its existing schemas in order, its first one (where objects are
+    created), and whether it was set rather than the server's default."""
+
+    schemas: tuple[str, ...]
+    current: str | None
+    set: bool
+
+
+# The user's search path, for a connection orderreport did not open itself.
+_SEARCH_PATH = (
+    "SELECT pg_catalog.current_schemas(false) AS path, pg_catalog.current_schema() AS current, "
+    "(SELECT s.source <> 'default' FROM pg_catalog.pg_settings s "
+    " WHERE s.name = 'search_path') AS set"
+)
+
+
+def read_path(conn: psycopg.Connection[Any]) -> UserPath:
+    row = conn.execute(_SEARCH_PATH).fetchone()
+    assert row is not None
+    path, current, is_set = row
+    return UserPath(tuple(str(s) for s in path or ()), current, bool(is_set))
 
 
 class Connection(psycopg.Connection[Row]):

@@ -1,4 +1,5 @@
-"""The one place that opens database connections and sessions (migrate.py migrates).
+"""The one place that opens database connections and sessions: from settings to a bounded
+psycopg connection, knowing nothing of shops (reports/session.py finds the shop in one).
 
 Every connection gets the shop's time zone as its session TimeZone, so `created_at::DATE`
 (and the `orderreport.order_reports` view) means the shop's calendar day, exactly as in psql
@@ -15,25 +16,16 @@ from typing import Any
 import psycopg
 from psycopg.rows import namedtuple_row
 
-from orderreport import limits, pg
-from orderreport import shop as shop_mod
 from orderreport.config import redact
 from orderreport.config.settings import Settings
+from orderreport.db import connection as pg
+from orderreport.db import limits
 from orderreport.errors import (
     DatabaseUnavailable,
     LockBusy,
     NotMigrated,
-    ShopAmbiguous,
-    ShopUnsupported,
 )
-from orderreport.objects import OUR_SCHEMA, SCHEMA_HEAD, VERSION_TABLE, VIEW, VIEW_MARK
-from orderreport.shop import Shop
-
-# schema.py (the DDL, the plan walk: milliseconds of start-up) is imported where a rare
-# path needs it: an earlier release's history, a database with no shop
-
-# The newest revision in migrations/versions. Kept here so that reports can check the schema
-# without importing Alembic (a quarter of a second at every start); a test keeps it honest.
+from orderreport.objects import OUR_SCHEMA, VERSION_TABLE
 
 # Advisory lock key (pg_advisory_lock takes a bigint): "ORDAILY_" in ASCII (migrate.py has
 # the migration's).
@@ -43,7 +35,7 @@ DAILY_LOCK_KEY = 0x4F524441494C595F
 # The connect round trip, read left to right (PostgreSQL evaluates a target list in order):
 # the zone the server gave the session is kept (pg.Connection.server_tz: the zone `now()`
 # used to fill naive timestamps) and the shop's set; the user's search path is read once,
-# to find the shop (shop.UserPath), and then holds only the system's schemas, so no
+# to find the shop (connection.UserPath), and then holds only the system's schemas, so no
 # function, operator or aggregate another role planted in a schema on it can run in our
 # session (CVE-2018-1058): everything of the shop's and ours is schema-qualified. Our
 # defaults (limits.session_defaults) are set where the session's value is not the client's
@@ -122,7 +114,7 @@ def open_connection(
             _SETUP,
             {
                 "tz": tz,
-                "path": shop_mod.SAFE_SEARCH_PATH,
+                "path": pg.SAFE_SEARCH_PATH,
                 "names": list(defaults),
                 "values": list(defaults.values()),
             },
@@ -133,7 +125,7 @@ def open_connection(
         raise
     assert row is not None
     conn.server_tz = row.server_tz or "UTC"
-    conn.user_path = shop_mod.UserPath(
+    conn.user_path = pg.UserPath(
         schemas=tuple(str(s) for s in row.schemas or ()),
         current=row.current,
         set=bool(row.path_set),
@@ -157,7 +149,7 @@ def connect(settings: Settings, *, migrating: bool = False) -> Iterator[pg.Conne
     watchdog = limits.Watchdog(bounds.watchdog)
     with contextlib.ExitStack() as stack:
         if settings.database_url is None:
-            from orderreport.embedded import EmbeddedServer  # only for the embedded server
+            from orderreport.db.embedded import EmbeddedServer  # only for the embedded server
 
             conninfo = stack.enter_context(EmbeddedServer(settings.home))
         else:
@@ -178,6 +170,13 @@ def waiting(conn: psycopg.Connection[Any]) -> contextlib.AbstractContextManager[
     return conn.guarded() if isinstance(conn, pg.Connection) else contextlib.nullcontext()
 
 
+def user_path(conn: psycopg.Connection[Any]) -> pg.UserPath:
+    """The user's search path as the session had it before orderreport replaced it."""
+    if isinstance(conn, pg.Connection):
+        return conn.user_path
+    return pg.read_path(conn)
+
+
 def bounds_of(conn: psycopg.Connection[Any]) -> limits.Bounds:
     """The bounds in force on `conn`'s session."""
     return conn.bounds if isinstance(conn, pg.Connection) else limits.Bounds(0, 0)
@@ -186,97 +185,6 @@ def bounds_of(conn: psycopg.Connection[Any]) -> limits.Bounds:
 def server_tz(conn: psycopg.Connection[Any]) -> str:
     """The zone the server gave this session before orderreport set the shop's."""
     return conn.server_tz if isinstance(conn, pg.Connection) else "UTC"
-
-
-def user_path(conn: psycopg.Connection[Any]) -> shop_mod.UserPath:
-    """The user's search path as the session had it before orderreport replaced it."""
-    if isinstance(conn, pg.Connection):
-        return conn.user_path
-    return shop_mod.read_path(conn)
-
-
-def find_shop(conn: psycopg.Connection[Any], settings: Settings) -> Shop:
-    """The shop as found in this database with these settings (see shop.inspect)."""
-    return shop_mod.inspect(
-        conn,
-        path=user_path(conn),
-        schema=settings.shop_schema,
-        naive_tz=settings.naive_tz,
-        server_tz=server_tz(conn),
-        source=settings.source,
-        currency=settings.currency,
-    )
-
-
-def try_find_shop(
-    conn: psycopg.Connection[Any], settings: Settings
-) -> tuple[Shop | None, str | None]:
-    """find_shop for `status`: (None, why) instead of an error when the shop is unclear."""
-    try:
-        return find_shop(conn, settings), None
-    except (ShopAmbiguous, ShopUnsupported) as exc:  # found out by reading, nothing to undo
-        return None, str(exc)
-
-
-_REVISION = f"SELECT version_num FROM {OUR_SCHEMA}.{VERSION_TABLE}"
-_OURS = f"SELECT pg_catalog.to_regclass('{OUR_SCHEMA}.{VERSION_TABLE}') IS NOT NULL"
-# require_schema's one catalog read: whether the version table is there, and the comment
-# orderreport's view was built with ('' if the view or its comment is absent)
-_STATE = (
-    f"SELECT pg_catalog.to_regclass('{OUR_SCHEMA}.{VERSION_TABLE}') IS NOT NULL AS versioned, "
-    "COALESCE(pg_catalog.obj_description("
-    "CAST(pg_catalog.to_regclass(CAST(%(v)s AS text)) AS oid), CAST('pg_class' AS name)), '') "
-    "AS built"
-)
-
-
-def schema_revision(conn: psycopg.Connection[Any]) -> str | None:
-    """orderreport's revision in this database (its own version table), None if it has none."""
-    ours = conn.execute(_OURS).fetchone()
-    if ours is None or not ours[0]:
-        return None
-    return _revision(conn)
-
-
-def _revision(conn: psycopg.Connection[Any]) -> str | None:
-    row = conn.execute(_REVISION).fetchone()
-    return None if row is None else str(row[0])
-
-
-def require_schema(conn: psycopg.Connection[Any], shop: Shop) -> None:
-    """Raise NotMigrated unless the database is at head and the view was built for `shop`.
-
-    Two round trips on a migrated database: the catalog (_STATE), then the revision."""
-    state = conn.execute(_STATE, {"v": f"{shop_mod.quote(OUR_SCHEMA)}.{shop_mod.quote(VIEW)}"})
-    row = state.fetchone()
-    assert row is not None  # an aggregate-free SELECT without FROM: always one row
-    current = _revision(conn) if row[0] else None
-    head = SCHEMA_HEAD
-    if current is None:
-        from orderreport import schema
-
-        if schema.find_legacy(conn) is not None:
-            raise NotMigrated(
-                "the database was migrated by an earlier orderreport (history in "
-                "alembic_version): run `orderreport migrate` to move it to orderreport's own "
-                "version table"
-            )
-    if current != head:
-        where = "has no orderreport schema" if current is None else f"is at revision {current}"
-        raise NotMigrated(f"the database {where} (head is {head}): run `orderreport migrate`")
-    built = str(row[1])
-    wanted = shop.fingerprint()
-    if built != wanted:
-        was = [p for p in _parts(built) if p not in _parts(wanted)]
-        now = [p for p in _parts(wanted) if p not in _parts(built)]
-        raise NotMigrated(
-            f"{OUR_SCHEMA}.order_reports was built for {'; '.join(was) or 'other settings'}, "
-            f"the settings now give {'; '.join(now)}: run `orderreport migrate` to rebuild it"
-        )
-
-
-def _parts(fingerprint: str) -> list[str]:
-    return [p.strip() for p in fingerprint.removeprefix(VIEW_MARK).split(";")]
 
 
 @contextlib.contextmanager
@@ -327,36 +235,6 @@ def failure(
     return limits.describe(exc, bounds, probe=probe)
 
 
-def checked_shop(conn: psycopg.Connection[Any], settings: Settings) -> Shop:
-    """The shop found in the session's database, checked to be migrated to head.
-
-    A database with tables but no shop orderreport can read is refused in one line: a
-    report of zeros there would look like a real one."""
-    found = find_shop(conn, settings)
-    if not found.exists:
-        from orderreport import schema
-
-        schema.refuse_foreign(conn, found)
-    require_schema(conn, found)
-    conn.commit()
-    return found
-
-
-@contextlib.contextmanager
-def shop_session(
-    settings: Settings, *, read_only: bool = False
-) -> Iterator[tuple[pg.Connection, Shop]]:
-    """A session (see `session`) and the shop found in it, checked to be migrated to head.
-
-    The checks read the catalog a statement at a time, each in its own transaction (no
-    BEGIN and COMMIT round trips); the block's own work is one transaction as always."""
-    with session(settings, read_only=read_only) as conn:
-        conn.autocommit = True
-        shop = checked_shop(conn, settings)
-        conn.autocommit = False
-        yield conn, shop
-
-
 def _rollback_quietly(conn: psycopg.Connection[Any]) -> None:
     # the connection may be gone, or a signal may have landed mid-commit (that may be the
     # very error): the original error matters, not what the rollback says about it
@@ -384,3 +262,22 @@ def try_advisory_lock(conn: psycopg.Connection[Any], key: int, wait_seconds: flo
 def advisory_unlock(conn: psycopg.Connection[Any], key: int) -> None:
     conn.execute("SELECT pg_catalog.pg_advisory_unlock(%(k)s)", {"k": key})
     conn.commit()
+
+
+# orderreport's own revision: its version table, apart from the shop application's
+_REVISION = f"SELECT version_num FROM {OUR_SCHEMA}.{VERSION_TABLE}"
+_OURS = f"SELECT pg_catalog.to_regclass('{OUR_SCHEMA}.{VERSION_TABLE}') IS NOT NULL"
+
+
+def schema_revision(conn: psycopg.Connection[Any]) -> str | None:
+    """orderreport's revision in this database (its own version table), None if it has none."""
+    ours = conn.execute(_OURS).fetchone()
+    if ours is None or not ours[0]:
+        return None
+    return revision(conn)
+
+
+def revision(conn: psycopg.Connection[Any]) -> str | None:
+    """The revision in orderreport's version table (which must exist)."""
+    row = conn.execute(_REVISION).fetchone()
+    return None if row is None else str(row[0])

@@ -68,7 +68,8 @@ from types import TracebackType
 
 import psycopg
 
-from orderreport import files, limits
+from orderreport import files
+from orderreport.db import limits
 from orderreport.errors import SIGNAL_EXITS, DatabaseUnavailable
 
 SERVER_USER = "orderreport"  # system user for the server when we run as root
