@@ -42,10 +42,9 @@ from bench import measure, reference, report, shops
 from bench.measure import CommandFailed, Pair, in_turns, server_ms, spawn
 from bench.report import NONE, TIMES, Row, millis, seconds
 from bench.shops import ORDERREPORT, SIZES, SMALLER, TZ, Size, libpq
-from orderreport import queries
 from orderreport.config.settings import normalize_url
 from orderreport.db.embedded import EmbeddedServer
-from orderreport.reports import session
+from orderreport.reports import queries, session
 from orderreport.shop import Shop
 
 PgConn = psycopg.Connection[Any]
@@ -186,7 +185,7 @@ def floor_row(b: Bench) -> Row:
 def export_query_row(b: Bench) -> Row:
     """A profile row: the export's own COPY query in psql against the reference's, to part
     the server's share of the export row from the client's (no target)."""
-    from orderreport import queries
+    from orderreport.reports import queries
 
     with session.shop_session(shops.settings_for(b.dbs.main)) as (_sess, shop):
         ours_sql = queries.copy_sql("csv", shop, whole=True)

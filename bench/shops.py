@@ -26,9 +26,9 @@ from psycopg import sql
 from sqlalchemy.engine import URL
 
 from orderreport import db, objects, schema
-from orderreport import demo as demo_mod
 from orderreport import shop as shop_mod
 from orderreport.config.settings import Settings, load_settings
+from orderreport.reports import demo as demo_mod
 
 TZ = "Europe/Moscow"  # the shop's zone: whole-hour offset, no clock changes since 2014
 ORDERREPORT = [sys.executable, "-m", "orderreport"]

@@ -24,8 +24,8 @@ import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
-from orderreport import objects, queries
-from orderreport.reports import session
+from orderreport import objects
+from orderreport.reports import queries, session
 from tests.conftest import ORDERREPORT, plain, run_cli, settings_for, subprocess_env, url_text
 
 DATA = Path(__file__).parent / "data"

@@ -17,8 +17,7 @@ import pytest
 from sqlalchemy.engine import URL
 
 from bench.shops import month_starts, partition_name, partitioned_ddl
-from orderreport import queries
-from orderreport.reports import session
+from orderreport.reports import queries, session
 from tests.conftest import REPO, plain, run_cli, settings_for, subprocess_env, url_text
 
 # Every figure of the bench's table, as its first column starts.

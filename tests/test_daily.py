@@ -14,9 +14,9 @@ import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
-from orderreport import daily, db, objects, queries
+from orderreport import db, objects
 from orderreport.cli.dates import today_in
-from orderreport.reports import session
+from orderreport.reports import daily, queries, session
 from tests.conftest import (
     ORDERREPORT,
     add_order,

@@ -22,12 +22,11 @@ import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
-from orderreport import digest
-from orderreport.digest import BASES, FIGURES, Digest
-from orderreport.queries import Summary
 from orderreport.render import digest as digest_render
 from orderreport.render import html as html_render
-from orderreport.reports import session
+from orderreport.reports import digest, session
+from orderreport.reports.digest import BASES, FIGURES, Digest
+from orderreport.reports.queries import Summary
 from tests.conftest import add_order, settings_for
 
 Conn = psycopg.Connection[tuple[object, ...]]

@@ -29,9 +29,9 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import URL
 
-from orderreport.digest import BASES, Digest
 from orderreport.render import digest as digest_render
 from orderreport.render import html as html_render
+from orderreport.reports.digest import BASES, Digest
 from tests import test_digest
 from tests.conftest import REPO
 from tests.test_digest import BERLIN, DAY, the_digest

@@ -484,7 +484,7 @@ def test_demo_on_a_shop_is_one_line_and_changes_nothing(secret_url: URL) -> None
 def test_verbose_shows_a_traceback_without_the_password(
     secret_url: URL, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from orderreport import queries
+    from orderreport.reports import queries
 
     def broken(*_: object, **__: object) -> None:  # an error we cannot provoke for real
         raise RuntimeError(f"boom near {url_text(secret_url)}")

@@ -24,10 +24,11 @@ import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
-from orderreport import db, grants, migrate
+from orderreport import db, migrate
 from orderreport import shop as shop_mod
 from orderreport.config.settings import load_settings
 from orderreport.errors import UsageError
+from orderreport.reports import grants
 from orderreport.schema import quote
 from tests.conftest import Result, add_order, fill_days, plain, run_cli, url_text
 from tests.platforms.shops import DAYS, PLATFORMS, SOLIDUS_QUERY, expected

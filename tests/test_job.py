@@ -13,11 +13,13 @@ import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
-from orderreport import daily, db, job
+from orderreport import db
+from orderreport import jobs as job
 from orderreport.cli.dates import today_in
 from orderreport.deliver import metrics
-from orderreport.digest import Digest
 from orderreport.errors import Incomplete, LockBusy, Refused, UsageError
+from orderreport.reports import daily
+from orderreport.reports.digest import Digest
 from tests.conftest import add_order, fill_days, plain, settings_for
 from tests.prom import values
 

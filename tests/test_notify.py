@@ -35,12 +35,11 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy.engine import URL
 
-from orderreport import digest
 from orderreport.cli.dates import today_in
 from orderreport.deliver import notify
 from orderreport.render import digest as digest_render
 from orderreport.render import mail as email_render
-from orderreport.reports import session
+from orderreport.reports import digest, session
 from tests.conftest import REPO, add_order, plain, run_cli, url_text
 from tests.prom import free_port
 from tests.test_digest import BERLIN, DAY, the_digest

@@ -15,10 +15,11 @@ import pytest
 from rich.cells import cell_len
 from rich.console import Console
 
-from orderreport import columns, daily, health, queries, runs, schema, verify
+from orderreport import columns, schema
 from orderreport.config import sources
 from orderreport.render import records as output
 from orderreport.render.records import Format
+from orderreport.reports import daily, health, queries, runs, verify
 
 WIDTHS = [20, 40, 80, 200]
 DAY = date(2025, 12, 16)

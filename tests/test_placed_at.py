@@ -25,7 +25,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
-from orderreport import queries
+from orderreport.reports import queries
 from tests.conftest import Result, plain, run_cli, url_text
 
 ZONE = "Europe/Moscow"

@@ -12,8 +12,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
-from orderreport import queries
-from orderreport.reports import session
+from orderreport.reports import queries, session
 from tests.conftest import add_order, plain, settings_for
 
 UTC = ZoneInfo("UTC")

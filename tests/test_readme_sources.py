@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 from sqlalchemy.engine import URL
 
-from orderreport import queries
+from orderreport.reports import queries
 from tests.conftest import REPO, plain, run_cli, url_text
 from tests.test_placed_at import index_conditions
 

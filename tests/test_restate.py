@@ -17,8 +17,8 @@ import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
-from orderreport import daily
 from orderreport.cli.dates import today_in
+from orderreport.reports import daily
 from tests import sales
 from tests.conftest import add_order, plain, run_cli, url_text
 

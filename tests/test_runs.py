@@ -18,8 +18,9 @@ import pytest
 from psycopg.rows import dict_row
 from sqlalchemy.engine import URL
 
-from orderreport import db, runs
+from orderreport import db
 from orderreport.cli.dates import today_in
+from orderreport.reports import runs
 from tests.conftest import ORDERREPORT, fill_days, plain, run_cli, subprocess_env, url_text
 
 Conn = psycopg.Connection[tuple[object, ...]]

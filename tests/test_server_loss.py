@@ -29,7 +29,7 @@ from sqlalchemy.engine import URL, make_url
 from orderreport import migrate, objects
 from orderreport.config.settings import Settings
 from orderreport.db.embedded import EmbeddedServer
-from orderreport.runs import RECORD_WAIT, RESTARTED
+from orderreport.reports.runs import RECORD_WAIT, RESTARTED
 from tests.conftest import (
     fill_days,
     make_home,

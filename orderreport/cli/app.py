@@ -28,8 +28,8 @@ from orderreport.render import records
 from orderreport.render.records import DigestFormat, Format
 
 if TYPE_CHECKING:
-    from orderreport import daily
-    from orderreport.digest import Digest
+    from orderreport.reports import daily
+    from orderreport.reports.digest import Digest
 
 __all__ = ["app", "invoke"]
 
@@ -193,7 +193,8 @@ def demo_cmd(
 
     Example: orderreport demo --days 30 --orders-per-day 500 --tz Europe/Moscow
     """
-    from orderreport import job, queries
+    from orderreport import jobs as job
+    from orderreport.reports import queries
 
     _loaded, stored = job.demo(
         settings,
@@ -224,8 +225,7 @@ def report(
 
     Example: orderreport report --date 2025-12-16 --tz Europe/Moscow --format csv > day.csv
     """
-    from orderreport import queries
-    from orderreport.reports import session
+    from orderreport.reports import queries, session
 
     span = dates.span(today_in(settings.tz, now_utc()), all_days=all_days)
     first, last = span or (None, None)
@@ -259,8 +259,7 @@ def summary(*, settings: Settings, fmt: Format, dates: params.Dates) -> None:
 
     Example: orderreport summary --from 2025-12-01 --to 2025-12-31 --json
     """
-    from orderreport import queries
-    from orderreport.reports import session
+    from orderreport.reports import queries, session
 
     span = dates.span(today_in(settings.tz, now_utc()))
     assert span is not None
@@ -314,7 +313,8 @@ def daily_cmd(
 
     Example: orderreport daily --notify 'mailtos://user:pass@smtp.example.com?to=owner@shop.example'
     """
-    from orderreport import job, queries
+    from orderreport import jobs as job
+    from orderreport.reports import queries
 
     today = today_in(settings.tz, now_utc())
     span = dates.span(today) if dates.given else None
@@ -371,7 +371,7 @@ def digest_cmd(
 
     Example: orderreport digest --notify 'mailto://127.0.0.1:2525?from=r@shop.example&to=o@shop.example'
     """
-    from orderreport import digest as digest_mod
+    from orderreport.reports import digest as digest_mod
     from orderreport.reports import session
 
     today = today_in(settings.tz, now_utc())
@@ -384,7 +384,7 @@ def digest_cmd(
     sys.stdout.write(notes.digest_text(found, fmt))
     urls = tuple(notify) if notify else settings.notify
     if urls:  # sent now; stdout is as without it, a failed send a warning
-        from orderreport import job
+        from orderreport import jobs as job
 
         sys.stdout.flush()
         for warning in job.send_digest(found, urls):
@@ -403,8 +403,7 @@ def verify_cmd(*, settings: Settings, fmt: Format, dates: params.Dates) -> None:
 
     Example: orderreport verify --from 2025-12-01 --to 2025-12-31 --format csv
     """
-    from orderreport import verify
-    from orderreport.reports import session
+    from orderreport.reports import session, verify
 
     today = today_in(settings.tz, now_utc())
     bounds: tuple[date | None, date | None]
@@ -449,7 +448,8 @@ def runs_cmd(
 
     Example: orderreport runs --limit 5 --json
     """
-    from orderreport import db, runs
+    from orderreport import db
+    from orderreport.reports import runs
 
     with db.session(settings) as conn:
         found = runs.recent(conn, limit)
@@ -479,8 +479,7 @@ def history(
 
     Example: orderreport history --from 2025-12-01 --format csv
     """
-    from orderreport import daily
-    from orderreport.reports import session
+    from orderreport.reports import daily, session
 
     bounds = parse_bounds(start, end, today_in(settings.tz, now_utc()))
     with session.shop_session(settings) as (conn, _shop):
@@ -525,7 +524,7 @@ def grants(
 
     Example: orderreport grants --job orderreport_job --platform saleor
     """
-    from orderreport import grants as grants_mod
+    from orderreport.reports import grants as grants_mod
     from orderreport.reports import session
 
     if (reports is None) == (job is None):
@@ -588,9 +587,10 @@ def status(*, settings: Settings, fmt: Format, max_lag: params.MaxLag = 1) -> No
 
     Example: orderreport status --format prometheus
     """
-    from orderreport import db, health
+    from orderreport import db
     from orderreport import shop as shop_mod
     from orderreport.deliver import metrics
+    from orderreport.reports import health
 
     with db.session(settings) as conn:
         shop, shop_problem = shop_mod.try_find(conn, settings)

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 from orderreport.render.records import DigestFormat
 
 if TYPE_CHECKING:
-    from orderreport import queries, runs
-    from orderreport.digest import Digest
+    from orderreport.reports import queries, runs
+    from orderreport.reports.digest import Digest
 
 
 class Counting:
@@ -41,7 +41,7 @@ def title(what: str, span: tuple[date, date] | None, tz: str) -> str:
 
 def total_rows(totals: list[queries.Summary] | None) -> list[dict[str, object]] | None:
     """A range's totals as the table's footer rows, one per currency."""
-    from orderreport import queries
+    from orderreport.reports import queries
 
     if totals is None:
         return None

@@ -16,8 +16,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from orderreport.digest import BASES, Comparison, CurrencyDigest, Digest, Figure
 from orderreport.render.records import json_value
+from orderreport.reports.digest import BASES, Comparison, CurrencyDigest, Digest, Figure
 
 TEXT_WIDTH = 72  # columns of the plain-text digest
 

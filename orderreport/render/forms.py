@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from orderreport.digest import Digest
 from orderreport.render import digest, html
+from orderreport.reports.digest import Digest
 
 DIGEST: dict[str, Callable[[Digest], str]] = {
     "text": digest.text,

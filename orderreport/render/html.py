@@ -13,7 +13,6 @@ from datetime import date, timedelta
 from decimal import ROUND_CEILING, Decimal
 from typing import Protocol
 
-from orderreport.digest import BASES, HISTORY_DAYS, Comparison, CurrencyDigest, Digest, Figure
 from orderreport.render.digest import (
     _ARROWS,
     DAY_LIVE,
@@ -35,6 +34,14 @@ from orderreport.render.digest import (
     signed,
 )
 from orderreport.render.records import json_value
+from orderreport.reports.digest import (
+    BASES,
+    HISTORY_DAYS,
+    Comparison,
+    CurrencyDigest,
+    Digest,
+    Figure,
+)
 
 # -- HTML ---------------------------------------------------------------------------------
 

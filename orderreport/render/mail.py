@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from orderreport.digest import BASES, CurrencyDigest, Digest
 from orderreport.render.digest import (
     DAY_LIVE,
     LABELS,
@@ -32,6 +31,7 @@ from orderreport.render.digest import (
     signed,
 )
 from orderreport.render.html import escape as _h
+from orderreport.reports.digest import BASES, CurrencyDigest, Digest
 
 # Colours: a dark ink on white, one accent; the trends in words too (never colour alone).
 _INK, _MUTED, _ACCENT, _DAY, _RULE = "#1a202c", "#4a5568", "#90cdf4", "#2b6cb0", "#e2e8f0"

@@ -11,12 +11,13 @@ from typing import Any
 
 import psycopg
 
-from orderreport import db, objects, runs, schema
+from orderreport import db, objects, schema
 from orderreport import shop as shop_mod
 from orderreport.columns import fields_of, header
-from orderreport.daily import StoredSpan, stored_span
 from orderreport.deliver.metrics import HealthFigures
-from orderreport.runs import RunRecord
+from orderreport.reports import runs
+from orderreport.reports.daily import StoredSpan, stored_span
+from orderreport.reports.runs import RunRecord
 from orderreport.shop import Shop
 
 

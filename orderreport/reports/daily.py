@@ -21,7 +21,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from orderreport import db, queries, runs, verify
+from orderreport import db
 from orderreport.columns import fields_of, header
 
 # the CLI's bounds, kept where the CLI reads them without importing this module
@@ -30,10 +30,11 @@ from orderreport.config.settings import DEFAULT_RESTATE as DEFAULT_RESTATE
 from orderreport.config.settings import MAX_RESTATE as MAX_RESTATE
 from orderreport.deliver.metrics import RunFigures
 from orderreport.errors import UsageError
-from orderreport.queries import Summary
-from orderreport.runs import Progress
+from orderreport.reports import queries, runs, verify
+from orderreport.reports.queries import Summary
+from orderreport.reports.runs import Progress
+from orderreport.reports.verify import Difference
 from orderreport.shop import Shop
-from orderreport.verify import Difference
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from typing import Any
 
 import psycopg
 
-from orderreport import verify
-from orderreport.queries import Summary
+from orderreport.reports import verify
+from orderreport.reports.queries import Summary
 from orderreport.shop import Shop
 
 HISTORY_DAYS = 28  # days of total value in the digest's chart, ending at the day

@@ -18,9 +18,9 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from orderreport import queries
 from orderreport.columns import fields_of, header
-from orderreport.queries import Summary
+from orderreport.reports import queries
+from orderreport.reports.queries import Summary
 from orderreport.shop import Shop
 
 # The figures a stored report holds, in the order they are reported.

@@ -44,7 +44,7 @@ from orderreport.errors import (
     exit_code_of,
 )
 from orderreport.objects import OUR_SCHEMA
-from orderreport.queries import Summary
+from orderreport.reports.queries import Summary
 
 MESSAGE_LIMIT = 500  # characters of an error message kept in the log
 # A run whose connection was lost (a server restart, a crash) tries this long to record its

@@ -26,14 +26,14 @@ from orderreport.errors import EXIT_FAILURE, EXIT_OK, Incomplete, exit_code_of
 from orderreport.reports import session
 
 if TYPE_CHECKING:
-    from orderreport import daily as daily_mod
-    from orderreport import queries, verify
     from orderreport.config.settings import Settings
     from orderreport.db.connection import Connection
     from orderreport.deliver import metrics
-    from orderreport.demo import DemoResult
-    from orderreport.digest import Digest
-    from orderreport.runs import Progress
+    from orderreport.reports import daily as daily_mod
+    from orderreport.reports import queries, verify
+    from orderreport.reports.demo import DemoResult
+    from orderreport.reports.digest import Digest
+    from orderreport.reports.runs import Progress
     from orderreport.shop import Shop
 
 
@@ -78,8 +78,8 @@ def daily(
     the outcome. Returns daily.run's result; raises Incomplete if a gap older than
     `max_catch_up` days is left, and whatever ended the run (LockBusy, a lost connection).
     """
-    from orderreport import daily as daily_mod
-    from orderreport import runs
+    from orderreport.reports import daily as daily_mod
+    from orderreport.reports import runs
 
     if span is not None:
         daily_mod.require_complete(span[1], today, settings.tz)  # bad input is not a run
@@ -124,8 +124,9 @@ def _logged(
     events: Events,
 ) -> daily_mod.Run:
     """daily.run inside the run log: a gap it leaves is a failed run there too."""
-    from orderreport import daily as daily_mod
-    from orderreport import db, runs
+    from orderreport import db
+    from orderreport.reports import daily as daily_mod
+    from orderreport.reports import runs
 
     with (
         db.session(settings) as conn,
@@ -188,9 +189,9 @@ def _deliver(
 ) -> list[str]:
     """Yesterday's digest to `show`, posted to the webhook and sent to the notify URLs (once
     a run, after its days are committed); the warnings of what could not be delivered."""
-    from orderreport import digest
     from orderreport.deliver import webhook as hook
     from orderreport.render import digest as digest_render
+    from orderreport.reports import digest
 
     found = digest.digest(conn, shop, today - timedelta(days=1), tz=tz)
     conn.commit()
@@ -286,7 +287,7 @@ class _Said:
         self.line(f"stored {s.date} ({s.time_zone}): {s.total_orders} orders, total {total}")
 
     def changed(self, changes: Sequence[verify.Difference]) -> None:
-        from orderreport import verify
+        from orderreport.reports import verify
 
         self.line(
             f"restated {changes[0].date} ({changes[0].time_zone}): {verify.describe(changes)}"
@@ -311,10 +312,10 @@ def demo(
     and store its daily reports. `loading()` is entered while the orders load and gives the
     callback told each day loaded (a progress bar); `say` hears what was done. Returns what
     was loaded and the reports stored."""
-    from orderreport import daily as daily_mod
     from orderreport import db
-    from orderreport import demo as demo_mod
     from orderreport import migrate as migration
+    from orderreport.reports import daily as daily_mod
+    from orderreport.reports import demo as demo_mod
 
     with db.connect(settings) as conn:
         demo_mod.refuse_unless_empty(conn)
