@@ -25,7 +25,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import URL
 
-from orderreport import db, objects, schema
+from orderreport import db, objects
 from orderreport import shop as shop_mod
 from orderreport.config.settings import Settings, load_settings
 from orderreport.reports import demo as demo_mod
@@ -281,7 +281,7 @@ def refresh_view(url: URL) -> str | None:
     """
     with db.connect(settings_for(url)) as conn:
         found = shop_mod.find(conn, settings_for(url))
-        body = shop_mod.view_definition(found, schema.quote)
+        body = shop_mod.view_definition(found, shop_mod.quote)
         view = f"{objects.OUR_SCHEMA}.{objects.VIEW}"
         conn.execute(f"CREATE TEMP VIEW bench_view_now AS {body}")
         row = conn.execute(

@@ -23,10 +23,12 @@ import psycopg
 from alembic import context
 from sqlalchemy import Connection, Engine, text
 
-from orderreport import db, migrate, migrating, schema
+from orderreport import db, schema
 from orderreport.db import limits
-from orderreport.models import metadata
 from orderreport.objects import OUR_SCHEMA, VERSION_TABLE, VIEW
+from orderreport.schema import migrate
+from orderreport.schema import revisions as migrating
+from orderreport.schema.models import metadata
 
 config = context.config
 

@@ -313,9 +313,9 @@ def demo(
     callback told each day loaded (a progress bar); `say` hears what was done. Returns what
     was loaded and the reports stored."""
     from orderreport import db
-    from orderreport import migrate as migration
     from orderreport.reports import daily as daily_mod
     from orderreport.reports import demo as demo_mod
+    from orderreport.schema import migrate as migration
 
     with db.connect(settings) as conn:
         demo_mod.refuse_unless_empty(conn)

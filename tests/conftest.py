@@ -25,10 +25,10 @@ import psycopg
 import pytest
 from sqlalchemy.engine import URL, make_url
 
-from orderreport import migrate
 from orderreport.config.settings import Settings, load_settings, normalize_url
 from orderreport.db.embedded import EmbeddedServer
 from orderreport.entry import run as main
+from orderreport.schema import migrate
 from tests import prom
 
 REPO = Path(__file__).resolve().parent.parent

@@ -21,7 +21,7 @@ from pytest_alembic.tests import (
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import URL
 
-from orderreport import migrate
+from orderreport.schema import migrate
 from tests.conftest import settings_for
 
 __all__ = [

@@ -24,12 +24,13 @@ import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
-from orderreport import db, migrate
+from orderreport import db
 from orderreport import shop as shop_mod
 from orderreport.config.settings import load_settings
 from orderreport.errors import UsageError
 from orderreport.reports import grants
-from orderreport.schema import quote
+from orderreport.schema import migrate
+from orderreport.shop import quote
 from tests.conftest import Result, add_order, fill_days, plain, run_cli, url_text
 from tests.platforms.shops import DAYS, PLATFORMS, SOLIDUS_QUERY, expected
 from tests.test_platforms import preset_fields, toml_table

@@ -14,7 +14,8 @@ import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
-from orderreport import migrate, objects
+from orderreport import objects
+from orderreport.schema import migrate
 from tests.conftest import (
     ORDERREPORT,
     REPO,

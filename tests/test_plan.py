@@ -22,10 +22,10 @@ import psycopg
 import pytest
 from sqlalchemy.engine import URL
 
-from orderreport import migrate, objects, schema
+from orderreport import objects, schema
 from orderreport.config.settings import Settings, load_settings
 from orderreport.errors import ObjectExists
-from orderreport.schema import Step
+from orderreport.schema import Step, migrate
 from tests.conftest import REPO, plain, run_cli, url_text
 from tests.platforms.shops import PLATFORMS
 from tests.test_adoption import DATA, VARIANTS, Variant, build_old_shop
@@ -256,7 +256,7 @@ def test_editing_todays_ddl_does_not_change_an_old_revision(
 
 
 def test_the_run_log_columns_are_the_models() -> None:
-    from orderreport import models
+    from orderreport.schema import models
 
     assert schema.runs_columns() == {c.name for c in models.runs.c}
     assert "backend_start" in schema.runs_columns()

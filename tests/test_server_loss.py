@@ -26,10 +26,11 @@ import pytest
 from psycopg.rows import dict_row
 from sqlalchemy.engine import URL, make_url
 
-from orderreport import migrate, objects
+from orderreport import objects
 from orderreport.config.settings import Settings
 from orderreport.db.embedded import EmbeddedServer
 from orderreport.reports.runs import RECORD_WAIT, RESTARTED
+from orderreport.schema import migrate
 from tests.conftest import (
     fill_days,
     make_home,

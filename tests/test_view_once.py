@@ -15,10 +15,10 @@ from typing import Any
 import psycopg
 from sqlalchemy.engine import URL
 
-from orderreport import migrate
 from orderreport.config.settings import load_settings
 from orderreport.objects import SCHEMA_HEAD
 from orderreport.reports import queries
+from orderreport.schema import migrate
 from tests import sales
 from tests.conftest import plain, run_cli, url_text
 from tests.platforms.shops import DAYS

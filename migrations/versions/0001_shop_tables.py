@@ -15,8 +15,10 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import context, op
 
-from orderreport import migrating, objects, schema
+from orderreport import objects, schema
+from orderreport import shop as shop_mod
 from orderreport.objects import OUR_SCHEMA
+from orderreport.schema import revisions as migrating
 
 revision: str = "0001"
 down_revision: str | Sequence[str] | None = None
@@ -95,7 +97,7 @@ def steps(walk: schema.Walk) -> None:
 
     def create(where: str) -> None:
         if named:
-            op.execute(f"CREATE SCHEMA IF NOT EXISTS {schema.quote(where)}")
+            op.execute(f"CREATE SCHEMA IF NOT EXISTS {shop_mod.quote(where)}")
         create_shop_tables(where)
 
     schema.create_shop(walk, revision, TABLES, create)

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import context, op
 
-from orderreport import migrating, schema
+from orderreport import schema
+from orderreport.schema import revisions as migrating
 
 revision: str = "0002"
 down_revision: str | Sequence[str] | None = "0001"

@@ -16,7 +16,8 @@ from collections.abc import Sequence
 
 from alembic import context, op
 
-from orderreport import migrating, schema
+from orderreport import schema
+from orderreport.schema import revisions as migrating
 
 revision: str = "0003"
 down_revision: str | Sequence[str] | None = "0002"

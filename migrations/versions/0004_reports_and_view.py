@@ -15,8 +15,9 @@ from collections.abc import Sequence
 
 from alembic import context, op
 
-from orderreport import migrating, schema
+from orderreport import schema
 from orderreport.objects import OUR_SCHEMA, VIEW
+from orderreport.schema import revisions as migrating
 from orderreport.shop import SUBQUERY
 
 revision: str = "0004"

@@ -14,8 +14,9 @@ from collections.abc import Sequence
 
 from alembic import context, op
 
-from orderreport import migrating, schema
+from orderreport import schema
 from orderreport.objects import OUR_SCHEMA
+from orderreport.schema import revisions as migrating
 
 revision: str = "0005"
 down_revision: str | Sequence[str] | None = "0004"

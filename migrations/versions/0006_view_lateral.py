@@ -14,7 +14,8 @@ from collections.abc import Sequence
 
 from alembic import context, op
 
-from orderreport import migrating, schema
+from orderreport import schema
+from orderreport.schema import revisions as migrating
 from orderreport.shop import LATERAL, SUBQUERY
 
 revision: str = "0006"

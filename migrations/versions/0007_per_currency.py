@@ -18,7 +18,9 @@ from collections.abc import Sequence
 
 from alembic import context, op
 
-from orderreport import migrating, schema
+from orderreport import schema
+from orderreport import shop as shop_mod
+from orderreport.schema import revisions as migrating
 from orderreport.shop import LATERAL, PER_CURRENCY
 
 revision: str = "0007"
@@ -73,7 +75,7 @@ def steps(walk: schema.Walk) -> None:
 
 def downgrade() -> None:
     if not context.is_offline_mode():
-        several = schema.scalar(
+        several = shop_mod.scalar(
             migrating.connection(), f"SELECT count(*) FROM {TABLE} WHERE currency <> ''"
         )
         if several:

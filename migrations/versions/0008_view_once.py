@@ -17,7 +17,8 @@ from collections.abc import Sequence
 
 from alembic import context, op
 
-from orderreport import migrating, schema
+from orderreport import schema
+from orderreport.schema import revisions as migrating
 from orderreport.shop import ONCE, PER_CURRENCY
 
 revision: str = "0008"

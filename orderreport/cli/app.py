@@ -151,8 +151,8 @@ def migrate(
 
     Example: orderreport migrate --platform saleor --plan
     """
-    from orderreport import migrate as migration
     from orderreport import schema
+    from orderreport.schema import migrate as migration
 
     if sql:
         say("-- the DDL for an EMPTY database; for a shop's own, see `orderreport migrate --plan`")

@@ -15,8 +15,7 @@ import psycopg
 
 from orderreport.errors import Refused
 from orderreport.objects import OUR_SCHEMA, REGISTRY
-from orderreport.schema import exists, qualified, quote
-from orderreport.shop import Shop
+from orderreport.shop import Shop, exists, qualified, quote
 
 USERS = 1000
 PRODUCTS = 200

@@ -35,8 +35,7 @@ import psycopg
 from orderreport import shop as shop_mod
 from orderreport.errors import NotMigrated, ShopUnsupported, UsageError
 from orderreport.objects import DAILY_REPORTS, OUR_SCHEMA, RUNS, VERSION_TABLE, VIEW
-from orderreport.schema import qualified, quote
-from orderreport.shop import Shop
+from orderreport.shop import Shop, qualified, quote
 
 REPORTS = "reports"
 JOB = "job"

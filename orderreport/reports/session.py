@@ -76,9 +76,7 @@ def checked_shop(conn: psycopg.Connection[Any], settings: Settings) -> Shop:
     report of zeros there would look like a real one."""
     found = shop_mod.find(conn, settings)
     if not found.exists:
-        from orderreport import schema
-
-        schema.refuse_foreign(conn, found)
+        shop_mod.refuse_foreign(conn, found)
     require_schema(conn, found)
     conn.commit()
     return found

@@ -3,6 +3,18 @@ and literals as SQL), view.py (the view's SQL, a day's bounds, the proof, the da
 May import db, config and the leaves. Its public names are re-exported here (light: no
 import above psycopg), so call sites read `shop.inspect`, `shop.view_definition`."""
 
+from orderreport.shop.checks import NEEDED_INDEXES as NEEDED_INDEXES
+from orderreport.shop.checks import Conn as Conn
+from orderreport.shop.checks import IndexState as IndexState
+from orderreport.shop.checks import creation_schema as creation_schema
+from orderreport.shop.checks import exists as exists
+from orderreport.shop.checks import index_states as index_states
+from orderreport.shop.checks import needed_indexes as needed_indexes
+from orderreport.shop.checks import orders_without_amount as orders_without_amount
+from orderreport.shop.checks import refuse_foreign as refuse_foreign
+from orderreport.shop.checks import scalar as scalar
+from orderreport.shop.checks import unadvised_whole_reads as unadvised_whole_reads
+from orderreport.shop.checks import undated_orders as undated_orders
 from orderreport.shop.model import DATE as DATE
 from orderreport.shop.model import DAY as DAY
 from orderreport.shop.model import EXPRESSION as EXPRESSION
@@ -31,6 +43,8 @@ from orderreport.shop.model import foreign_relations as foreign_relations
 from orderreport.shop.model import inspect as inspect
 from orderreport.shop.model import try_find as try_find
 from orderreport.shop.sql import fill_schema as fill_schema
+from orderreport.shop.sql import ident as ident
+from orderreport.shop.sql import qualified as qualified
 from orderreport.shop.sql import quote as quote
 from orderreport.shop.sql import sql_string as sql_string
 from orderreport.shop.view import DAY_BOUNDS as DAY_BOUNDS

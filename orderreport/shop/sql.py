@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from psycopg import sql
+
 from orderreport.errors import ShopUnsupported
 
 
@@ -49,3 +51,12 @@ def quote(name: str) -> str:
 def sql_string(value: str) -> str:
     """A SQL string literal (standard_conforming_strings: only quotes need doubling)."""
     return "'" + value.replace("'", "''") + "'"
+
+
+def qualified(schema: str | None, name: str) -> str:
+    return f"{quote(schema)}.{quote(name)}" if schema else quote(name)
+
+
+def ident(schema: str | None, name: str) -> sql.Identifier:
+    """`schema.name` (or `name` alone) as an identifier for psycopg.sql."""
+    return sql.Identifier(schema, name) if schema else sql.Identifier(name)

@@ -7,32 +7,45 @@ database migrated by orderreport's first release (they move its objects over). N
 here rewrites, retypes or drops a table or column of the shop's; what orderreport adds
 to the shop's tables is written in `orderreport.created_objects`, and a downgrade
 removes only what is written there. Each step is decided once (see "the walk" below):
-`migrate` takes it, `migrate --plan` says it, from the same function.
-"""
+`migrate` takes it, `migrate --plan` says it, from the same function."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import psycopg
 from psycopg import sql
 
-from orderreport import db, objects
+from orderreport import objects
 from orderreport import shop as shop_mod
 from orderreport.columns import fields_of
-from orderreport.errors import ObjectExists, Refused
+from orderreport.errors import ObjectExists
 from orderreport.objects import DAILY_REPORTS, OUR_SCHEMA, REGISTRY, RUNS, VIEW, VIEW_MARK
+from orderreport.schema.catalog import (
+    Legacy,
+    _partitioned,
+    _schema_exists,
+    register,
+    registered_all,
+    retire_legacy,
+    rightfully_owned,
+    runs_columns,
+    view_comment,
+    view_grants,
+)
 from orderreport.shop import Shop
-
-# (table, column): the indexes the reports need on the shop's tables, by their name.
-NEEDED_INDEXES = {
-    "ix_orders_created_at": ("orders", "created_at"),
-    "ix_order_items_order_id": ("order_items", "order_id"),
-}
-LEGACY_MARK = "products_price_nonnegative"  # a constraint only orderreport's 0001 created
+from orderreport.shop.checks import (
+    Conn,
+    IndexState,
+    creation_schema,
+    exists,
+    index_states,
+    refuse_foreign,
+    scalar,
+)
+from orderreport.shop.sql import ident, qualified, quote
 
 
 @dataclass(frozen=True)
@@ -46,110 +59,7 @@ class Step:
     detail: str
 
 
-@dataclass(frozen=True)
-class Legacy:
-    """A database migrated by orderreport's first release: its revision and schema."""
-
-    revision: str
-    schema: str
-
-
 PLAN_FIELDS = fields_of(Step)
-
-
-quote = shop_mod.quote  # one quoting rule for identifiers (shop.py holds it)
-
-# What every function here takes: a psycopg connection (orderreport's pg.Connection, or
-# under Alembic the driver connection of op.get_bind()).
-Conn = psycopg.Connection[Any]
-
-
-def qualified(schema: str | None, name: str) -> str:
-    return f"{quote(schema)}.{quote(name)}" if schema else quote(name)
-
-
-def ident(schema: str | None, name: str) -> sql.Identifier:
-    """`schema.name` (or `name` alone) as an identifier for psycopg.sql."""
-    return sql.Identifier(schema, name) if schema else sql.Identifier(name)
-
-
-def scalar(conn: Conn, query: Any, params: dict[str, Any] | None = None) -> Any:
-    """The first column of the first row (None if there is no row)."""
-    row = conn.execute(query, params).fetchone()
-    return None if row is None else row[0]
-
-
-def exists(conn: Conn, schema: str | None, name: str) -> bool:
-    """True if a relation `name` exists in `schema` (None: the user's current schema)."""
-    return bool(
-        scalar(
-            conn,
-            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c "
-            "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE c.relname = %(n)s AND n.nspname = %(s)s)",
-            {"n": name, "s": schema or creation_schema(conn)},
-        )
-    )
-
-
-def creation_schema(conn: Conn) -> str:
-    """The schema the user's own search path creates objects in (their current schema):
-    where an empty database gets its shop. The session's own path holds none."""
-    return db.user_path(conn).current or "public"
-
-
-# Whether a relation is owned by a role orderreport may take it from: the role running
-# orderreport, or the owner of the shop's own tables in that schema. A table another role
-# merely could create there (PUBLIC may create in `public` before PostgreSQL 15) is not.
-_RIGHTFUL = """
-    SELECT c.relowner = (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = current_user)
-           OR c.relowner IN (SELECT t.relowner FROM pg_catalog.pg_class t
-                             WHERE t.relnamespace = c.relnamespace
-                               AND t.relname = ANY(CAST(%(shop)s AS text[])))
-    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-    WHERE n.nspname = %(s)s AND c.relname = %(n)s
-    """
-
-
-def rightfully_owned(conn: Conn, schema: str, name: str) -> bool:
-    """True if `schema.name` is owned by the running role or by the shop tables' owner."""
-    found = scalar(conn, _RIGHTFUL, {"s": schema, "n": name, "shop": ["orders", "order_items"]})
-    return bool(found)
-
-
-# -- orderreport's first release --------------------------------------------------------
-def find_legacy(conn: Conn) -> Legacy | None:
-    """The first release's history in the shared `alembic_version`, if this is such a database.
-
-    Only a revision of ours there is not enough (an application may number its revisions
-    0001 too): the shop must also carry a constraint that only our first revision made.
-    """
-    if exists(conn, OUR_SCHEMA, objects.VERSION_TABLE):
-        return None
-    path = db.user_path(conn)
-    # the first alembic_version on the user's path, as an unqualified name would resolve
-    schema = next((s for s in path.schemas if exists(conn, s, "alembic_version")), None)
-    if schema is None or not rightfully_owned(conn, schema, "alembic_version"):
-        return None
-    table = ident(schema, "alembic_version")
-    versions = [
-        str(v) for (v,) in conn.execute(sql.SQL("SELECT version_num FROM {}").format(table))
-    ]
-    if len(versions) != 1 or versions[0] not in objects.LEGACY_REVISIONS:
-        return None
-    marked = scalar(
-        conn,
-        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k "
-        "JOIN pg_catalog.pg_namespace n ON n.oid = k.connamespace "
-        "WHERE k.conname = %(c)s AND n.nspname = %(s)s)",
-        {"c": LEGACY_MARK, "s": schema},
-    )
-    return Legacy(versions[0], schema) if marked else None
-
-
-def retire_legacy(conn: Conn, legacy: Legacy) -> None:
-    """Drop the first release's `alembic_version`: its history now lives in ours."""
-    conn.execute(sql.SQL("DROP TABLE {}").format(ident(legacy.schema, "alembic_version")))
 
 
 # -- the registry of what orderreport added to the shop ---------------------------------
@@ -168,155 +78,12 @@ OFFLINE_SHOP = Shop(
 )
 
 
-def runs_columns() -> frozenset[str]:
-    """Every column the run log writes: models.runs's (SQLAlchemy, so imported here, on the
-    migration side only: the reports never import it)."""
-    from orderreport import models
-
-    return frozenset(c.name for c in models.runs.c)
-
-
 def create_view_offline(execute: Callable[[str], object], form: str) -> None:
     """The view in `form` for `migrate --sql` (an empty database), replacing any before it."""
     view = qualified(OUR_SCHEMA, VIEW)
     execute(f"DROP VIEW IF EXISTS {view}")
     execute(f"CREATE VIEW {view} AS {shop_mod.view_definition(OFFLINE_SHOP, quote, form)}")
     execute(f"COMMENT ON VIEW {view} IS {shop_mod.sql_string(OFFLINE_SHOP.fingerprint(form))}")
-
-
-_REGISTRY = sql.Identifier(OUR_SCHEMA, REGISTRY)
-
-
-def register(conn: Conn, kind: str, name: str, revision: str) -> None:
-    conn.execute(
-        sql.SQL(
-            "INSERT INTO {} (kind, name, revision) "
-            "VALUES (%(k)s, %(n)s, %(r)s) ON CONFLICT DO NOTHING"
-        ).format(_REGISTRY),
-        {"k": kind, "n": name, "r": revision},
-    )
-
-
-def registered(conn: Conn, revision: str) -> list[tuple[str, str]]:
-    """(kind, name) of what `revision` added, newest first (the order to remove them)."""
-    if not exists(conn, OUR_SCHEMA, REGISTRY):
-        return []
-    rows = conn.execute(
-        sql.SQL(
-            "SELECT kind, name FROM {} WHERE revision = %(r)s ORDER BY created_at DESC, name DESC"
-        ).format(_REGISTRY),
-        {"r": revision},
-    )
-    return [(str(k), str(n)) for k, n in rows]
-
-
-def unregister(conn: Conn, kind: str, name: str) -> None:
-    conn.execute(
-        sql.SQL("DELETE FROM {} WHERE kind = %(k)s AND name = %(n)s").format(_REGISTRY),
-        {"k": kind, "n": name},
-    )
-
-
-def registered_all(conn: Conn) -> set[tuple[str, str]]:
-    if not exists(conn, OUR_SCHEMA, REGISTRY):
-        return set()
-    rows = conn.execute(sql.SQL("SELECT kind, name FROM {}").format(_REGISTRY))
-    return {(str(k), str(n)) for k, n in rows}
-
-
-def drop_registered(conn: Conn, revision: str) -> None:
-    """Downgrade: remove what `revision` added to the shop, and nothing else."""
-    tables: list[sql.Identifier] = []
-    for kind, name in registered(conn, revision):
-        parts = name.split(".")
-        if kind == "column":
-            schema, table, column = parts
-            conn.execute(
-                sql.SQL("ALTER TABLE {} DROP COLUMN IF EXISTS {}").format(
-                    ident(schema, table), sql.Identifier(column)
-                )
-            )
-        elif kind == "index":
-            conn.execute(sql.SQL("DROP INDEX IF EXISTS {}").format(ident(parts[0], parts[1])))
-        elif kind == "table":
-            tables.append(ident(parts[0], parts[1]))
-        unregister(conn, kind, name)
-    if tables:  # in one statement: PostgreSQL orders the foreign keys among them
-        conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.SQL(", ").join(tables)))
-
-
-# -- indexes -----------------------------------------------------------------------------
-@dataclass(frozen=True)
-class IndexState:
-    """The index a report needs: present (valid, maybe under another name), invalid or absent."""
-
-    name: str
-    table: str
-    column: str
-    usable: str | None  # name of a valid index leading with the column
-    invalid: bool  # our own name exists but a concurrent build failed
-    schema: str | None = None
-
-    @property
-    def statement(self) -> str:
-        """The statement that builds it, for the shop's owner to run (or --build-indexes)."""
-        return (
-            f"CREATE INDEX CONCURRENTLY {quote(self.name)} "
-            f"ON {qualified(self.schema, self.table)} ({quote(self.column)})"
-        )
-
-
-_INDEXES = """
-    SELECT i.indexrelid::regclass::text AS name, ic.relname AS short, i.indisvalid AS valid,
-           a.attname AS leading
-    FROM pg_catalog.pg_index i
-    JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
-    JOIN pg_catalog.pg_class t ON t.oid = i.indrelid
-    JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace
-    LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = t.oid AND a.attnum = i.indkey[0]
-    WHERE n.nspname = %(schema)s AND t.relname = %(table)s
-    """
-
-
-def needed_indexes(shop: Shop) -> list[tuple[str, str, str]]:
-    """(name, table, column) of the indexes a day's report needs: on the placed-at column
-    and on the lines' order key. None on a view or a query: their indexes are the tables'
-    underneath, which orderreport cannot see through."""
-    src = shop.source
-    if not shop.exists or src.is_query:
-        return []
-    if src.is_seed:
-        if not shop.adds_to_shop:
-            return []
-        return [(name, table, column) for name, (table, column) in NEEDED_INDEXES.items()]
-    assert src.orders and src.placed_at and src.lines and src.lines_order_key
-    found = []
-    if shop.orders_kind in ("r", "p"):
-        found.append((_index_name(src.orders, src.placed_at), src.orders, src.placed_at))
-    if shop.lines_kind in ("r", "p"):
-        found.append((_index_name(src.lines, src.lines_order_key), src.lines, src.lines_order_key))
-    return found
-
-
-def _index_name(table: str, column: str) -> str:
-    """orderreport's name for an index it advises on a platform's table."""
-    return f"orderreport_{table}_{column}_idx"[:63]
-
-
-def index_states(conn: Conn, shop: Shop) -> list[IndexState]:
-    states = []
-    for name, table, column in needed_indexes(shop):
-        usable: str | None = None
-        invalid = False
-        for _, short, valid, leading in conn.execute(
-            _INDEXES, {"schema": shop.schema, "table": table}
-        ):
-            if short == name and not valid:
-                invalid = True
-            elif leading == column and valid and usable is None:
-                usable = str(short)
-        states.append(IndexState(name, table, column, usable, invalid, shop.schema))
-    return states
 
 
 @dataclass(frozen=True)
@@ -343,17 +110,6 @@ INDEX_DDL = IndexDDL(
 
 def _run(conn: Conn, template: str, **names: sql.Composable) -> None:
     conn.execute(sql.SQL(template).format(**names))
-
-
-def _partitioned(conn: Conn, schema: str | None, table: str) -> bool:
-    return bool(
-        scalar(
-            conn,
-            "SELECT c.relkind = 'p' FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
-            "ON n.oid = c.relnamespace WHERE n.nspname = %(s)s AND c.relname = %(t)s",
-            {"s": schema, "t": table},
-        )
-    )
 
 
 def _build(conn: Conn, state: IndexState, ddl: IndexDDL) -> None:
@@ -385,90 +141,6 @@ def _build(conn: Conn, state: IndexState, ddl: IndexDDL) -> None:
             column=column,
         )
         _run(conn, ddl.attach, index=ident(schema, state.name), part=part_index)
-
-
-def view_comment(conn: Conn) -> str | None:
-    """The comment on orderreport.order_reports ('' if it has none), None if it is absent."""
-    row = conn.execute(
-        "SELECT pg_catalog.to_regclass(CAST(%(v)s AS text)) IS NOT NULL, "
-        "COALESCE(pg_catalog.obj_description("
-        "CAST(pg_catalog.to_regclass(CAST(%(v)s AS text)) AS oid), CAST('pg_class' AS name)), '')",
-        {"v": f"{quote(OUR_SCHEMA)}.{quote(VIEW)}"},
-    ).fetchone()
-    assert row is not None  # an aggregate-free SELECT without FROM: always one row
-    return str(row[1]) if row[0] else None
-
-
-_VIEW_ACL = f"""
-    SELECT a.privilege_type AS privilege, a.is_grantable AS grantable,
-           CASE WHEN a.grantee = 0 THEN 'PUBLIC'
-                ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END AS role
-    FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a
-    WHERE c.oid = CAST(pg_catalog.to_regclass('{OUR_SCHEMA}.{VIEW}') AS oid)
-      AND a.grantee <> c.relowner
-    ORDER BY 3, 1
-    """
-
-
-def view_grants(conn: Conn) -> list[str]:
-    """The GRANTs that give the view's current privileges back to its readers (its owner's
-    aside), for a rebuild that must drop it."""
-    return [
-        f"GRANT {privilege} ON {qualified(OUR_SCHEMA, VIEW)} TO {role}"
-        + (" WITH GRANT OPTION" if grantable else "")
-        for privilege, grantable, role in conn.execute(_VIEW_ACL)
-    ]
-
-
-def undated_orders(conn: Conn, shop: Shop) -> int | None:
-    """Orders of the old service's schema with no created_at (NULL): migrate added the
-    column without inventing a date for the orders already there, so they are in no report.
-
-    None for every other source (and a missing column): there the placed-at column is what
-    makes an order placed, so a row without it (a Solidus or Spree cart, a draft) is no
-    order that counts, not an order without a date."""
-    src = shop.source
-    if shop.created_at_type is None or not src.is_seed or src.orders is None:
-        return None
-    assert src.placed_at is not None
-    orders = qualified(shop.schema, src.orders)
-    counts = f" AND ({shop_mod.fill_schema(src.where, shop.schema)})" if src.where else ""
-    query = f"SELECT count(*) FROM {orders} o WHERE o.{quote(src.placed_at)} IS NULL{counts}"
-    return int(scalar(conn, query))
-
-
-def orders_without_amount(conn: Conn, shop: Shop) -> int | None:
-    """Orders that count but have no amount (NULL): worth 0 in the figures, shown without an
-    amount in reports. None for a query source (its rows are its own)."""
-    src = shop.source
-    if not shop.exists or src.is_query or src.orders is None or shop.created_at_type is None:
-        return None
-    assert src.placed_at is not None and src.amount is not None
-    amount = shop_mod.amount_sql(shop, quote)
-    counts = f" AND ({shop_mod.fill_schema(src.where, shop.schema)})" if src.where else ""
-    query = (
-        f"SELECT count(*) FROM {qualified(shop.schema, src.orders)} o "
-        f"WHERE ({amount}) IS NULL AND o.{quote(src.placed_at)} IS NOT NULL{counts}"
-    )
-    return int(scalar(conn, query))
-
-
-# -- the plan ----------------------------------------------------------------------------
-def refuse_foreign(conn: Conn, shop: Shop) -> None:
-    """Raise Refused when the database holds tables or views but no shop orderreport can
-    read: a sample shop's tables never go next to someone else's."""
-    if shop.exists:
-        return
-    found = shop_mod.foreign_relations(conn)
-    if not found:
-        return
-    names = ", ".join(found[:3]) + (", …" if len(found) > 3 else "")
-    hint = f" ({shop.hint})" if shop.hint else ""
-    raise Refused(
-        f"this database has tables ({names}) but no shop orderreport can read{hint}: say "
-        "what the shop is with --platform NAME (`orderreport platforms` lists them) or a "
-        "[source] table in the config file; nothing was created"
-    )
 
 
 def source_steps(shop: Shop) -> list[Step]:
@@ -619,16 +291,6 @@ def begin(walk: Walk, revision: str | None) -> None:
                 f"not orderreport's: left as it is; orderreport's is {OUR_SCHEMA}.{VIEW}",
             )
         )
-
-
-def _schema_exists(conn: Conn, name: str) -> bool:
-    return bool(
-        scalar(
-            conn,
-            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = %(n)s)",
-            {"n": name},
-        )
-    )
 
 
 def end(walk: Walk, head: str) -> None:
@@ -813,17 +475,8 @@ def indexes(
 def day_plan(walk: Walk) -> None:
     """A day's statement planned for every kind of source: a relation it reads whole is
     advised with the fix (one already advised an index above is not said twice)."""
-    for relation in whole_reads(walk.conn, walk.shop):
+    for relation in shop_mod.unadvised_whole_reads(walk.conn, walk.shop):
         walk.take(Step("advise", relation, shop_mod.whole_read_fix(walk.shop, relation)))
-
-
-def whole_reads(conn: Conn, shop: Shop) -> list[str]:
-    """The relations a day reads whole, but the seed's own (migrate indexes it) and a table
-    whose missing index is advised by name (index_states)."""
-    if not shop.exists or shop.adds_to_shop:
-        return []
-    unindexed = {f"{st.schema}.{st.table}" for st in index_states(conn, shop) if not st.usable}
-    return [r for r in shop_mod.whole_reads(conn, shop) if r not in unindexed]
 
 
 def _legacy_view(walk: Walk) -> bool:

@@ -20,8 +20,8 @@ from orderreport import db
 from orderreport import shop as shop_mod
 from orderreport.config.settings import Settings, load_settings
 from orderreport.db.connection import Connection as PgConnection
-from orderreport.migrate import driver
 from orderreport.schema import Legacy, Walk
+from orderreport.schema.migrate import driver
 from orderreport.shop import Shop
 
 

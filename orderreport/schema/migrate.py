@@ -36,8 +36,8 @@ MIGRATE_WAIT = 120.0
 
 def migrations_dir() -> Path:
     """The Alembic script folder: in the package when installed, at the repo root in a checkout."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "migrations", here.parent / "migrations"):
+    package = Path(__file__).resolve().parent.parent  # orderreport/
+    for candidate in (package / "migrations", package.parent / "migrations"):
         if (candidate / "env.py").exists():
             return candidate
     raise DatabaseUnavailable("orderreport's migrations folder is missing from this installation")
@@ -150,7 +150,7 @@ def migrate(
         bounds = db.bounds_of(pg_conn)
         # an unclear shop, or someone else's tables without one, stop here before any change
         found = shop_mod.find(pg_conn, settings)
-        schema.refuse_foreign(pg_conn, found)
+        shop_mod.refuse_foreign(pg_conn, found)
         shop_mod.prove(pg_conn, found)  # every fragment of the source plans: else no change
         conn.commit()
         cfg = alembic_config()
@@ -204,7 +204,7 @@ def migration_plan(
     with db.connect(settings) as pg:
         revision = db.schema_revision(pg)
         found = shop_mod.find(pg, settings)
-        schema.refuse_foreign(pg, found)
+        shop_mod.refuse_foreign(pg, found)
         shop_mod.prove(pg, found)
         walk = schema.Walk(
             pg,
