@@ -42,6 +42,18 @@ def make_home(prefix: str = "orderreport-test-") -> Path:
     return home
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`nodb` on every test that uses no server (no fixture that needs `server_url`, in a
+    module that starts none of its own: STARTS_SERVERS): the database-free loop,
+    `uv run pytest -m "nodb and not slow"`, takes seconds."""
+    for item in items:
+        module = getattr(item, "module", None)
+        if getattr(module, "STARTS_SERVERS", False):
+            continue
+        if "server_url" not in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.nodb)
+
+
 @pytest.fixture(scope="session")
 def server_url() -> Iterator[URL]:
     """Admin URL of the test server (embedded unless ORDERREPORT_TEST_DATABASE_URL is set)."""

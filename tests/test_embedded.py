@@ -26,6 +26,8 @@ from orderreport.db.embedded import DATABASE, PG_MAJOR, SERVER_USER, EmbeddedSer
 from orderreport.errors import DatabaseUnavailable
 from tests.conftest import ORDERREPORT, REPO, make_home, subprocess_env
 
+STARTS_SERVERS = True  # no `nodb` here: each test starts a server of its own (conftest)
+
 CLIENT = [sys.executable, str(REPO / "tests" / "embedded_client.py")]
 
 

@@ -40,6 +40,8 @@ from tests.conftest import (
 )
 from tests.test_adoption import Variant, build_old_shop
 
+STARTS_SERVERS = True  # no `nodb` here: each test starts a server of its own (conftest)
+
 # real pg_ctl stops, crashes and restarts: slow
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
