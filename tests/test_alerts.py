@@ -22,7 +22,6 @@ import yaml
 from orderreport.deliver import metrics
 from tests.conftest import REPO
 
-
 RULES = REPO / "deploy" / "prometheus" / "alerts.yaml"
 RULE_TESTS = REPO / "deploy" / "prometheus" / "alerts_test.yaml"
 SEVERITIES = {"warning", "critical"}
