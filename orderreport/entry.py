@@ -23,14 +23,13 @@ from orderreport import outcome
 from orderreport.errors import (
     EXIT_FAILURE,
     EXIT_OK,
+    MESSAGE_LIMIT,
     SIGNAL_EXITS,
     OrderReportError,
     OutputFailed,
     ReaderGone,
     Terminated,
 )
-
-MESSAGE_LIMIT = 300  # characters of one error line: no value is echoed back in full
 
 
 def _early(signum: int, frame: FrameType | None) -> None:

@@ -141,6 +141,10 @@ def exit_code_of(exc: BaseException) -> int:
 
 
 EXCERPT_LIMIT = 40  # characters of a bad value an error message may quote
+# Characters of one error line on stderr (no value is echoed back in full), and of a run's
+# message in the run log (its one line, or the warnings of a run that succeeded).
+MESSAGE_LIMIT = 300
+LOGGED_LIMIT = 500
 
 
 def excerpt(value: str, limit: int = EXCERPT_LIMIT) -> str:

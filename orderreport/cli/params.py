@@ -23,6 +23,7 @@ from orderreport import __version__
 from orderreport.cli import console
 from orderreport.cli.dates import resolve_range
 from orderreport.config import settings as defaults
+from orderreport.config import sources
 from orderreport.config.settings import Settings, load_settings
 from orderreport.errors import UsageError
 from orderreport.render.records import DigestFormat, Format
@@ -123,7 +124,7 @@ PlatformOpt = Annotated[
     typer.Option(
         "--platform",
         metavar="NAME",
-        help="The shop's platform: saleor, solidus (spree), oscar, vendure, medusa or seed "
+        help=f"The shop's platform: {', '.join(sources.preset_names())} "
         "(`orderreport platforms` lists them). Default: $ORDERREPORT_PLATFORM, config "
         "`platform`, config [source], else detected from the database.",
         show_default=False,

@@ -1,8 +1,14 @@
 """Settings, read once and validated here: flags > environment > config file > defaults.
 
-Every bound orderreport keeps (how long to wait for a connection, a lock, a statement, how
-many days one command may cover, how big a config file may be) is named here, with its
-default, and documented once in README.md.
+The bounds a user sets (how long to wait for a connection, a lock, a statement; how many
+days one run catches up and restates; how many runs a listing shows) and those of delivery
+(each send's timeouts and retry) are named here, with their defaults, and documented once
+in README.md. The rest live beside the one place that applies them: how long migrate waits
+for another migrate (schema/migrate.py), the TCP keep-alive and a signalled run's cancel
+(db/limits.py), how long a run tries to record its outcome after losing its connection
+(reports/runs.py), the Pushgateway's timeout (deliver/metrics.py), how long a message or
+an excerpt of a bad value may be (errors.py), the longest span of days (cli/dates.py) and
+the size of a source's SQL (config/sources.py).
 """
 
 from __future__ import annotations
@@ -343,6 +349,12 @@ def load_settings(
         notes=notes,
     )
 
+
+# Delivery (deliver/webhook.py, deliver/notify.py): each send's connect and read, and one
+# more try after a failure, RETRY_PAUSE seconds later.
+DELIVERY_TIMEOUT = 10.0
+DELIVERY_RETRIES = 1
+RETRY_PAUSE = 0.5
 
 # -- the commands' own bounds (were defaults.py): read by the CLI to build its options --
 DEFAULT_MAX_CATCH_UP = 31  # days one `daily` run catches up

@@ -183,8 +183,12 @@ def bounds_of(conn: psycopg.Connection[Any]) -> limits.Bounds:
 
 
 def server_tz(conn: psycopg.Connection[Any]) -> str:
-    """The zone the server gave this session before orderreport set the shop's."""
-    return conn.server_tz if isinstance(conn, pg.Connection) else "UTC"
+    """The zone the server gave this session before orderreport set the shop's (what now()
+    used to fill naive timestamps): kept by db.connect, else the session's own."""
+    if isinstance(conn, pg.Connection):
+        return conn.server_tz
+    row = conn.execute("SELECT pg_catalog.current_setting('TimeZone')").fetchone()
+    return str(row[0]) if row is not None else "UTC"
 
 
 @contextlib.contextmanager

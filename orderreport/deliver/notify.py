@@ -36,12 +36,12 @@ from email.utils import formataddr, formatdate, make_msgid
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from orderreport.config import redact
+from orderreport.config import redact, settings
 from orderreport.errors import EXCERPT_LIMIT
 
-DEFAULT_TIMEOUT = 10.0  # seconds for each connect and each read of one send
-DEFAULT_RETRIES = 1  # one more try after a failure
-RETRY_PAUSE = 0.5  # seconds between two tries
+DEFAULT_TIMEOUT = settings.DELIVERY_TIMEOUT  # seconds, each connect and each read
+DEFAULT_RETRIES = settings.DELIVERY_RETRIES  # one more try after a failure
+RETRY_PAUSE = settings.RETRY_PAUSE  # seconds between two tries
 MAIL_SCHEMES = ("mailto", "mailtos")
 
 

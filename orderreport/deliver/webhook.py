@@ -16,11 +16,11 @@ import urllib.error
 import urllib.request
 from urllib.parse import urlsplit
 
-from orderreport.config import redact
+from orderreport.config import redact, settings
 
-DEFAULT_TIMEOUT = 10.0  # seconds for the connection and for each read of the answer
-DEFAULT_RETRIES = 1  # posts again after a 5xx answer, a timeout or a failed connection
-RETRY_PAUSE = 0.5  # seconds between two tries
+DEFAULT_TIMEOUT = settings.DELIVERY_TIMEOUT  # seconds, each connect and each read
+DEFAULT_RETRIES = settings.DELIVERY_RETRIES  # one more try after a failure
+RETRY_PAUSE = settings.RETRY_PAUSE  # seconds between two tries
 REASON_CHARS = 120  # of an error answer's body quoted in the warning
 
 

@@ -34,6 +34,7 @@ from orderreport.db import limits
 from orderreport.errors import (
     EXIT_FAILURE,
     EXIT_OK,
+    LOGGED_LIMIT,
     SIGNAL_EXITS,
     ConnectionLost,
     DatabaseUnavailable,
@@ -46,7 +47,6 @@ from orderreport.errors import (
 from orderreport.objects import OUR_SCHEMA
 from orderreport.reports.queries import Summary
 
-MESSAGE_LIMIT = 500  # characters of an error message kept in the log
 # A run whose connection was lost (a server restart, a crash) tries this long to record its
 # outcome on a new one: a restart or a crash recovery is usually over within a few seconds.
 RECORD_WAIT = 10.0
@@ -231,7 +231,7 @@ def warn(conn: psycopg.Connection[Any], run_id: int | None, warning: str) -> Non
     succeeds, and `orderreport runs` shows why it spoke up."""
     if run_id is None:
         return
-    conn.execute(_WARN, {"id": run_id, "message": warning[:MESSAGE_LIMIT]})
+    conn.execute(_WARN, {"id": run_id, "message": warning[:LOGGED_LIMIT]})
     conn.commit()
 
 
@@ -258,7 +258,7 @@ def outcome(exc: BaseException | None) -> tuple[str, int, str | None]:
         message = f"database error: {limits.first_line(exc)}"
     else:
         message = f"unexpected {type(exc).__name__}: {exc}"
-    return "failed", code or EXIT_FAILURE, scrub(" ".join(message.split()))[:MESSAGE_LIMIT]
+    return "failed", code or EXIT_FAILURE, scrub(" ".join(message.split()))[:LOGGED_LIMIT]
 
 
 _USABLE = (

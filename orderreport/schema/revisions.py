@@ -14,12 +14,11 @@ from typing import Any
 
 import psycopg
 from alembic import context, op
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from orderreport import db
 from orderreport import shop as shop_mod
 from orderreport.config.settings import Settings, load_settings
-from orderreport.db.connection import Connection as PgConnection
 from orderreport.schema import Legacy, Walk
 from orderreport.schema.migrate import driver
 from orderreport.shop import Shop
@@ -53,14 +52,6 @@ def walk() -> Walk:
     return found
 
 
-def server_tz(conn: Connection) -> str:
-    """The zone the server gave this session: what now() used to fill naive timestamps."""
-    pg = driver(conn)
-    if isinstance(pg, PgConnection):  # opened by db.connect, which kept it
-        return str(pg.server_tz)
-    return str(conn.execute(text("SELECT current_setting('TimeZone')")).scalar())
-
-
 def shop_now(conn: Connection | None = None) -> Shop:
     conn = conn if conn is not None else op.get_bind()
     s = settings()
@@ -70,7 +61,7 @@ def shop_now(conn: Connection | None = None) -> Shop:
         path=db.user_path(pg),
         schema=s.shop_schema,
         naive_tz=s.naive_tz,
-        server_tz=server_tz(conn),
+        server_tz=db.server_tz(pg),
         source=s.source,
         currency=s.currency,
     )
