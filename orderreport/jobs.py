@@ -57,6 +57,28 @@ class Events:
     stored: Callable[[daily_mod.Run], None] = _ignore
 
 
+@dataclass(frozen=True)
+class Asked:
+    """What a `daily` run was asked for: its days and bounds."""
+
+    today: date
+    span: tuple[date, date] | None = None  # None: catch up to yesterday
+    max_catch_up: int = defaults.DEFAULT_MAX_CATCH_UP
+    restate: int = defaults.DEFAULT_RESTATE
+    wait: float = 0
+
+
+@dataclass(frozen=True)
+class Deliveries:
+    """Where a `daily` run's results go besides the database: the digest (webhook, notify
+    URLs) and the run's metrics (textfile, Pushgateway)."""
+
+    webhook: str | None = None
+    notify: Sequence[str] = ()
+    metrics_file: Path | None = None
+    pushgateway: str | None = None
+
+
 def daily(
     settings: Settings,
     *,
@@ -91,9 +113,8 @@ def daily(
     progress = runs.Progress()
     started, code = clock(), EXIT_OK
     try:
-        return _logged(
-            settings, today, span, max_catch_up, restate, wait, webhook, notify, progress, events
-        )
+        asked = Asked(today, span, max_catch_up, restate, wait)
+        return _logged(settings, asked, Deliveries(webhook, notify), progress, events)
     except BaseException as exc:
         code = exit_code_of(exc)
         if code == EXIT_FAILURE and notify:  # not a busy run (75), nor a signal
@@ -113,13 +134,8 @@ def daily(
 
 def _logged(
     settings: Settings,
-    today: date,
-    span: tuple[date, date] | None,
-    max_catch_up: int,
-    restate: int,
-    wait: float,
-    webhook: str | None,
-    notify: Sequence[str],
+    asked: Asked,
+    deliveries: Deliveries,
     progress: Progress,
     events: Events,
 ) -> daily_mod.Run:
@@ -134,7 +150,7 @@ def _logged(
             conn,
             progress,
             time_zone=settings.tz,
-            span=span,
+            span=asked.span,
             host=socket.gethostname(),
             pid=os.getpid(),
             version=__version__,
@@ -146,11 +162,11 @@ def _logged(
             conn,
             shop,
             tz=settings.tz,
-            today=today,
-            span=span,
-            max_catch_up=max_catch_up,
-            restate=restate,
-            wait_seconds=wait,
+            today=asked.today,
+            span=asked.span,
+            max_catch_up=asked.max_catch_up,
+            restate=asked.restate,
+            wait_seconds=asked.wait,
             run_id=run_id,
             progress=progress,
             on_plan=said.plan,
@@ -158,9 +174,11 @@ def _logged(
             on_changed=said.changed,
         )
         # a run that leaves a gap fails: its notify URLs get the notice instead (daily())
-        notify = () if result.plan.gap else notify
-        if events.digest is not None or webhook is not None or notify:
-            warnings = _deliver(conn, shop, settings.tz, today, events.digest, webhook, notify)
+        notify = () if result.plan.gap else deliveries.notify
+        if events.digest is not None or deliveries.webhook is not None or notify:
+            warnings = _deliver(
+                conn, shop, settings.tz, asked.today, events.digest, deliveries.webhook, notify
+            )
             for warning in warnings:
                 events.warning(warning)
             if warnings:
@@ -172,7 +190,8 @@ def _logged(
         if result.plan.gap:
             first, last = result.plan.gap
             raise Incomplete(
-                f"{first} to {last} are missing and older than --max-catch-up {max_catch_up}: "
+                f"{first} to {last} are missing and older than --max-catch-up "
+                f"{asked.max_catch_up}: "
                 f"store them with `orderreport daily --from {first} --to {last}`"
             )
         return result

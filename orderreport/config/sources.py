@@ -76,7 +76,7 @@ class Source:
     def is_seed(self) -> bool:
         return self.name == SEED
 
-    def digest(self) -> str:
+    def checksum(self) -> str:
         """A short hash of everything the view is built from: a change rebuilds it."""
         text = repr(tuple(getattr(self, f.name) for f in fields(self) if f.name != "name"))
         return hashlib.sha256(text.encode()).hexdigest()[:12]

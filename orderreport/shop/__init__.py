@@ -1,7 +1,8 @@
-"""The shop's database, worked out once: model.py (Shop, inspect, detection), sql.py (names
-and literals as SQL), view.py (the view's SQL, a day's bounds, the proof, the day's plan).
-May import db, config and the leaves. Its public names are re-exported here (light: no
-import above psycopg), so call sites read `shop.inspect`, `shop.view_definition`."""
+"""The shop's database, worked out once: model.py (Shop, inspect), detect.py (which preset
+and schema a database holds), sql.py (names and literals as SQL), view.py (the view's SQL, a
+day's bounds, the proof, the day's plan), checks.py (indexes, undated orders, foreign
+tables). May import db, config and the leaves. Its public names are re-exported here
+(light: nothing above psycopg), so call sites read `shop.inspect`, `shop.view_definition`."""
 
 from orderreport.shop.checks import NEEDED_INDEXES as NEEDED_INDEXES
 from orderreport.shop.checks import Conn as Conn
@@ -15,6 +16,9 @@ from orderreport.shop.checks import refuse_foreign as refuse_foreign
 from orderreport.shop.checks import scalar as scalar
 from orderreport.shop.checks import unadvised_whole_reads as unadvised_whole_reads
 from orderreport.shop.checks import undated_orders as undated_orders
+from orderreport.shop.detect import SEED_SOURCE as SEED_SOURCE
+from orderreport.shop.detect import Catalog as Catalog
+from orderreport.shop.detect import foreign_relations as foreign_relations
 from orderreport.shop.model import DATE as DATE
 from orderreport.shop.model import DAY as DAY
 from orderreport.shop.model import EXPRESSION as EXPRESSION
@@ -28,18 +32,15 @@ from orderreport.shop.model import ONCE as ONCE
 from orderreport.shop.model import PER_CURRENCY as PER_CURRENCY
 from orderreport.shop.model import PLACED_KINDS as PLACED_KINDS
 from orderreport.shop.model import QUERY as QUERY
-from orderreport.shop.model import SEED_SOURCE as SEED_SOURCE
 from orderreport.shop.model import SERVER_ZONE as SERVER_ZONE
 from orderreport.shop.model import SUBQUERY as SUBQUERY
 from orderreport.shop.model import TIMESTAMP as TIMESTAMP
 from orderreport.shop.model import TIMESTAMPS as TIMESTAMPS
 from orderreport.shop.model import TIMESTAMPTZ as TIMESTAMPTZ
 from orderreport.shop.model import VIEW_FORM as VIEW_FORM
-from orderreport.shop.model import Catalog as Catalog
 from orderreport.shop.model import Shop as Shop
 from orderreport.shop.model import base_type as base_type
 from orderreport.shop.model import find as find
-from orderreport.shop.model import foreign_relations as foreign_relations
 from orderreport.shop.model import inspect as inspect
 from orderreport.shop.model import try_find as try_find
 from orderreport.shop.sql import fill_schema as fill_schema

@@ -13,7 +13,8 @@ import psycopg
 from orderreport import db
 from orderreport.errors import Refused
 from orderreport.shop import view as view_sql
-from orderreport.shop.model import Shop, foreign_relations
+from orderreport.shop.detect import foreign_relations
+from orderreport.shop.model import Shop
 from orderreport.shop.sql import fill_schema, qualified, quote
 from orderreport.shop.view import amount_sql
 
