@@ -17,3 +17,12 @@ REGISTRY = "created_objects"  # what orderreport added to a seed-schema shop (a 
 # that has one of them there was migrated by orderreport and is moved over to VERSION_TABLE.
 LEGACY_REVISIONS = frozenset({"0001", "0002", "0003", "0004"})
 SCHEMA_HEAD = "0008"  # the head revision of migrations/ (a test holds them equal)
+
+# The comment orderreport's view was built with (what it was built for: shop.Shop.fingerprint),
+# '' without one, as one SQL expression that takes the view's name as %(v)s: `status`,
+# `migrate` and every report's start read it so.
+QUALIFIED_VIEW = f"{OUR_SCHEMA}.{VIEW}"  # both plain lower-case names: no quotes needed
+VIEW_COMMENT_SQL = (
+    "COALESCE(pg_catalog.obj_description("
+    "CAST(pg_catalog.to_regclass(CAST(%(v)s AS text)) AS oid), CAST('pg_class' AS name)), '')"
+)

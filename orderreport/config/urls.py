@@ -19,6 +19,7 @@ passed on. Key=value conninfo strings are refused, as they always were.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from urllib.parse import quote, unquote
@@ -45,6 +46,13 @@ _UNKNOWN = re.compile(r'invalid URI query parameter: "(.*)"', re.DOTALL)
 
 
 def parse(raw: str, source: str) -> dict[str, str]:
+    """parsed(raw, source), a copy: the URL is read once a process (load_settings, the
+    connect, every masked message), whatever asks for it."""
+    return dict(_parsed(raw, source))
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(raw: str, source: str) -> dict[str, str]:
     """The libpq connection keywords `raw` sets, read by libpq with the additions above:
     host, port, user, password and dbname first, then the query's parameters in its order
     (libpq's rules: the last of a repeated one wins, query values override the parts before

@@ -41,6 +41,6 @@ from orderreport.db.connect import (
 from orderreport.db.connect import (
     user_path as user_path,
 )
-from orderreport.db.connect import (
+from orderreport.db.connection import (
     waiting as waiting,
 )

@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import namedtuple_row
 
-from orderreport.config import redact
+from orderreport.config import redact, urls
 from orderreport.config.settings import Settings
 from orderreport.db import connection as pg
 from orderreport.db import limits
@@ -24,6 +24,7 @@ from orderreport.errors import (
     DatabaseUnavailable,
     LockBusy,
     NotMigrated,
+    UsageError,
 )
 from orderreport.objects import OUR_SCHEMA, VERSION_TABLE
 
@@ -70,13 +71,11 @@ FROM (SELECT pg_catalog.bool_or(s.source <> 'default') FILTER (WHERE s.name = 's
 
 
 def _given(conninfo: str) -> dict[str, Any]:
+    """The keywords the URL sets, as load_settings read it (urls.parse: read once)."""
     try:
-        return psycopg.conninfo.conninfo_to_dict(conninfo)
-    except psycopg.Error as exc:
-        raise DatabaseUnavailable(
-            f"cannot connect to {redact.mask_url(conninfo)}: "
-            f"{redact.scrub(limits.first_line(exc), conninfo)}"
-        ) from None
+        return dict(urls.parse(conninfo, "database URL"))
+    except UsageError as exc:
+        raise DatabaseUnavailable(f"cannot connect to {redact.mask_url(conninfo)}: {exc}") from None
 
 
 def open_connection(
@@ -162,12 +161,6 @@ def connect(settings: Settings, *, migrating: bool = False) -> Iterator[pg.Conne
         stack.callback(limits.untrack, conn)
         watchdog.set(conn.bounds.watchdog)
         yield conn
-
-
-def waiting(conn: psycopg.Connection[Any]) -> contextlib.AbstractContextManager[None]:
-    """The watchdog, armed for one wait on the server that no cursor call covers (a COPY
-    block read row by row)."""
-    return conn.guarded() if isinstance(conn, pg.Connection) else contextlib.nullcontext()
 
 
 def user_path(conn: psycopg.Connection[Any]) -> pg.UserPath:

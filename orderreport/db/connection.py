@@ -119,7 +119,9 @@ def _log(query: Any, conn: psycopg.Connection[Any]) -> None:
         SQL_LOG.debug("%s", " ".join(statement_text(query, conn).split()))
 
 
-def _guard(conn: psycopg.Connection[Any]) -> contextlib.AbstractContextManager[None]:
+def waiting(conn: psycopg.Connection[Any]) -> contextlib.AbstractContextManager[None]:
+    """The watchdog, armed for one wait on the server (a cursor's call, or a wait no cursor
+    call covers: a COPY block read row by row); nothing on a connection of someone else's."""
     return conn.guarded() if isinstance(conn, Connection) else contextlib.nullcontext()
 
 
@@ -135,7 +137,7 @@ class Cursor(psycopg.Cursor[Row]):
         binary: bool | None = None,
     ) -> Cursor:
         _log(query, self.connection)
-        with _guard(self.connection):
+        with waiting(self.connection):
             super().execute(query, params, prepare=prepare, binary=binary)
         return self
 
@@ -143,7 +145,7 @@ class Cursor(psycopg.Cursor[Row]):
         self, query: Any, params_seq: Iterable[Any], *, returning: bool = False
     ) -> None:
         _log(query, self.connection)
-        with _guard(self.connection):
+        with waiting(self.connection):
             super().executemany(query, params_seq, returning=returning)
 
     @contextlib.contextmanager
@@ -154,7 +156,7 @@ class Cursor(psycopg.Cursor[Row]):
         (db.waiting), once per block rather than per row."""
         _log(statement, self.connection)
         manager = super().copy(statement, params, writer=writer)
-        with _guard(self.connection):
+        with waiting(self.connection):
             copy = manager.__enter__()
         failed: Any = (None, None, None)
         try:
@@ -163,7 +165,7 @@ class Cursor(psycopg.Cursor[Row]):
             failed = sys.exc_info()
             raise
         finally:
-            with _guard(self.connection):
+            with waiting(self.connection):
                 manager.__exit__(*failed)
 
 
@@ -179,18 +181,18 @@ class ServerCursor(psycopg.ServerCursor[Row]):
         **kwargs: Any,
     ) -> ServerCursor:
         _log(query, self.connection)
-        with _guard(self.connection):
+        with waiting(self.connection):
             super().execute(query, params, binary=binary, **kwargs)
         return self
 
     def fetchone(self) -> Row | None:
-        with _guard(self.connection):
+        with waiting(self.connection):
             return super().fetchone()
 
     def fetchmany(self, size: int = 0) -> list[Row]:
-        with _guard(self.connection):
+        with waiting(self.connection):
             return super().fetchmany(size)
 
     def fetchall(self) -> list[Row]:
-        with _guard(self.connection):
+        with waiting(self.connection):
             return super().fetchall()

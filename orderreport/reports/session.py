@@ -20,16 +20,21 @@ from orderreport import shop as shop_mod
 from orderreport.config.settings import Settings
 from orderreport.db import connection as pg
 from orderreport.errors import NotMigrated
-from orderreport.objects import OUR_SCHEMA, SCHEMA_HEAD, VERSION_TABLE, VIEW, VIEW_MARK
+from orderreport.objects import (
+    OUR_SCHEMA,
+    QUALIFIED_VIEW,
+    SCHEMA_HEAD,
+    VERSION_TABLE,
+    VIEW_COMMENT_SQL,
+    VIEW_MARK,
+)
 from orderreport.shop import Shop
 
 # require_schema's one catalog read: whether the version table is there, and the comment
 # orderreport's view was built with ('' if the view or its comment is absent)
 _STATE = (
     f"SELECT pg_catalog.to_regclass('{OUR_SCHEMA}.{VERSION_TABLE}') IS NOT NULL AS versioned, "
-    "COALESCE(pg_catalog.obj_description("
-    "CAST(pg_catalog.to_regclass(CAST(%(v)s AS text)) AS oid), CAST('pg_class' AS name)), '') "
-    "AS built"
+    f"{VIEW_COMMENT_SQL} AS built"
 )
 
 
@@ -37,7 +42,7 @@ def require_schema(conn: psycopg.Connection[Any], shop: Shop) -> None:
     """Raise NotMigrated unless the database is at head and the view was built for `shop`.
 
     Two round trips on a migrated database: the catalog (_STATE), then the revision."""
-    state = conn.execute(_STATE, {"v": f"{shop_mod.quote(OUR_SCHEMA)}.{shop_mod.quote(VIEW)}"})
+    state = conn.execute(_STATE, {"v": QUALIFIED_VIEW})
     row = state.fetchone()
     assert row is not None  # an aggregate-free SELECT without FROM: always one row
     current = db.revision(conn) if row[0] else None

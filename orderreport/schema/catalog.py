@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from psycopg import sql
 
 from orderreport import db, objects
-from orderreport.objects import OUR_SCHEMA, REGISTRY, VIEW
+from orderreport.objects import OUR_SCHEMA, QUALIFIED_VIEW, REGISTRY, VIEW, VIEW_COMMENT_SQL
 from orderreport.shop.checks import Conn, exists, scalar
-from orderreport.shop.sql import ident, qualified, quote
+from orderreport.shop.sql import ident, qualified
 
 LEGACY_MARK = "products_price_nonnegative"  # a constraint only orderreport's 0001 created
 
@@ -159,10 +159,8 @@ def _partitioned(conn: Conn, schema: str | None, table: str) -> bool:
 def view_comment(conn: Conn) -> str | None:
     """The comment on orderreport.order_reports ('' if it has none), None if it is absent."""
     row = conn.execute(
-        "SELECT pg_catalog.to_regclass(CAST(%(v)s AS text)) IS NOT NULL, "
-        "COALESCE(pg_catalog.obj_description("
-        "CAST(pg_catalog.to_regclass(CAST(%(v)s AS text)) AS oid), CAST('pg_class' AS name)), '')",
-        {"v": f"{quote(OUR_SCHEMA)}.{quote(VIEW)}"},
+        f"SELECT pg_catalog.to_regclass(CAST(%(v)s AS text)) IS NOT NULL, {VIEW_COMMENT_SQL}",
+        {"v": QUALIFIED_VIEW},
     ).fetchone()
     assert row is not None  # an aggregate-free SELECT without FROM: always one row
     return str(row[1]) if row[0] else None

@@ -46,8 +46,8 @@ LATERAL = "lateral"
 PER_CURRENCY = "per-currency"
 
 
-# ONCE (0008) is PER_CURRENCY with an amount or currency given as SQL (a subquery into
-# another relation, Medusa's order_summary, Odoo's res_currency) computed once per order
+# ONCE (0008) is PER_CURRENCY with an amount or currency that reads another relation (a
+# subquery: Medusa's order_summary, Odoo's res_currency) computed once per order
 # in a fenced CROSS JOIN LATERAL (OFFSET 0 keeps the planner from pulling it up and
 # copying it into SUM and AVG: Medusa's day cost 1.42x the hand-written query and 57% more
 # buffers before), and a query source's lines and amount likewise.

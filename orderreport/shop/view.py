@@ -60,10 +60,10 @@ def view_definition(shop: Shop, quote: Callable[[str], str], form: str = VIEW_FO
     amount = amount_sql(shop, quote)
     column = currency_sql(shop, quote)
     fenced = []  # (SQL, name) computed once per order, in a fenced lateral `v`
-    if form == ONCE and src.amount and not sources.is_column(src.amount):
+    if form == ONCE and src.amount and _reads_more(src.amount):
         fenced.append((amount, "amount"))
         amount = "v.amount"
-    if form == ONCE and src.currency and not sources.is_column(src.currency):
+    if form == ONCE and src.currency and _reads_more(src.currency):
         fenced.append((column, "currency"))
         column = "v.currency"
     divisor = f" / {10**src.minor_units}" if src.minor_units else ""
@@ -100,6 +100,13 @@ def view_definition(shop: Shop, quote: Callable[[str], str], form: str = VIEW_FO
         FROM {rel(src.orders)} o {joined}
         WHERE {placed} IS NOT NULL{counts}
     """
+
+
+def _reads_more(fragment: str) -> bool:
+    """Whether an amount or currency reads another relation (a subquery): then it is
+    computed once per order, fenced (shop.ONCE); plain arithmetic over the order row (Vendure's
+    two columns added) costs less copied than fenced (a Nested Loop and a Result per order)."""
+    return not sources.is_column(fragment) and re.search(r"\bselect\b", fragment, re.I) is not None
 
 
 def amount_sql(shop: Shop, quote: Callable[[str], str]) -> str:
