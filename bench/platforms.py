@@ -11,7 +11,7 @@ kept in the embedded server of $TMPDIR/orderreport-bench-platforms or on the ser
 ORDERREPORT_BENCH_DATABASE_URL, and reused), then:
 
 1. `orderreport migrate --platform NAME` on it;
-2. **server**: the day statement `summary` runs (queries._SUMMARIES through the view
+2. **server**: the day statement `summary` runs (queries.day_statement through the view
    orderreport.order_reports, with its parameters) against the best hand-written query of
    the platform's rule on the same tables (per currency: count(*), lines, amounts rounded to
    cents per order, averages; the raw placed-at column's range, so its index serves it), in
@@ -458,7 +458,7 @@ def measure_platform(run: Run, spec: Spec, with_query: bool) -> Outcome:
     found = Outcome(spec, run.shape(spec).orders)
     url = run.url(spec)
     with session.shop_session(preset_settings(url, spec)) as (sess, shop):
-        ours: Side = (sess, str(queries._SUMMARIES[shop.placed_kind]), day_params(shop))
+        ours: Side = (sess, queries.day_statement(shop, DAY, DAY), day_params(shop))
         ref: Side = (sess, reference_sql(spec), {"day": DAY})
         figure = timed(ours, ref, run.repeat)
         found.server = figure
@@ -487,7 +487,7 @@ def measure_platform(run: Run, spec: Spec, with_query: bool) -> Outcome:
         if config is not None:
             qurl = run.url(spec, query=True)
             with session.shop_session(query_settings(qurl, config)) as (qsess, qshop):
-                q: Side = (qsess, str(queries._SUMMARIES[qshop.placed_kind]), day_params(qshop))
+                q: Side = (qsess, queries.day_statement(qshop, DAY, DAY), day_params(qshop))
                 found.query = timed(q, ours, run.repeat)
                 if not found.query.same:
                     run.wrong.append(f"{spec.name} (query source)")
@@ -603,7 +603,7 @@ over each day, two currencies, the platform's real mix of statuses (orders that 
 drafts or carts, cancelled ones; about 85 % count), 1-4 lines per order (2.5 on average),
 then VACUUM (ANALYZE); the platform's own indexes, plus the index orderreport advises where
 the platform has none on its placed-at column (`migrate --build-indexes`). D is the middle
-day. **Server**: the statement `summary --date D` runs (queries._SUMMARIES through
+day. **Server**: the statement `summary --date D` runs (queries.day_statement through
 `orderreport.order_reports`) against the best hand-written query of the platform's rule on
 the same tables (the raw placed-at column's range, an index-only correlated `count(*)` of
 lines, the amount rounded to cents once per order, per currency), in one session:
