@@ -19,9 +19,8 @@ from collections.abc import Sequence
 from alembic import context, op
 
 from orderreport import schema
-from orderreport import shop as shop_mod
 from orderreport.schema import revisions as migrating
-from orderreport.shop import LATERAL, PER_CURRENCY
+from orderreport.shop import LATERAL, PER_CURRENCY, checks
 
 revision: str = "0007"
 down_revision: str | Sequence[str] | None = "0006"
@@ -75,7 +74,7 @@ def steps(walk: schema.Walk) -> None:
 
 def downgrade() -> None:
     if not context.is_offline_mode():
-        several = shop_mod.scalar(
+        several = checks.scalar(
             migrating.connection(), f"SELECT count(*) FROM {TABLE} WHERE currency <> ''"
         )
         if several:

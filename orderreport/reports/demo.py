@@ -15,7 +15,8 @@ import psycopg
 
 from orderreport.errors import Refused
 from orderreport.objects import OUR_SCHEMA, REGISTRY
-from orderreport.shop import Shop, exists, qualified, quote
+from orderreport.shop import Shop, qualified, quote
+from orderreport.shop.checks import exists
 
 USERS = 1000
 PRODUCTS = 200

@@ -18,7 +18,7 @@ from orderreport.deliver.metrics import HealthFigures
 from orderreport.reports import runs
 from orderreport.reports.daily import StoredSpan, stored_span
 from orderreport.reports.runs import RunRecord
-from orderreport.shop import Shop
+from orderreport.shop import Shop, checks
 
 
 @dataclass(frozen=True)
@@ -94,14 +94,14 @@ def status(
     yesterday = today - timedelta(days=1)
     lag = None if newest is None else (yesterday - newest).days
     missing = None if oldest is None else (yesterday - oldest).days + 1 - count
-    undated = shop_mod.undated_orders(conn, shop) if shop is not None and shop.exists else None
+    undated = checks.undated_orders(conn, shop) if shop is not None and shop.exists else None
     unpriced = (
-        shop_mod.orders_without_amount(conn, shop) if shop is not None and shop.exists else None
+        checks.orders_without_amount(conn, shop) if shop is not None and shop.exists else None
     )
     found = shop_mod.describe_source(shop) if shop is not None and shop.exists else {}
-    whole = shop_mod.unadvised_whole_reads(conn, shop) if shop is not None and shop.exists else []
+    whole = checks.unadvised_whole_reads(conn, shop) if shop is not None and shop.exists else []
     missing_indexes = (
-        "; ".join(s.statement for s in shop_mod.index_states(conn, shop) if s.usable is None)
+        "; ".join(s.statement for s in checks.index_states(conn, shop) if s.usable is None)
         if shop is not None and shop.exists
         else None
     )

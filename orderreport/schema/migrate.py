@@ -23,6 +23,7 @@ from orderreport import shop as shop_mod
 from orderreport.config.settings import Settings
 from orderreport.db import limits
 from orderreport.errors import DatabaseFailed, DatabaseUnavailable, LockBusy
+from orderreport.shop import checks
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -150,7 +151,7 @@ def migrate(
         bounds = db.bounds_of(pg_conn)
         # an unclear shop, or someone else's tables without one, stop here before any change
         found = shop_mod.find(pg_conn, settings)
-        shop_mod.refuse_foreign(pg_conn, found)
+        checks.refuse_foreign(pg_conn, found)
         shop_mod.prove(pg_conn, found)  # every fragment of the source plans: else no change
         conn.commit()
         cfg = alembic_config()
@@ -204,7 +205,7 @@ def migration_plan(
     with db.connect(settings) as pg:
         revision = db.schema_revision(pg)
         found = shop_mod.find(pg, settings)
-        shop_mod.refuse_foreign(pg, found)
+        checks.refuse_foreign(pg, found)
         shop_mod.prove(pg, found)
         walk = schema.Walk(
             pg,

@@ -31,7 +31,7 @@ from orderreport.schema.catalog import (
     rightfully_owned,
     view_comment,
 )
-from orderreport.shop import Shop
+from orderreport.shop import Shop, checks
 from orderreport.shop.checks import (
     Conn,
     IndexState,
@@ -427,7 +427,7 @@ def indexes(
 def day_plan(walk: Walk) -> None:
     """A day's statement planned for every kind of source: a relation it reads whole is
     advised with the fix (one already advised an index above is not said twice)."""
-    for relation in shop_mod.unadvised_whole_reads(walk.conn, walk.shop):
+    for relation in checks.unadvised_whole_reads(walk.conn, walk.shop):
         walk.take(Step("advise", relation, shop_mod.whole_read_fix(walk.shop, relation)))
 
 

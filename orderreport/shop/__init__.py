@@ -1,21 +1,10 @@
 """The shop's database, worked out once: model.py (Shop, inspect), detect.py (which preset
 and schema a database holds), sql.py (names and literals as SQL), view.py (the view's SQL, a
 day's bounds, the proof, the day's plan), checks.py (indexes, undated orders, foreign
-tables). May import db, config and the leaves. Its public names are re-exported here
+tables: imported by name, `from orderreport.shop import checks`, as only status and migrate
+need it). May import db, config and the leaves. Its public names are re-exported here
 (light: nothing above psycopg), so call sites read `shop.inspect`, `shop.view_definition`."""
 
-from orderreport.shop.checks import NEEDED_INDEXES as NEEDED_INDEXES
-from orderreport.shop.checks import Conn as Conn
-from orderreport.shop.checks import IndexState as IndexState
-from orderreport.shop.checks import creation_schema as creation_schema
-from orderreport.shop.checks import exists as exists
-from orderreport.shop.checks import index_states as index_states
-from orderreport.shop.checks import needed_indexes as needed_indexes
-from orderreport.shop.checks import orders_without_amount as orders_without_amount
-from orderreport.shop.checks import refuse_foreign as refuse_foreign
-from orderreport.shop.checks import scalar as scalar
-from orderreport.shop.checks import unadvised_whole_reads as unadvised_whole_reads
-from orderreport.shop.checks import undated_orders as undated_orders
 from orderreport.shop.detect import SEED_SOURCE as SEED_SOURCE
 from orderreport.shop.detect import Catalog as Catalog
 from orderreport.shop.detect import foreign_relations as foreign_relations
