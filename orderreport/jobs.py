@@ -41,6 +41,10 @@ def _ignore(_: object) -> None:
     return None
 
 
+def _no_bar() -> AbstractContextManager[Callable[[date], None]]:
+    return contextlib.nullcontext(_ignore)
+
+
 @dataclass(frozen=True)
 class Events:
     """What the job tells its caller as it goes; by default nothing is told.
@@ -48,13 +52,16 @@ class Events:
     progress: a line of progress (the CLI stamps it with the time). warning: a line that
     does not fail the run (a metrics file not written, a webhook not posted). digest:
     yesterday's digest, computed only when this is set. stored: the run's result, called
-    inside the run log's transaction (what it prints is part of the run).
+    inside the run log's transaction (what it prints is part of the run). loading: demo's
+    progress bar while the orders load (a context manager giving the per-day callback).
     """
 
     progress: Callable[[str], None] = _ignore
     warning: Callable[[str], None] = _ignore
     digest: Callable[[Digest], None] | None = None
     stored: Callable[[daily_mod.Run], None] = _ignore
+    # demo: entered while the orders load, giving the callback told each day loaded
+    loading: Callable[[], AbstractContextManager[Callable[[date], None]]] = _no_bar
 
 
 @dataclass(frozen=True)
@@ -169,9 +176,7 @@ def _logged(
             wait_seconds=asked.wait,
             run_id=run_id,
             progress=progress,
-            on_plan=said.plan,
-            on_stored=said.stored,
-            on_changed=said.changed,
+            told=daily_mod.Told(plan=said.plan, stored=said.stored, changed=said.changed),
         )
         # a run that leaves a gap fails: its notify URLs get the notice instead (daily())
         notify = () if result.plan.gap else deliveries.notify
@@ -313,10 +318,6 @@ class _Said:
         )
 
 
-def _no_bar() -> AbstractContextManager[Callable[[date], None]]:
-    return contextlib.nullcontext(_ignore)
-
-
 def demo(
     settings: Settings,
     *,
@@ -324,13 +325,12 @@ def demo(
     days: int,
     orders_per_day: int,
     seed: int,
-    loading: Callable[[], AbstractContextManager[Callable[[date], None]]] = _no_bar,
-    say: Callable[[str], None] = _ignore,
+    events: Events = Events(),  # frozen: one shared default is safe
 ) -> tuple[DemoResult, tuple[queries.Summary, ...]]:
     """Load the sample shop into an EMPTY database (Refused otherwise), migrating it first,
-    and store its daily reports. `loading()` is entered while the orders load and gives the
-    callback told each day loaded (a progress bar); `say` hears what was done. Returns what
-    was loaded and the reports stored."""
+    and store its daily reports. `events.loading()` is entered while the orders load and
+    gives the callback told each day loaded (a progress bar); `events.progress` hears what
+    was done. Returns what was loaded and the reports stored."""
     from orderreport import db
     from orderreport.reports import daily as daily_mod
     from orderreport.reports import demo as demo_mod
@@ -340,7 +340,7 @@ def demo(
         demo_mod.refuse_unless_empty(conn)
     migration.migrate(settings)
     with session.shop_session(settings) as (conn, shop):
-        with loading() as loaded_day:
+        with events.loading() as loaded_day:
             loaded = demo_mod.load_demo(
                 conn,
                 shop,
@@ -351,7 +351,7 @@ def demo(
                 progress=loaded_day,
             )
         demo_mod.settle(conn, shop)  # commits the load first
-        say(
+        events.progress(
             f"loaded {loaded.orders:,} orders ({loaded.order_items:,} lines) from "
             f"{loaded.start} to {loaded.end} for {loaded.users} users and {loaded.products} "
             f"products into {settings.describe_database()}"
@@ -359,5 +359,5 @@ def demo(
         span = (loaded.start, loaded.end)
         run = daily_mod.run(conn, shop, tz=settings.tz, today=today, span=span, wait_seconds=60)
         days_stored = (loaded.end - loaded.start).days + 1
-        say(f"stored {days_stored} daily reports ({settings.tz}); yesterday's summary:")
+        events.progress(f"stored {days_stored} daily reports ({settings.tz}); yesterday's summary:")
     return loaded, run.stored

@@ -139,7 +139,12 @@ def test_demo_loads_an_empty_database_and_refuses_a_shop(empty_url: URL) -> None
 
     today = today_in("UTC")
     loaded, stored = job.demo(
-        settings, today=today, days=3, orders_per_day=20, seed=5, loading=bar, say=said.append
+        settings,
+        today=today,
+        days=3,
+        orders_per_day=20,
+        seed=5,
+        events=job.Events(progress=said.append, loading=bar),
     )
     assert (loaded.orders, loaded.start, loaded.end) == (
         60,

@@ -118,8 +118,7 @@ def demo_cmd(
         days=days,
         orders_per_day=orders_per_day,
         seed=seed,
-        loading=lambda: console.progress("demo shop", total=days),
-        say=say,
+        events=job.Events(progress=say, loading=lambda: console.progress("demo shop", total=days)),
     )
     last = [s for s in stored if s.date == stored[-1].date]
     records.render(

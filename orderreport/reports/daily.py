@@ -242,6 +242,20 @@ class Run:
     yesterday: tuple[Summary, ...] = ()
 
 
+@dataclass(frozen=True)
+class Told:
+    """What daily.run tells its caller as it goes (by default nothing), in the one style of
+    every job's events (jobs.Events): the plan and the days it will restate, each stored
+    summary once its day committed, the differences of each stored day it changed."""
+
+    plan: Callable[[Plan, tuple[date, ...]], None] = lambda _plan, _restating: None
+    stored: Callable[[Summary], None] = lambda _summary: None
+    changed: Callable[[Sequence[Difference]], None] = lambda _changes: None
+
+
+SILENT = Told()
+
+
 def run(
     conn: psycopg.Connection[Any],
     shop: Shop,
@@ -254,16 +268,14 @@ def run(
     wait_seconds: float = 0.0,
     run_id: int | None = None,
     progress: Progress | None = None,
-    on_plan: Callable[[Plan, tuple[date, ...]], None] = lambda _plan, _restating: None,
-    on_stored: Callable[[Summary], None] = lambda _summary: None,
-    on_changed: Callable[[Sequence[Difference]], None] = lambda _changes: None,
+    told: Told = SILENT,
 ) -> Run:
     """The daily job: take the lock, store `span` (or catch up to yesterday), restate the
     `restate` newest other stored days, release.
 
     Raises UsageError for a span reaching today or later, LockBusy if another run holds the
-    lock (after `wait_seconds`). Calls on_plan once (the plan and the days to restate),
-    on_stored after each committed day, on_changed with the differences of each stored day
+    lock (after `wait_seconds`). Tells `told` the plan once (and the days to restate),
+    each stored summary after its day committed, the differences of each stored day
     whose figures changed (a planned day stored before, or a restated day). `progress` is
     kept up to date as days commit, and so is the run log's row `run_id` (runs.note).
     """
@@ -282,7 +294,7 @@ def run(
     progress.first_day, progress.last_day, progress.planned = plan.start, plan.end, plan.days
     runs.note(conn, run_id, progress)
     conn.commit()
-    on_plan(plan, restating)
+    told.plan(plan, restating)
     stored: list[Summary] = []
     changes: list[tuple[Difference, ...]] = []
 
@@ -307,10 +319,10 @@ def run(
             differences = changed(day, rows)
             stored.extend(rows)
             for summary in rows:
-                on_stored(summary)
+                told.stored(summary)
             if differences:
                 changes.append(differences)
-                on_changed(differences)
+                told.changed(differences)
     for day, live in verify.live_reports(conn, shop, restating):
         differences = changed(day, live)
         if differences:
@@ -323,7 +335,7 @@ def run(
             conn.commit()
             progress.changed += 1
             changes.append(differences)
-            on_changed(differences)
+            told.changed(differences)
         progress.restated += 1
     runs.note(conn, run_id, progress)
     yesterday = today - timedelta(days=1)
