@@ -4,7 +4,7 @@ A record type's fields, in their order, are what JSON and CSV write; a field's `
 metadata (`field(metadata=columns.header("cur"))`) is its name in a table for people, and a
 field without one is shown by its own name. The field list is never written out again
 beside the dataclass: `SUMMARY_FIELDS = fields_of(Summary)`. No imports beyond the
-standard library: the core modules use this, and output.py reads it.
+standard library: the core modules use this, and render/records.py reads it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
-HEADER = "header"  # the field metadata key output.py reads
+HEADER = "header"  # the field metadata key render/records.py reads
 
 
 def header(text: str) -> dict[str, str]:

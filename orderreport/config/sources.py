@@ -8,7 +8,7 @@ currency (a column or an SQL expression over `o`, or a fixed code) and which ord
 (an SQL predicate over `o`).
 The presets for the common platforms are plain TOML files in orderreport/config/platforms/, in
 exactly the form a user writes a `[source]` table of the config file: `orderreport
-platforms NAME` prints one to copy. Nothing here reads a database: shop.py resolves a Source
+platforms NAME` prints one to copy. Nothing here reads a database: shop/ resolves a Source
 against the catalog.
 
 `where`, `amount`, `currency`, `lines_where` and `query` are SQL that orderreport runs: the
@@ -128,7 +128,7 @@ def preset(name: str, source: str = "--platform") -> Source:
     return _preset(preset_path(name, source).stem)
 
 
-@functools.cache  # read once a process: shop.py's default and the detection share it
+@functools.cache  # read once a process: the seed default and the detection share it
 def _preset(key: str) -> Source:
     data = tomllib.loads((PLATFORMS_DIR / f"{key}.toml").read_text(encoding="utf-8"))
     return parse(data["source"], f"platform {key}", name=key)

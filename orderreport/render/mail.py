@@ -4,7 +4,7 @@ An email is read in mail clients, which drop `<svg>`, scripts and `<style>` bloc
 block remote images: the HTML part here is tables and inline styles only, its 28-day chart
 bars of table cells (a `<div>` whose width is the day's share of the largest value), and it
 reads at 390 px (one column; the comparisons wrap). The text part is the plain-text digest
-(digest_render.text). The subject says the day, the zone and the headline figures of each
+(render/digest.py: text). The subject says the day, the zone and the headline figures of each
 currency. A chat gets the Markdown digest, cut at a line to the chat's message limit.
 """
 

@@ -38,7 +38,7 @@ class Format(enum.StrEnum):
     jsonl = "jsonl"
     csv = "csv"
     prometheus = "prometheus"  # `status` only: metrics.py writes it, never render()
-    html = "html"  # `history` only: digest_render.py writes it, never render()
+    html = "html"  # `history` only: render/html.py writes it, never render()
 
 
 class DigestFormat(enum.StrEnum):
@@ -391,7 +391,9 @@ def render(
     """Write records to `out` in `fmt`. `single`: one record, which JSON writes as an object
     (not an array) and a table as one field a line. `title` and `footer` are for tables."""
     if fmt in (Format.prometheus, Format.html):
-        raise ValueError(f"render() writes no {fmt.value}: metrics.py and digest_render.py do")
+        raise ValueError(
+            f"render() writes no {fmt.value}: deliver/metrics.py and render/html.py do"
+        )
     if single:
         (record,) = records
         if fmt is Format.json:

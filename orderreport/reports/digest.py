@@ -4,7 +4,7 @@ Each figure of the day (orders, lines, value, average order value, lines per ord
 beside three bases: the day before, the same weekday a week before, and the mean of the
 same weekday over the four weeks before (day-7, -14, -21, -28). The figures come from the
 stored reports; a day the store lacks is computed live from the orders and the result says
-so. Plain data, exact decimals; digest_render.py turns it into text, Markdown, HTML or JSON.
+so. Plain data, exact decimals; render/ turns it into text, Markdown, HTML or JSON.
 """
 
 from __future__ import annotations

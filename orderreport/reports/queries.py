@@ -1,6 +1,6 @@
 """Reads: per-order report rows and day summaries. The database does the arithmetic.
 
-A report day is a calendar day in the session's TimeZone (db.py sets it to the shop's
+A report day is a calendar day in the session's TimeZone (db/ sets it to the shop's
 zone): from the first instant whose local date is that day (where midnight happens twice,
 the first of the two; where it is missing, the instant the clocks jump) to the first
 instant of the next day, so clock-change days have 23 or 25 hours and every order is in
@@ -228,7 +228,7 @@ def range_total(conn: psycopg.Connection[Any], shop: Shop, start: date, end: dat
 # -- exports at the speed of COPY ---------------------------------------------------------
 # `report` as CSV or JSON lines is written by PostgreSQL itself (COPY … TO STDOUT) and
 # streamed to stdout block by block: no Python object per row. The text is exactly what
-# output.py writes for the same rows: ISO dates (the COPY's transaction sets DateStyle ISO
+# render/records.py writes for the same rows: ISO dates (the COPY's transaction sets DateStyle ISO
 # whatever the user's is; to_char cost a tenth of the export), numbers as PostgreSQL prints
 # integers and numerics rounded to 2 places, CSV lines ending in CRLF (COPY ends them in LF:
 # the caller turns them into CRLF, and none of these values can hold a line break).

@@ -1,6 +1,6 @@
 """The migration side: `migrate`, `migrate --plan`, `migrate --sql` and downgrades.
 
-With models.py, migrating.py and migrations/, the only runtime module that imports
+With models.py, revisions.py and migrations/, the only runtime module that imports
 SQLAlchemy and Alembic (lazily: only the commands that migrate pay for them). The
 connection comes from db.connect(settings, migrating=True) like every other; `alembic_conn`
 is the one place that hands it to Alembic. `migrate` and `--plan` walk the same steps
@@ -65,7 +65,7 @@ def head_revision() -> str:
 def alembic_conn(settings: Settings) -> Iterator[Connection]:
     """The run's migration connection (db.connect(settings, migrating=True)) as Alembic
     takes it: a SQLAlchemy Connection over that very psycopg connection (the one place that
-    wraps it), whose driver connection is what schema.py takes."""
+    wraps it), whose driver connection is what schema/ takes."""
     from sqlalchemy import create_engine
     from sqlalchemy.pool import StaticPool
 

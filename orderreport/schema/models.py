@@ -4,7 +4,7 @@ The migrations in migrations/versions are the source of truth for the schema; th
 definitions mirror what they create in an empty database (pytest-alembic's check compares
 the two). A real shop's tables may differ in every type: nothing reads the shop's tables
 through these models; reports read orderreport.order_reports, built for the shop as found
-(shop.py). The view is in its own MetaData so nothing ever emits CREATE TABLE for it.
+(shop/). The view is in its own MetaData so nothing ever emits CREATE TABLE for it.
 """
 
 from __future__ import annotations

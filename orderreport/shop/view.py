@@ -165,7 +165,7 @@ def _query_view(
 
 
 # -- a day's bounds, and what a day reads ---------------------------------------------------
-# A report day is a calendar day in the session's TimeZone (db.py sets it to the shop's
+# A report day is a calendar day in the session's TimeZone (db/ sets it to the shop's
 # zone): from the first instant whose local date is that day (where midnight happens twice,
 # the first of the two; where it is missing, the instant the clocks jump) to the first
 # instant of the next day. queries.py selects days as a half-open range on the view's
