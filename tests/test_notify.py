@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -46,6 +46,8 @@ from tests.test_digest import BERLIN, DAY, the_digest
 from tests.test_digest import two_currencies as two_currencies  # the fixture
 from tests.test_digest_html import Browser, displayed
 from tests.test_digest_html import browser as browser  # the fixture
+from tests.test_webhook import Hook
+from tests.test_webhook import hook as hook  # the loopback endpoint fixture
 
 PASSWORD = "Pw-s3cret-XYZ"
 TOKEN = "tok3n-ABCDEF123456"
@@ -167,53 +169,19 @@ def mute() -> Iterator[int]:
         listener.close()
 
 
-@dataclass
-class Chat:
-    """An HTTP endpoint: `statuses` answered in turn (the last from then on), or silence."""
-
-    port: int
-    statuses: list[int] = field(default_factory=lambda: [200])
-    silent: bool = False
-    bodies: list[dict[str, Any]] = field(default_factory=list)
-    paths: list[str] = field(default_factory=list)
-    release: threading.Event = field(default_factory=threading.Event)
-
-
 @pytest.fixture
-def chat(monkeypatch: pytest.MonkeyPatch) -> Iterator[Chat]:
-    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy"):
-        monkeypatch.delenv(var, raising=False)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
-    found = Chat(int(server.server_address[1]))
+def chat(hook: Hook) -> Hook:
+    """A chat's HTTP endpoint: test_webhook's loopback server (statuses in turn, or silence)."""
+    return hook
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", "0"))
-            found.bodies.append(json.loads(self.rfile.read(length) or b"{}"))
-            found.paths.append(self.path)
-            if found.silent:
-                found.release.wait(60)
-                return
-            status = found.statuses[min(len(found.bodies), len(found.statuses)) - 1]
-            self.send_response(status)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass
+def port(found: Hook) -> int:
+    return int(urlsplit(found.url).port or 0)
 
-    server.RequestHandlerClass = Handler
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield found
-    finally:
-        found.release.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+
+def posted(found: Hook) -> list[dict[str, Any]]:
+    """What came in, as JSON."""
+    return [json.loads(body or b"{}") for body in found.bodies]
 
 
 # -- the shop ------------------------------------------------------------------------------
@@ -336,34 +304,34 @@ def test_a_server_that_never_answers_is_given_up_within_the_bound(
 
 # -- chats -------------------------------------------------------------------------------
 @pytest.mark.parametrize("kind", ["json", "mattermost"])
-def test_a_chat_gets_the_markdown_digest(week: URL, chat: Chat, kind: str) -> None:
+def test_a_chat_gets_the_markdown_digest(week: URL, chat: Hook, kind: str) -> None:
     url = {
-        "json": f"json://127.0.0.1:{chat.port}/hooks/{TOKEN}",
-        "mattermost": f"mmost://127.0.0.1:{chat.port}/{TOKEN}",
+        "json": f"json://127.0.0.1:{port(chat)}/hooks/{TOKEN}",
+        "mattermost": f"mmost://127.0.0.1:{port(chat)}/{TOKEN}",
     }[kind]
     code, _, err = cli(week, "digest", "--notify", url, "--verbose")
     assert code == 0 and err.count("warning") == 0, err
     assert TOKEN not in err
-    (body,) = chat.bodies
+    (body,) = posted(chat)
     markdown = cli(week, "digest", "--format", "markdown")[1]
     said = body.get("message") or body.get("text") or ""
     assert markdown.strip() in said.replace("\r\n", "\n"), said
 
 
-def test_a_chat_that_fails_once_gets_it_on_the_retry(week: URL, chat: Chat) -> None:
+def test_a_chat_that_fails_once_gets_it_on_the_retry(week: URL, chat: Hook) -> None:
     chat.statuses = [500, 200]
-    code, _, err = cli(week, "digest", "--notify", f"json://127.0.0.1:{chat.port}/h/{TOKEN}")
+    code, _, err = cli(week, "digest", "--notify", f"json://127.0.0.1:{port(chat)}/h/{TOKEN}")
     assert code == 0 and err == "", err
     assert len(chat.bodies) == 2
 
 
 def test_a_chat_that_never_answers_is_a_warning_within_the_bound(
-    week: URL, chat: Chat, monkeypatch: pytest.MonkeyPatch
+    week: URL, chat: Hook, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     chat.silent = True
     monkeypatch.setattr(notify, "DEFAULT_TIMEOUT", 1.0)
     started = time.monotonic()
-    code, _, err = cli(week, "digest", "--notify", f"json://127.0.0.1:{chat.port}/h/{TOKEN}")
+    code, _, err = cli(week, "digest", "--notify", f"json://127.0.0.1:{port(chat)}/h/{TOKEN}")
     assert code == 0 and err.startswith("warning: not sent to json://…: "), err
     assert time.monotonic() - started < 20
     assert TOKEN not in err
@@ -391,8 +359,8 @@ def last_run(url: URL) -> tuple[str, int, str | None]:
     return row[0], row[1], row[2]
 
 
-def test_daily_sends_the_digest_once_after_storing(week: URL, smtp: Mailbox, chat: Chat) -> None:
-    urls = f"{mailto(smtp)} json://127.0.0.1:{chat.port}/h/{TOKEN}"
+def test_daily_sends_the_digest_once_after_storing(week: URL, smtp: Mailbox, chat: Hook) -> None:
+    urls = f"{mailto(smtp)} json://127.0.0.1:{port(chat)}/h/{TOKEN}"
     r = run_cli("daily", "--database-url", url_text(week), "--restate", "0")
     assert r.code == 0
     import os
@@ -421,12 +389,12 @@ def test_a_failed_delivery_leaves_the_run_as_it_was(week: URL, refusing: Mailbox
 
 
 def test_a_failed_run_sends_a_notice_instead(
-    db_url: URL, shop: psycopg.Connection[tuple[object, ...]], smtp: Mailbox, chat: Chat
+    db_url: URL, shop: psycopg.Connection[tuple[object, ...]], smtp: Mailbox, chat: Hook
 ) -> None:
     today = today_in("UTC")
     first = (today - timedelta(days=10)).isoformat()
     assert cli(db_url, "daily", "--date", first)[0] == 0
-    url = f"json://127.0.0.1:{chat.port}/h/{TOKEN}"
+    url = f"json://127.0.0.1:{port(chat)}/h/{TOKEN}"
     code, _, err = cli(
         db_url, "daily", "--max-catch-up", "2", "--notify", mailto(smtp), "--notify", url
     )
@@ -436,8 +404,8 @@ def test_a_failed_run_sends_a_notice_instead(
     body = message.get_content()
     assert "orderreport daily --from" in body and socket.gethostname() in body
     assert "Error: " in body and "are missing" in body
-    (posted,) = chat.bodies
-    assert "the daily run left days missing" in json.dumps(posted)
+    (sent,) = posted(chat)
+    assert "the daily run left days missing" in json.dumps(sent)
 
 
 def test_a_busy_run_sends_nothing(week: URL, smtp: Mailbox) -> None:
@@ -521,12 +489,12 @@ def test_the_email_in_a_real_browser_at_phone_and_desktop_width(
         shutil.copyfile(tmp_path / "email-390.png", EMAIL_SHOT)
 
 
-def test_secrets_in_notify_urls_never_show(week: URL, chat: Chat, ssl_smtp: Mailbox) -> None:
+def test_secrets_in_notify_urls_never_show(week: URL, chat: Hook, ssl_smtp: Mailbox) -> None:
     """A token in a chat URL that fails and a password in a mail URL that fails: neither on
     stderr (with --verbose), nor in the run log, nor in `runs`."""
     chat.statuses = [500]
     urls = [
-        f"json://127.0.0.1:{chat.port}/hooks/{TOKEN}",
+        f"json://127.0.0.1:{port(chat)}/hooks/{TOKEN}",
         f"mailtos://alice:{PASSWORD}x@127.0.0.1:{ssl_smtp.port}?mode=ssl&verify=no"
         "&from=reports@shop.example&to=owner@shop.example",
     ]
