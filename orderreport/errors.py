@@ -100,7 +100,11 @@ class LockBusy(OrderReportError):
 
 
 class Incomplete(OrderReportError):
-    """Some of the days asked for could not be stored."""
+    """Some of the days asked for could not be stored; `fix` is the command that stores them."""
+
+    def __init__(self, message: str, fix: str | None = None) -> None:
+        super().__init__(message)
+        self.fix = fix
 
 
 class ReaderGone(OrderReportError):

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from orderreport import __version__
 from orderreport.clock import now_utc
-from orderreport.config import settings as defaults
+from orderreport.config.settings import DEFAULT_MAX_CATCH_UP, DEFAULT_RESTATE
 from orderreport.errors import EXIT_FAILURE, EXIT_OK, Incomplete, exit_code_of
 from orderreport.reports import session
 
@@ -70,8 +70,8 @@ class Asked:
 
     today: date
     span: tuple[date, date] | None = None  # None: catch up to yesterday
-    max_catch_up: int = defaults.DEFAULT_MAX_CATCH_UP
-    restate: int = defaults.DEFAULT_RESTATE
+    max_catch_up: int = DEFAULT_MAX_CATCH_UP
+    restate: int = DEFAULT_RESTATE
     wait: float = 0
 
 
@@ -91,8 +91,8 @@ def daily(
     *,
     today: date,
     span: tuple[date, date] | None = None,
-    max_catch_up: int = defaults.DEFAULT_MAX_CATCH_UP,
-    restate: int = defaults.DEFAULT_RESTATE,
+    max_catch_up: int = DEFAULT_MAX_CATCH_UP,
+    restate: int = DEFAULT_RESTATE,
     wait: float = 0,
     webhook: str | None = None,
     notify: Sequence[str] = (),
@@ -194,10 +194,11 @@ def _logged(
             events.progress(f"restated {len(result.restated)} stored day(s): no figure changed")
         if result.plan.gap:
             first, last = result.plan.gap
+            fix = f"orderreport daily --from {first} --to {last}"
             raise Incomplete(
                 f"{first} to {last} are missing and older than --max-catch-up "
-                f"{asked.max_catch_up}: "
-                f"store them with `orderreport daily --from {first} --to {last}`"
+                f"{asked.max_catch_up}: store them with `{fix}`",
+                fix=fix,
             )
         return result
 
@@ -260,9 +261,8 @@ def _notice(
     for url in notify:  # masked in the error line too, before it is said anywhere
         notify_mod.register(url)
     error = redact.scrub(" ".join(str(exc).split()) or type(exc).__name__)
-    if isinstance(exc, Incomplete):
-        what, fix = "the daily run left days missing", error.rpartition("`orderreport")[2]
-        fix = f"orderreport{fix.rstrip('`')}" if fix else "orderreport daily"
+    if isinstance(exc, Incomplete) and exc.fix is not None:
+        what, fix = "the daily run left days missing", exc.fix
     else:
         what = "the daily run failed"
         fix = "orderreport daily" + (f" --from {span[0]} --to {span[1]}" if span else "")

@@ -18,8 +18,12 @@ from orderreport.cli.console import say
 from orderreport.cli.dates import parse_bounds, resolve_range, today_in
 from orderreport.cli.params import shared
 from orderreport.clock import now_utc
-from orderreport.config import settings as defaults
-from orderreport.config.settings import Settings
+from orderreport.config.settings import (
+    DEFAULT_LIST,
+    DEFAULT_MAX_CATCH_UP,
+    DEFAULT_RESTATE,
+    Settings,
+)
 from orderreport.errors import Differs, UsageError
 from orderreport.render import records
 from orderreport.render.records import DigestFormat, Format
@@ -205,8 +209,8 @@ def daily_cmd(
     settings: Settings,
     fmt: Format,
     dates: params.Dates,
-    max_catch_up: params.MaxCatchUp = defaults.DEFAULT_MAX_CATCH_UP,
-    restate: params.RestateOpt = defaults.DEFAULT_RESTATE,
+    max_catch_up: params.MaxCatchUp = DEFAULT_MAX_CATCH_UP,
+    restate: params.RestateOpt = DEFAULT_RESTATE,
     wait: params.WaitOpt = 0,
     metrics_file: params.MetricsFile = None,
     digest_format: params.DigestOpt = None,
@@ -353,9 +357,7 @@ def verify_cmd(*, settings: Settings, fmt: Format, dates: params.Dates) -> None:
 
 @app.command(name="runs", short_help="The daily job's recent runs, newest first.")
 @shared()
-def runs_cmd(
-    *, settings: Settings, fmt: Format, limit: params.LimitOpt = defaults.DEFAULT_LIST
-) -> None:
+def runs_cmd(*, settings: Settings, fmt: Format, limit: params.LimitOpt = DEFAULT_LIST) -> None:
     """The run log: each `orderreport daily` of every zone, newest first, with its outcome.
 
     A run whose process died without a word (SIGKILL, a lost machine) shows as unfinished;

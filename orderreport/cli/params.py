@@ -22,9 +22,8 @@ import typer
 from orderreport import __version__
 from orderreport.cli import console
 from orderreport.cli.dates import resolve_range
-from orderreport.config import settings as defaults
 from orderreport.config import sources
-from orderreport.config.settings import Settings, load_settings
+from orderreport.config.settings import MAX_LIST, MAX_RESTATE, Settings, load_settings
 from orderreport.errors import UsageError
 from orderreport.render.records import DigestFormat, Format
 
@@ -235,7 +234,7 @@ RestateOpt = Annotated[
     int,
     typer.Option(
         min=0,
-        max=defaults.MAX_RESTATE,
+        max=MAX_RESTATE,
         metavar="DAYS",
         help="Also recompute this many of the newest stored days and replace those "
         "whose figures changed: late commits, edits, refunds (0: none).",
@@ -271,7 +270,7 @@ LimitOpt = Annotated[
         "--limit",
         "-n",
         min=1,
-        max=defaults.MAX_LIST,
+        max=MAX_LIST,
         metavar="N",
         help="How many runs to list.",
     ),

@@ -112,8 +112,6 @@ def scrub(message: str, conninfo: str | None = None) -> str:
     params = _params(conninfo)
     secrets = [v for k, v in (params or {}).items() if v and is_secret(k)]
     if conninfo and params and secrets:
-        from orderreport.config import urls
-
         masked = mask_url(conninfo)
         forms = {conninfo} | {
             urls.render(params, scheme=s) for s in (urls.DISPLAY_SCHEME, "postgresql", "postgres")

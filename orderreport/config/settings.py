@@ -331,7 +331,9 @@ def load_settings(
     if env.get("ORDERREPORT_NOTIFY"):
         notify = tuple(env["ORDERREPORT_NOTIFY"].split())
     else:
-        notify = tuple(str(u) for u in file_values.get("notify", ()))  # type: ignore[attr-defined]
+        listed = file_values.get("notify", [])
+        assert isinstance(listed, list)  # _read_config checked: a list of strings
+        notify = tuple(str(u) for u in listed)
     home = Path(env["ORDERREPORT_HOME"]) if env.get("ORDERREPORT_HOME") else default_home()
     return Settings(
         database_url=url,
